@@ -1,0 +1,10 @@
+"""The trainers: PG, A2C, PPO (on-policy), DQN (off-policy) and BC (offline)."""
+
+from rlkit.algorithms.a2c import A2C
+from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
+from rlkit.algorithms.pg import PG
+from rlkit.algorithms.ppo import PPO
+
+ALGORITHMS = {"PG": PG, "A2C": A2C, "PPO": PPO}
+
+__all__ = ["A2C", "ALGORITHMS", "COMMON_CONFIG", "PG", "PPO", "Algorithm"]

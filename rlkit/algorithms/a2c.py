@@ -1,0 +1,51 @@
+"""A2C: synchronous advantage actor-critic (Mnih et al. 2016, arXiv:1602.01783).
+
+Key equation: one gradient step per batch on
+    L = -E[log pi(a_t | s_t) A_t] + vf_loss_coeff * E[(V(s_t) - V_target_t)^2]
+        - entropy_coeff * E[H(pi(.|s_t))]
+with A_t from GAE (``lambda`` 1.0 gives the n-step return of the original paper).
+
+Implementation details:
+1. Short fragments from many envs (8 x 16 steps by default), bootstrapped with V(s_T).
+2. Truncated episodes bootstrap with V(final obs); terminated ones with 0.
+3. One gradient step per iteration over the whole batch, gradient-norm clipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean
+
+
+class A2C(OnPolicyAlgorithm):
+    """Config keys (besides the common ones): lambda (1.0); entropy_coeff (0.01);
+    vf_loss_coeff (0.5); microbatch_size (None: the whole batch in one step)."""
+
+    DEFAULT_CONFIG: dict[str, Any] = {
+        "lambda": 1.0,
+        "entropy_coeff": 0.01,
+        "vf_loss_coeff": 0.5,
+        "microbatch_size": None,
+        "rollout_fragment_length": 16,
+        "lr": 1e-3,
+        "grad_clip": 0.5,
+    }
+
+    def training_step(self) -> dict[str, float]:
+        batch = self.sample()
+        advantages, targets = self.postprocess(batch)
+        lb = self.learner_batch(batch, advantages, targets)
+        return self.learn(lb, 1, self.config["microbatch_size"])
+
+    def loss(self, mb: dict[str, Any], dist: Any, values: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        logp = dist.logp(mb["actions"])
+        policy_loss = -masked_mean(logp * mb["advantages"], mb)
+        vf_loss = 0.5 * masked_mean((values - mb["value_targets"]) ** 2, mb)
+        entropy = masked_mean(dist.entropy(), mb)
+        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss \
+            - self.config["entropy_coeff"] * entropy
+        return total, {"policy_loss": policy_loss.detach(), "vf_loss": vf_loss.detach(),
+                       "entropy": entropy.detach()}

@@ -1,0 +1,393 @@
+"""Algorithm: what every trainer shares (config, policy, sampler, train loop, checkpoints).
+
+A subclass sets ``DEFAULT_CONFIG`` (its own keys and defaults, on top of ``COMMON_CONFIG``)
+and implements ``training_step() -> dict`` (sample, then learn; returns learner statistics).
+``train()`` wraps one ``training_step`` with counters, timing and episode statistics, and
+keeps the trainer usable when the step raises or is interrupted.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlkit.config import check_keys, suggest
+from rlkit.envs import VECTOR_MODES, env_label, make_env
+from rlkit.policy import Policy
+from rlkit.sampling import Sampler
+
+COMMON_CONFIG: dict[str, Any] = {
+    "num_envs": 8,  # parallel env copies E
+    "rollout_fragment_length": 128,  # steps per env per iteration T
+    "train_batch_size": None,  # None -> num_envs * rollout_fragment_length
+    "seed": None,
+    "device": "auto",  # "auto" (CUDA when the kernel has one), "cpu", "cuda", "cuda:1"
+    "vector_mode": "auto",  # see rlkit.envs.make_vec_env
+    "observation_filter": "NoFilter",
+    "model": {},
+    "env_config": {},
+    "lr": 3e-4,
+    "lr_schedule": None,  # [[timestep, lr], ...], piecewise linear; overrides lr
+    "gamma": 0.99,
+    "grad_clip": None,  # max global gradient norm
+    "output": None,  # directory: write sampled batches as JSON lines
+    "input": None,  # path or glob of JSON lines (BC, or custom losses reading expert data)
+    "num_threads": 1,  # torch intra-op threads; 1 is fastest for small models on few cores
+}
+
+CHECKPOINT_FORMAT = "rlkit-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" -> CUDA when available, else CPU; "cuda" without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(name, str) or not (name == "cpu" or name.startswith("cuda")):
+        raise ValueError(f"config key 'device' takes 'auto', 'cpu' or 'cuda[:index]'; got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"config asks for device '{name}' but this kernel has no CUDA GPU (torch "
+            f"{torch.__version__}, cuda available: False); use device 'auto' or 'cpu'"
+        )
+    return torch.device(name)
+
+
+def piecewise(schedule: list, t: float) -> float:
+    """Linear interpolation in [[t0, v0], [t1, v1], ...], constant outside."""
+    ts = [p[0] for p in schedule]
+    vs = [p[1] for p in schedule]
+    return float(np.interp(t, ts, vs))
+
+
+class Algorithm:
+    """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``."""
+
+    DEFAULT_CONFIG: dict[str, Any] = {}
+    needs_value = True  # whether sampling asks the model for value estimates
+
+    def __init__(self, env: Any = None, config: dict | None = None):
+        config = dict(config or {})
+        if env is None:
+            env = config.pop("env", None)
+        if env is None:
+            raise ValueError(
+                f"{type(self).__name__} needs an env: {type(self).__name__}"
+                f"(env='CartPole-v1', config=...)"
+            )
+        defaults = {**COMMON_CONFIG, **self.DEFAULT_CONFIG}
+        check_keys(config, defaults, f"{type(self).__name__} config")
+        self.config = {**copy.deepcopy(defaults), **config}
+        # An algorithm's model defaults (e.g. PPO's separate value network) sit under the user's.
+        self.config["model"] = {**defaults["model"], **dict(config.get("model") or {})}
+        self._validate_common()
+        self.env_spec = env
+        torch.set_num_threads(self.config["num_threads"])
+        seed = self.config["seed"]
+        if seed is not None:
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+        self.device = resolve_device(self.config["device"])
+        probe = make_env(env, self.config["env_config"])
+        obs_space, action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self.policy = Policy(
+            obs_space,
+            action_space,
+            {
+                "model": self.config["model"],
+                "observation_filter": self.config["observation_filter"],
+            },
+        )
+        self.check_policy()
+        # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
+        self.model = (
+            self.policy.model
+            if self.device.type == "cpu"
+            else copy.deepcopy(self.policy.model).to(self.device)
+        )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config["lr"])
+        self.sampler = Sampler(
+            env,
+            self.policy,
+            self.config["num_envs"],
+            self.config["env_config"],
+            self.config["vector_mode"],
+            seed,
+        )
+        self.iteration = 0
+        self.timesteps_total = 0
+        self.time_total_s = 0.0
+        self.writer = None
+        if self.config["output"]:
+            from rlkit.offline import JsonWriter
+
+            self.writer = JsonWriter(self.config["output"], env_label(env))
+        self.setup()
+
+    # -- hooks for subclasses -------------------------------------------------------------
+    def setup(self) -> None:
+        """Algorithm-specific state (replay buffers, target networks...)."""
+
+    def check_policy(self) -> None:
+        """Raise a clear error when the model/distribution cannot work with this algorithm."""
+
+    def training_step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """Algorithm-specific tensors for checkpoints (e.g. a target network)."""
+        return {}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # -- public API ---------------------------------------------------------------------
+    def _validate_common(self) -> None:
+        c = self.config
+        for key in ("num_envs", "rollout_fragment_length", "num_threads"):
+            if not (isinstance(c[key], int) and c[key] > 0):
+                raise ValueError(f"config key '{key}' takes a positive int; got {c[key]!r}")
+        if c["vector_mode"] not in VECTOR_MODES:
+            raise ValueError(
+                f"config key 'vector_mode' takes one of {', '.join(VECTOR_MODES)}; "
+                f"got {c['vector_mode']!r}{suggest(str(c['vector_mode']), VECTOR_MODES)}"
+            )
+        if not (isinstance(c["lr"], (int, float)) and c["lr"] > 0):
+            raise ValueError(f"config key 'lr' takes a positive number; got {c['lr']!r}")
+        if not (0.0 <= c["gamma"] <= 1.0):
+            raise ValueError(f"config key 'gamma' takes a number in [0, 1]; got {c['gamma']!r}")
+        if c["train_batch_size"] is None:
+            c["train_batch_size"] = c["num_envs"] * c["rollout_fragment_length"]
+
+    def get_policy(self) -> Policy:
+        return self.policy
+
+    def current_lr(self) -> float:
+        schedule = self.config["lr_schedule"]
+        return piecewise(schedule, self.timesteps_total) if schedule else self.config["lr"]
+
+    def sample(self, num_steps: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One rollout fragment from every env (and the JSON output, when configured)."""
+        batch = self.sampler.sample(
+            num_steps or self.config["rollout_fragment_length"],
+            with_value=self.needs_value,
+            **kwargs,
+        )
+        self.timesteps_total += int(batch["valid"].sum())
+        if self.writer is not None:
+            self.writer.write(batch)
+        return batch
+
+    def train(self) -> dict[str, Any]:
+        """Run one training iteration and return its results.
+
+        An exception or KeyboardInterrupt inside propagates, but leaves the trainer usable: the
+        next call resets any half-stepped env and continues from the current weights.
+        """
+        start = time.perf_counter()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.current_lr()
+        try:
+            stats = self.training_step()
+        finally:
+            self._sync_weights()
+            self.time_total_s += time.perf_counter() - start
+        self.iteration += 1
+        result = {
+            **self.sampler.stats(),
+            "timesteps_total": self.timesteps_total,
+            "training_iteration": self.iteration,
+            "time_total_s": self.time_total_s,
+            "time_this_iter_s": time.perf_counter() - start,
+            "lr": self.current_lr(),
+            **stats,
+        }
+        return result
+
+    def _sync_weights(self) -> None:
+        """Copy the learner's weights to the CPU sampling model (no-op on CPU)."""
+        if self.model is not self.policy.model:
+            self.policy.model.load_state_dict(self.model.state_dict())
+
+    def compute_single_action(
+        self,
+        obs: Any,
+        state: list | None = None,
+        prev_action: Any = None,
+        prev_reward: float | None = None,
+        explore: bool = False,
+    ) -> Any:
+        """The action for one raw observation (the filter is applied, not updated).
+
+        Returns the action, or ``(action, state_out, extra)`` when ``state`` is given or the
+        model is recurrent (the initial state is created when none is given).
+        """
+        batch_obs = _add_batch_dim(obs)
+        recurrent = self.policy.is_recurrent()
+        if recurrent and state is None:
+            state = self.policy.get_initial_state(1)
+        elif state is not None:
+            state = [
+                torch.as_tensor(s).reshape(1, *torch.as_tensor(s).shape[-len(i.shape) :])
+                for s, i in zip(state, self.policy.model.get_initial_state())
+            ]
+        prev_actions = None if prev_action is None else np.asarray(prev_action)[None]
+        prev_rewards = None if prev_reward is None else np.asarray([prev_reward], np.float32)
+        if prev_actions is None and recurrent:
+            prev_actions = np.zeros((1, *self.policy.action_shape), self.policy.action_dtype)
+            prev_rewards = np.zeros(1, np.float32)
+        actions, state_out, extra = self.policy.compute_actions(
+            batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
+        )
+        action = _remove_batch_dim(actions)
+        if state is None:
+            return action
+        return action, [s[0] for s in state_out], {k: v[0] for k, v in extra.items()}
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "algorithm": type(self).__name__,
+            "config_json": json.dumps(self.config, default=repr, sort_keys=True),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "filter": self.policy.filter.get_state(),
+            "counters": {
+                "iteration": self.iteration,
+                "timesteps_total": self.timesteps_total,
+                "time_total_s": self.time_total_s,
+                "episodes_total": self.sampler.episodes_total,
+            },
+            "episode_returns": list(self.sampler.episode_returns),
+            "episode_lengths": list(self.sampler.episode_lengths),
+            "torch_rng": torch.get_rng_state(),
+            "extra": self.extra_state(),
+        }
+
+    def _boundary_seed(self) -> int:
+        base = self.config["seed"] if self.config["seed"] is not None else 0
+        return int(base) * 100_003 + self.iteration
+
+    def save(self, checkpoint_dir: str) -> str:
+        """Write a checkpoint atomically (temp file + rename); returns its path.
+
+        A simulator's internal state cannot go into a checkpoint, so saving starts fresh
+        episodes with a seed derived from (seed, iteration); restore() does the same, which
+        makes the next train() of the saved and of the restored trainer identical.
+        """
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        path = os.path.join(checkpoint_dir, "checkpoint.pt")
+        fd, tmp = tempfile.mkstemp(dir=checkpoint_dir, prefix=".checkpoint-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(self._checkpoint(), f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        self.sampler.reset(self._boundary_seed())
+        return path
+
+    def restore(self, path: str) -> None:
+        """Load a checkpoint written by save() (a file or its directory).
+
+        Loads with ``torch.load(weights_only=True)``, so a checkpoint cannot run code. A
+        truncated, corrupted or foreign file raises ValueError and leaves the trainer as it was.
+        """
+        if os.path.isdir(path):
+            path = os.path.join(path, "checkpoint.pt")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise ValueError(
+                f"cannot read checkpoint '{path}': the file is truncated, corrupted "
+                f"or not an rlkit checkpoint ({type(err).__name__}: {err})"
+            ) from err
+        self._check_checkpoint(ckpt, path)
+        model_backup = copy.deepcopy(self.model.state_dict())
+        optim_backup = copy.deepcopy(self.optimizer.state_dict())
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.set_extra_state(ckpt["extra"])
+            self.policy.filter.set_state(ckpt["filter"])
+        except Exception as err:
+            self.model.load_state_dict(model_backup)
+            self.optimizer.load_state_dict(optim_backup)
+            raise ValueError(
+                f"checkpoint '{path}' does not fit this trainer's model: {err}"
+            ) from err
+        counters = ckpt["counters"]
+        self.iteration = counters["iteration"]
+        self.timesteps_total = counters["timesteps_total"]
+        self.time_total_s = counters["time_total_s"]
+        self._sync_weights()
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.sampler.reset(self._boundary_seed())
+        self.sampler.episodes_total = counters["episodes_total"]
+        self.sampler.episode_returns.clear()
+        self.sampler.episode_returns.extend(ckpt["episode_returns"])
+        self.sampler.episode_lengths.clear()
+        self.sampler.episode_lengths.extend(ckpt["episode_lengths"])
+
+    def _check_checkpoint(self, ckpt: Any, path: str) -> None:
+        if not (isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT):
+            raise ValueError(
+                f"'{path}' is not an rlkit checkpoint (no '{CHECKPOINT_FORMAT}' "
+                f"marker); write checkpoints with trainer.save(directory)"
+            )
+        if ckpt.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"checkpoint '{path}' has format version {ckpt.get('version')}; this "
+                f"rlkit reads version {CHECKPOINT_VERSION}"
+            )
+        if ckpt.get("algorithm") != type(self).__name__:
+            raise ValueError(
+                f"checkpoint '{path}' was written by {ckpt.get('algorithm')}, not "
+                f"{type(self).__name__}; restore it into a {ckpt.get('algorithm')}"
+            )
+        own = self.model.state_dict()
+        theirs = ckpt["model"]
+        if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
+            raise ValueError(
+                f"checkpoint '{path}' holds a different model architecture than this "
+                f"trainer's; build the trainer with the same 'model' config"
+            )
+
+    def stop(self) -> None:
+        """Close the envs (and the JSON writer)."""
+        self.sampler.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _add_batch_dim(obs: Any) -> Any:
+    if isinstance(obs, dict):
+        return {k: _add_batch_dim(v) for k, v in obs.items()}
+    if isinstance(obs, tuple):
+        return tuple(_add_batch_dim(v) for v in obs)
+    return np.asarray(obs)[None]
+
+
+def _remove_batch_dim(actions: Any) -> Any:
+    if isinstance(actions, dict):
+        return {k: _remove_batch_dim(v) for k, v in actions.items()}
+    if isinstance(actions, tuple):
+        return tuple(_remove_batch_dim(v) for v in actions)
+    a = actions[0]
+    return a.item() if np.ndim(a) == 0 else a

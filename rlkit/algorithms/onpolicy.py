@@ -1,0 +1,236 @@
+"""What PG, A2C and PPO share: advantages, learner batches (flat or sequences) and the loop.
+
+Implementation details (numbers referenced in the code):
+1. Advantages by GAE (Schulman et al. 2016, arXiv:1506.02438):
+   delta_t = r_t + gamma * V(s_{t+1}) * (1 - terminated_t) - V(s_t)
+   A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},  done_t = terminated_t or truncated_t
+   A truncated episode bootstraps with V(final obs); a terminated one with 0.
+2. Autoreset rows (valid = False) are dropped from every loss.
+3. Recurrent models train on sequences: each env's rows are chopped at episode ends and at
+   max_seq_len, padded to max_seq_len, and padded steps are masked out of the loss. Each
+   sequence starts from the recurrent state the sampler had at its first row.
+4. ``Model.custom_loss(loss, loss_inputs)`` gets the algorithm's total loss and returns the loss
+   that is optimised; ``Model.metrics()`` is reported in the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlkit.algorithms.base import Algorithm
+from rlkit.preprocessors import restore_original_dimensions
+
+
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimates (detail 1).
+
+    Args: all [T, E] arrays (time-major), next_values = V(s_{t+1}) for every row.
+    Returns: (advantages [T, E], value targets = advantages + values [T, E]), float32.
+    """
+    T = rewards.shape[0]
+    not_term = 1.0 - terminated.astype(np.float32)
+    not_done = 1.0 - (terminated | truncated).astype(np.float32)
+    deltas = rewards + gamma * next_values * not_term - values
+    adv = np.zeros_like(deltas, dtype=np.float32)
+    last = np.zeros(deltas.shape[1], dtype=np.float32)
+    for t in reversed(range(T)):
+        last = deltas[t] + gamma * lam * not_done[t] * last
+        adv[t] = last
+    return adv, (adv + values).astype(np.float32)
+
+
+def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chop env-major rows into padded sequences (detail 3).
+
+    Args:
+        eps_id: [E, T] episode ids (env-major, so each env's rows are contiguous).
+        max_seq_len: L.
+    Returns:
+        index [S, L] int64 rows of the flattened [E*T] batch (padding repeats the last row),
+        mask [S, L] bool, True on real steps.
+    """
+    from rlkit.models.sequences import chop_into_sequences
+
+    flat_ids = eps_id.reshape(-1)  # [E*T]
+    seq_lens = chop_into_sequences(flat_ids, max_seq_len)
+    starts = np.concatenate([[0], np.cumsum(seq_lens)[:-1]])
+    offsets = np.arange(max_seq_len)
+    mask = offsets[None, :] < seq_lens[:, None]  # [S, L]
+    index = np.minimum(starts[:, None] + offsets[None, :], starts[:, None] + seq_lens[:, None] - 1)
+    return index.astype(np.int64), mask
+
+
+class OnPolicyAlgorithm(Algorithm):
+    """Sample -> advantages -> minibatch epochs of ``loss``. Subclasses define ``loss``."""
+
+    lam_key = "lambda"
+
+    def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(advantages, value targets), both [T, E]."""
+        return compute_gae(
+            batch["rewards"],
+            batch["vf_preds"],
+            batch["next_vf"],
+            batch["terminated"],
+            batch["truncated"],
+            self.config["gamma"],
+            self.config[self.lam_key],
+        )
+
+    def learner_batch(
+        self, batch: dict[str, Any], advantages: np.ndarray, targets: np.ndarray
+    ) -> dict[str, Any]:
+        """Tensors on the learner device: flat valid rows, or padded sequences (detail 2, 3)."""
+        fields = {
+            "obs": batch["obs"],
+            "actions": batch["actions"],
+            "action_logp": batch["action_logp"],
+            "advantages": advantages,
+            "value_targets": targets,
+            "rewards": batch["rewards"],
+            "action_dist_inputs": batch["action_dist_inputs"],
+            "prev_actions": batch["prev_actions"],
+            "prev_rewards": batch["prev_rewards"],
+        }
+        if "vf_preds" in batch:
+            fields["vf_preds"] = batch["vf_preds"]
+        dev = self.device
+        if not self.policy.is_recurrent():
+            valid = batch["valid"].reshape(-1)  # [T*E]
+            out = {
+                k: torch.as_tensor(v.reshape(-1, *v.shape[2:])[valid], device=dev)
+                for k, v in fields.items()
+            }
+            out["num_rows"] = int(valid.sum())
+            return out
+        # Env-major so that each env's steps are contiguous: [T, E, ...] -> [E*T, ...].
+        em = {k: np.swapaxes(v, 0, 1).reshape(-1, *v.shape[2:]) for k, v in fields.items()}
+        index, mask = sequence_index(
+            np.swapaxes(batch["eps_id"], 0, 1), self.policy.model_config["max_seq_len"]
+        )
+        mask &= np.swapaxes(batch["valid"], 0, 1).reshape(-1)[index]
+        keep = mask.any(axis=1)  # sequences made only of autoreset rows carry nothing
+        index, mask = index[keep], mask[keep]
+        S, L = index.shape
+        out = {k: torch.as_tensor(v[index.reshape(-1)], device=dev) for k, v in em.items()}
+        state_em = [np.swapaxes(s, 0, 1).reshape(-1, *s.shape[2:]) for s in batch["state_in"]]
+        out["state_in"] = [torch.as_tensor(s[index[:, 0]], device=dev) for s in state_em]
+        out["mask"] = torch.as_tensor(mask.reshape(-1), device=dev)  # [S*L]
+        out["seq_lens"] = torch.full((S,), L, dtype=torch.long, device=dev)
+        out["num_seqs"] = S
+        out["num_rows"] = int(mask.sum())
+        return out
+
+    def minibatches(self, lb: dict[str, Any], minibatch_size: int | None):
+        """Random minibatches of rows (or of whole sequences for recurrent models)."""
+        recurrent = "seq_lens" in lb
+        n = lb["num_seqs"] if recurrent else lb["num_rows"]
+        if recurrent:
+            L = int(lb["seq_lens"][0])
+            per = max(1, (minibatch_size or n * L) // L)
+        else:
+            per = minibatch_size or n
+        perm = torch.randperm(n, device=self.device)
+        for start in range(0, n, per):
+            idx = perm[start : start + per]
+            if recurrent:
+                rows = (idx[:, None] * L + torch.arange(L, device=self.device)).reshape(-1)
+                mb = {
+                    k: v[rows]
+                    for k, v in lb.items()
+                    if isinstance(v, torch.Tensor) and k not in ("seq_lens",)
+                }
+                mb["state_in"] = [s[idx] for s in lb["state_in"]]
+                mb["seq_lens"] = lb["seq_lens"][idx]
+            else:
+                mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}
+                mb["state_in"], mb["seq_lens"] = [], None
+            yield mb
+
+    def forward(self, mb: dict[str, Any]) -> tuple[Any, torch.Tensor, dict[str, Any]]:
+        """Model forward on a minibatch: (distribution, values [N], loss_inputs)."""
+        input_dict = {
+            "obs": mb["obs"],
+            "prev_actions": mb["prev_actions"],
+            "prev_rewards": mb["prev_rewards"],
+            "is_training": True,
+        }
+        logits, _ = self.model(input_dict, mb["state_in"], mb["seq_lens"])
+        dist = self.policy.dist_class(logits, self.model)
+        values = self.model.value_function() if self.needs_value else None
+        loss_inputs = dict(mb)
+        loss_inputs["obs_flat"] = mb["obs"].reshape(mb["obs"].shape[0], -1)
+        loss_inputs["obs"] = restore_original_dimensions(mb["obs"], self.model.obs_space)
+        return dist, values, loss_inputs
+
+    def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError
+
+    def learn(
+        self, lb: dict[str, Any], num_epochs: int, minibatch_size: int | None
+    ) -> dict[str, float]:
+        """Epochs of minibatch gradient steps; returns the mean of each statistic."""
+        sums: dict[str, float] = {}
+        count = 0
+        self.model.train()
+        for _ in range(num_epochs):
+            for mb in self.minibatches(lb, minibatch_size):
+                dist, values, loss_inputs = self.forward(mb)
+                total, stats = self.loss(mb, dist, values)
+                loss = self.model.custom_loss(total, loss_inputs)
+                if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
+                    raise ValueError(
+                        f"{type(self.model).__name__}.custom_loss returned {type(loss).__name__}"
+                        f"{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}; it "
+                        f"must return one scalar tensor (the loss to optimise)"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.config["grad_clip"]:
+                    torch.nn.utils.clip_grad_norm_(
+                        self.model.parameters(), self.config["grad_clip"]
+                    )
+                self.optimizer.step()
+                stats["total_loss"] = loss.detach()
+                for k, v in stats.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                count += 1
+        self.model.eval()
+        out = {k: v / max(count, 1) for k, v in sums.items()}
+        out.update(model_metrics(self.model))
+        return out
+
+
+def masked_mean(x: torch.Tensor, mb: dict[str, Any]) -> torch.Tensor:
+    """Mean over real steps: plain mean for flat batches, masked for padded sequences."""
+    mask = mb.get("mask")
+    if mask is None:
+        return x.mean()
+    mask = mask.to(x.dtype)
+    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def normalize(adv: torch.Tensor, mb: dict[str, Any]) -> torch.Tensor:
+    """Standardise advantages over the real steps of a minibatch."""
+    mean = masked_mean(adv, mb)
+    var = masked_mean((adv - mean) ** 2, mb)
+    return (adv - mean) / (var.sqrt() + 1e-8)
+
+
+def model_metrics(model: torch.nn.Module) -> dict[str, float]:
+    """The model's metrics() as floats (tensors are converted)."""
+    out = {}
+    for k, v in (model.metrics() or {}).items():
+        out[k] = float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+    return out

@@ -1,0 +1,51 @@
+"""PG: vanilla policy gradient, REINFORCE with reward-to-go (Williams 1992).
+
+Key equation:  L = -E[ log pi(a_t | s_t) * G_t ],  G_t = sum_k gamma^k r_{t+k} (to episode end)
+
+Implementation details:
+1. No critic: G_t is the discounted reward-to-go inside the sampled data; an episode still
+   running at the end of a batch is cut there (long fragments keep that bias small).
+2. G_t is standardised over the batch (``normalize_returns``), a baseline that reduces
+   variance without a value network.
+3. One gradient step per iteration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize
+
+
+class PG(OnPolicyAlgorithm):
+    """Config keys (besides the common ones): normalize_returns (True)."""
+
+    DEFAULT_CONFIG: dict[str, Any] = {
+        "normalize_returns": True,
+        "rollout_fragment_length": 500,
+        "lr": 4e-3,
+    }
+    needs_value = False
+
+    def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        zeros = np.zeros_like(batch["rewards"])
+        returns, _ = compute_gae(batch["rewards"], zeros, zeros, batch["terminated"],
+                                 batch["truncated"], self.config["gamma"], 1.0)  # detail 1
+        return returns, returns
+
+    def training_step(self) -> dict[str, float]:
+        batch = self.sample()
+        returns, _ = self.postprocess(batch)
+        lb = self.learner_batch(batch, returns, returns)
+        return self.learn(lb, 1, None)
+
+    def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
+        returns = mb["advantages"]
+        if self.config["normalize_returns"]:
+            returns = normalize(returns, mb)  # detail 2
+        policy_loss = -masked_mean(dist.logp(mb["actions"]) * returns, mb)
+        entropy = masked_mean(dist.entropy(), mb)
+        return policy_loss, {"policy_loss": policy_loss.detach(), "entropy": entropy.detach()}

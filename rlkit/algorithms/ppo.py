@@ -1,0 +1,90 @@
+"""PPO: Proximal Policy Optimization (Schulman et al. 2017, arXiv:1707.06347).
+
+Key equation, with ratio r_t = pi(a_t | s_t) / pi_old(a_t | s_t) and advantage A_t (GAE):
+    L_clip = -E[ min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t) ]
+    L = L_clip + vf_loss_coeff * E[(V(s_t) - V_target_t)^2] - entropy_coeff * E[H(pi(.|s_t))]
+
+Implementation details:
+1. GAE advantages and value targets computed once per batch (rlkit.algorithms.onpolicy).
+2. ``num_sgd_iter`` epochs over shuffled minibatches of ``sgd_minibatch_size`` rows.
+3. Advantages standardised per minibatch.
+4. Optional value clipping around the old prediction (``vf_clip_param``).
+5. Global gradient-norm clipping (``grad_clip``).
+6. Statistics: KL(pi_old || pi) from the distributions, and the fraction of clipped ratios.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rlkit.algorithms.base import piecewise
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean, normalize
+
+
+class PPO(OnPolicyAlgorithm):
+    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
+
+    lambda (0.95) GAE lambda; clip_param (0.2); clip_param_schedule (None, [[t, v], ...]);
+    num_sgd_iter (10) epochs per batch; sgd_minibatch_size (256); entropy_coeff (0.0);
+    vf_loss_coeff (0.5); vf_clip_param (None) value clipping; normalize_advantages (True).
+    """
+
+    DEFAULT_CONFIG: dict[str, Any] = {
+        "lambda": 0.95,
+        "clip_param": 0.2,
+        "clip_param_schedule": None,
+        "num_sgd_iter": 10,
+        "sgd_minibatch_size": 256,
+        "entropy_coeff": 0.0,
+        "vf_loss_coeff": 0.5,
+        "vf_clip_param": None,
+        "normalize_advantages": True,
+        "rollout_fragment_length": 128,
+        "grad_clip": 0.5,
+        # A separate value network: the value loss's large gradients then cannot swamp the
+        # policy's in the shared layers (set vf_share_layers True to compare).
+        "model": {"vf_share_layers": False},
+    }
+
+    def clip_param(self) -> float:
+        schedule = self.config["clip_param_schedule"]
+        return piecewise(schedule, self.timesteps_total) if schedule else self.config["clip_param"]
+
+    def training_step(self) -> dict[str, float]:
+        batch = self.sample()
+        advantages, targets = self.postprocess(batch)  # detail 1
+        lb = self.learner_batch(batch, advantages, targets)
+        self._clip = self.clip_param()
+        stats = self.learn(lb, self.config["num_sgd_iter"], self.config["sgd_minibatch_size"])
+        stats["clip_param"] = self._clip
+        return stats
+
+    def loss(self, mb: dict[str, Any], dist: Any, values: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        adv = mb["advantages"]
+        if self.config["normalize_advantages"]:
+            adv = normalize(adv, mb)  # detail 3
+        logp = dist.logp(mb["actions"])
+        ratio = torch.exp(logp - mb["action_logp"])
+        clip = self._clip
+        surrogate = torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
+        policy_loss = -masked_mean(surrogate, mb)
+        vf_err = (values - mb["value_targets"]) ** 2
+        if self.config["vf_clip_param"]:  # detail 4
+            clipped = mb["vf_preds"] + (values - mb["vf_preds"]).clamp(
+                -self.config["vf_clip_param"], self.config["vf_clip_param"])
+            vf_err = torch.max(vf_err, (clipped - mb["value_targets"]) ** 2)
+        vf_loss = 0.5 * masked_mean(vf_err, mb)
+        entropy = masked_mean(dist.entropy(), mb)
+        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss \
+            - self.config["entropy_coeff"] * entropy
+        with torch.no_grad():  # detail 6
+            old = self.policy.dist_class(mb["action_dist_inputs"], self.model)
+            try:
+                kl = masked_mean(old.kl(dist), mb)
+            except NotImplementedError:
+                kl = masked_mean(mb["action_logp"] - logp, mb)
+            clip_fraction = masked_mean(((ratio - 1.0).abs() > clip).float(), mb)
+        return total, {"policy_loss": policy_loss.detach(), "vf_loss": vf_loss.detach(),
+                       "entropy": entropy.detach(), "kl": kl, "clip_fraction": clip_fraction}

@@ -1,0 +1,275 @@
+"""ModelCatalog: picks (or looks up) the preprocessor, model and action distribution for a space.
+
+The default heuristic is the seed's: an observation of rank >= 3 after preprocessing gets a
+``VisionNetwork``, anything else a ``FullyConnectedNetwork``; ``use_lstm`` wraps either (or a
+custom model) in an LSTM. Custom components are registered by name and always win: rlkit never
+falls back to a built-in when a custom component fails; it raises an error that says why.
+
+Example:
+    >>> import gymnasium as gym
+    >>> print(ModelCatalog.explain(gym.spaces.Discrete(5), gym.spaces.Discrete(2),
+    ...                            {"fcnet_hiddens": [32]}))  # doctest: +ELLIPSIS
+    observation  Discrete(5)...
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from rlkit.config import merge_model_config, suggest
+from rlkit.distributions import (
+    BUILTIN_DISTRIBUTIONS,
+    ActionDistribution,
+    dist_name,
+    get_dist_class_for_space,
+    make_builtin_dist,
+)
+from rlkit.models import FullyConnectedNetwork, LSTMWrapper, Model, VisionNetwork
+from rlkit.preprocessors import Preprocessor, get_preprocessor
+
+
+def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
+    """A registered class by name (a class may also be given directly)."""
+    if isinstance(name, type):
+        return name
+    if name not in registry:
+        known = ", ".join(sorted(registry)) or "none registered yet"
+        raise ValueError(
+            f"no custom {kind} named '{name}'{suggest(str(name), registry)}; registered: {known}. "
+            f"Register it first with ModelCatalog.register_custom_{kind.replace(' ', '_')}"
+            f"('{name}', YourClass)."
+        )
+    return registry[name]
+
+
+def _check_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
+    """Every custom_model_config key must be a parameter of cls.__init__ (never dropped)."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [
+        n
+        for n in params
+        if n not in ("self", "obs_space", "action_space", "num_outputs", "model_config", "name")
+    ]
+    for key in kwargs:
+        if key not in accepted:
+            raise ValueError(
+                f"custom_model_config key '{key}' is not a parameter of {cls.__name__}.__init__"
+                f"{suggest(key, accepted)}; it accepts: {', '.join(accepted) or 'no extra arguments'}"
+            )
+
+
+class ModelCatalog:
+    """Registries of custom components plus the functions that build the default ones."""
+
+    _custom_models: dict[str, type] = {}
+    _custom_preprocessors: dict[str, type] = {}
+    _custom_action_dists: dict[str, type] = {}
+
+    # -- registration -------------------------------------------------------------------------
+    @staticmethod
+    def register_custom_model(name: str, model_class: type) -> None:
+        """Make ``model_class`` (a subclass of rlkit.models.Model) usable as custom_model=name."""
+        if not (isinstance(model_class, type) and issubclass(model_class, Model)):
+            raise TypeError(
+                f"custom model '{name}' must be a subclass of rlkit.models.Model (itself a "
+                f"torch.nn.Module); got {model_class!r}"
+            )
+        ModelCatalog._custom_models[name] = model_class
+
+    @staticmethod
+    def register_custom_preprocessor(name: str, preprocessor_class: type) -> None:
+        """Make ``preprocessor_class`` usable as custom_preprocessor=name (deprecated in the
+        seed in favour of gymnasium wrappers; supported for teaching the difference)."""
+        if not (
+            isinstance(preprocessor_class, type) and issubclass(preprocessor_class, Preprocessor)
+        ):
+            raise TypeError(
+                f"custom preprocessor '{name}' must subclass rlkit.preprocessors.Preprocessor; "
+                f"got {preprocessor_class!r}"
+            )
+        ModelCatalog._custom_preprocessors[name] = preprocessor_class
+
+    @staticmethod
+    def register_custom_action_dist(name: str, dist_class: type) -> None:
+        """Make ``dist_class`` (an ActionDistribution) usable as custom_action_dist=name."""
+        if not (isinstance(dist_class, type) and issubclass(dist_class, ActionDistribution)):
+            raise TypeError(
+                f"custom action distribution '{name}' must subclass "
+                f"rlkit.distributions.ActionDistribution; got {dist_class!r}"
+            )
+        ModelCatalog._custom_action_dists[name] = dist_class
+
+    @staticmethod
+    def registered() -> dict[str, list[str]]:
+        """Names of the registered custom components, by kind (used by the widgets)."""
+        return {
+            "models": sorted(ModelCatalog._custom_models),
+            "preprocessors": sorted(ModelCatalog._custom_preprocessors),
+            "action_dists": sorted(ModelCatalog._custom_action_dists),
+        }
+
+    # -- preprocessors ------------------------------------------------------------------------
+    @staticmethod
+    def get_preprocessor_for_space(space: gym.Space, options: dict | None = None) -> Preprocessor:
+        """The preprocessor for ``space``: the registered custom one if options names one."""
+        options = merge_model_config(options)
+        name = options.get("custom_preprocessor")
+        if name is not None:
+            cls = _lookup(ModelCatalog._custom_preprocessors, name, "preprocessor")
+        else:
+            cls = get_preprocessor(space)
+        return cls(space, options)
+
+    # -- action distributions -----------------------------------------------------------------
+    @staticmethod
+    def get_action_dist(action_space: gym.Space, model_config: dict | None) -> tuple[Any, int]:
+        """Returns (dist_class, num_outputs): the class to call as ``dist_class(inputs, model)``
+        and the model output width it needs."""
+        config = merge_model_config(model_config)
+        name = config["custom_action_dist"]
+        if name is None:
+            return get_dist_class_for_space(action_space, config)
+        if (
+            isinstance(name, str)
+            and name in BUILTIN_DISTRIBUTIONS
+            and name not in ModelCatalog._custom_action_dists
+        ):
+            return make_builtin_dist(name, action_space, config)
+        cls = _lookup(ModelCatalog._custom_action_dists, name, "action dist")
+        num_outputs = cls.required_model_output_shape(action_space, config)
+        if not (isinstance(num_outputs, int) and num_outputs > 0):
+            raise ValueError(
+                f"custom action distribution {cls.__name__}.required_model_output_shape returned "
+                f"{num_outputs!r}; it must return the model output width, a positive int"
+            )
+        return cls, num_outputs
+
+    # -- models -------------------------------------------------------------------------------
+    @staticmethod
+    def get_model(
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        num_outputs: int,
+        model_config: dict | None,
+        name: str = "model",
+    ) -> Model:
+        """Build the model: custom if model_config names one, else the default heuristic.
+
+        Args:
+            obs_space: the preprocessed space (``Preprocessor.observation_space``); it keeps
+                ``.original_space`` so models can see nested observations.
+            action_space: the env's action space.
+            num_outputs: width the action distribution needs (from get_action_dist).
+            model_config: RLlib model keys (merged with MODEL_DEFAULTS and checked).
+            name: a name for error messages and explain().
+        """
+        config = merge_model_config(model_config)
+        custom = config["custom_model"]
+        kwargs = config["custom_model_config"]
+        if custom is None and kwargs:
+            raise ValueError(
+                "model config has custom_model_config but no custom_model; the built-in models "
+                "take no extra arguments (set 'custom_model' to your registered model's name)"
+            )
+        if custom is not None:
+            cls = _lookup(ModelCatalog._custom_models, custom, "model")
+            _check_kwargs(cls, kwargs)
+            inner_outputs = config["lstm_cell_size"] if config["use_lstm"] else num_outputs
+            model = cls(obs_space, action_space, inner_outputs, config, name, **kwargs)
+        else:
+            cls = VisionNetwork if len(obs_space.shape) >= 3 else FullyConnectedNetwork
+            inner_outputs = None if config["use_lstm"] else num_outputs
+            model = cls(obs_space, action_space, inner_outputs, config, name)
+        if config["use_lstm"]:
+            model = LSTMWrapper(model, obs_space, action_space, num_outputs, config, name + "_lstm")
+        check_model(model, obs_space, action_space, num_outputs)
+        return model
+
+    @staticmethod
+    def explain(
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        model_config: dict | None = None,
+        observation_filter: str = "NoFilter",
+    ) -> Explanation:
+        """A readable account of what will be built for these spaces and why, with the shape at
+        every stage. Builds the components (so it also raises the errors a trainer would)."""
+        from rlkit.policy import Policy  # the policy assembles exactly what a trainer uses
+
+        policy = Policy(
+            obs_space,
+            action_space,
+            {"model": model_config or {}, "observation_filter": observation_filter},
+        )
+        return policy.explain()
+
+
+class Explanation(str):
+    """explain()'s text; prints as plain text in notebooks (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def dummy_input_dict(
+    model: Model, obs_space: gym.Space, action_space: gym.Space, batch: int = 2
+) -> dict[str, Any]:
+    """A batch of zeros in the layout a trainer passes (used for build-time checks and traces)."""
+    device = next(iter(model.parameters()), torch.zeros(0)).device
+    input_dict: dict[str, Any] = {
+        "obs": torch.zeros((batch, *obs_space.shape), dtype=torch.float32, device=device),
+        "is_training": False,
+        "prev_rewards": torch.zeros(batch, device=device),
+    }
+    if isinstance(action_space, (gym.spaces.Discrete,)):
+        input_dict["prev_actions"] = torch.zeros(batch, dtype=torch.long, device=device)
+    elif isinstance(action_space, gym.spaces.MultiDiscrete):
+        input_dict["prev_actions"] = torch.zeros(
+            (batch, len(action_space.nvec)), dtype=torch.long, device=device
+        )
+    elif isinstance(action_space, gym.spaces.Box):
+        input_dict["prev_actions"] = torch.zeros((batch, *action_space.shape), device=device)
+    return input_dict
+
+
+def check_model(
+    model: Model, obs_space: gym.Space, action_space: gym.Space, num_outputs: int
+) -> None:
+    """Run one forward pass on zeros and check output width and state layout, so that a wrong
+    custom model fails at build time with its name in the message, not deep inside training."""
+    label = f"model '{model.name}' ({type(model).__name__})"
+    initial = model.get_initial_state()
+    if not isinstance(initial, (list, tuple)):
+        raise ValueError(
+            f"{label}.get_initial_state() returned {type(initial).__name__}; it must return a "
+            f"list of tensors without the batch dimension ([] for a feed-forward model)"
+        )
+    batch = 2
+    state = [
+        torch.as_tensor(s).unsqueeze(0).repeat(batch, *([1] * torch.as_tensor(s).dim()))
+        for s in initial
+    ]
+    seq_lens = torch.ones(batch, dtype=torch.long) if initial else None
+    input_dict = dummy_input_dict(model, obs_space, action_space, batch)
+    was_training = model.training
+    with torch.no_grad():
+        out, state_out = model(input_dict, state, seq_lens)
+    model.train(was_training)
+    if out.shape != (batch, num_outputs):
+        raise ValueError(
+            f"{label} returned outputs of shape {list(out.shape)} for a batch of {batch}, but the "
+            f"action distribution needs [{batch}, {num_outputs}] (num_outputs={num_outputs})"
+        )
+    expected = [list(s.shape) for s in state]
+    got = [list(s.shape) for s in state_out]
+    if expected != got:
+        raise ValueError(
+            f"{label} returned state shapes {got} but get_initial_state() implies {expected} "
+            f"(with the batch dimension first); forward must return the state in the same layout"
+        )

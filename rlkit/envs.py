@@ -1,0 +1,138 @@
+"""Environments: ``register_env`` and the makers the trainers and widgets use.
+
+An ``env`` argument anywhere in rlkit is one of
+- a name given to ``register_env(name, creator)``; ``creator(env_config)`` returns a gym.Env,
+- a gymnasium id (``"CartPole-v1"``, ``"ALE/Pong-v5"``, ``"MiniGrid-Empty-5x5-v0"``),
+- a gym.Env subclass, called with ``env_config`` if its constructor takes an argument.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+_ENV_CREATORS: dict[str, Callable[[dict], gym.Env]] = {}
+
+# Namespaces whose environments live in optional packages that register themselves on import.
+_OPTIONAL_NAMESPACES = {
+    "ALE/": ("ale_py", "ale-py", "atari"),
+    "MiniGrid-": ("minigrid", "minigrid", "minigrid"),
+    "BabyAI-": ("minigrid", "minigrid", "minigrid"),
+}
+
+
+def register_env(name: str, creator: Callable[[dict], gym.Env]) -> None:
+    """Make ``name`` usable as ``env=name``; ``creator(env_config)`` must return a gym.Env."""
+    if not callable(creator):
+        raise TypeError(
+            f"register_env('{name}', ...) needs a callable creator(env_config); got {creator!r}"
+        )
+    _ENV_CREATORS[name] = creator
+
+
+def _import_optional(env_id: str) -> None:
+    for prefix, (module, package, extra) in _OPTIONAL_NAMESPACES.items():
+        if env_id.startswith(prefix):
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as err:
+                raise ImportError(
+                    f"environment '{env_id}' needs the package '{package}': "
+                    f"pip install '{package}' (or pip install 'rlkit[{extra}]')"
+                ) from err
+            if hasattr(gym, "register_envs"):
+                gym.register_envs(mod)
+
+
+def _unknown_env(name: str) -> ValueError:
+    known = list(_ENV_CREATORS) + list(gym.registry)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ValueError(
+        f"unknown environment '{name}'{hint}: pass a gymnasium id, an env class, or a name "
+        f"registered with rlkit.register_env(name, creator)"
+    )
+
+
+def env_label(env: Any) -> str:
+    """A short name for an env spec (for results, plots and widgets)."""
+    return env if isinstance(env, str) else getattr(env, "__name__", type(env).__name__)
+
+
+def make_env(env: Any, env_config: dict | None = None, render_mode: str | None = None) -> gym.Env:
+    """Create one environment from a registered name, a gymnasium id or an env class."""
+    env_config = dict(env_config or {})
+    if isinstance(env, str) and env in _ENV_CREATORS:
+        made = _ENV_CREATORS[env](env_config)
+    elif isinstance(env, type) and issubclass(env, gym.Env):
+        takes_config = len(inspect.signature(env.__init__).parameters) > 1
+        made = env(env_config) if takes_config else env()
+    elif isinstance(env, str):
+        _import_optional(env)
+        if env not in gym.registry:
+            raise _unknown_env(env)
+        kwargs = dict(env_config)
+        if render_mode is not None:
+            kwargs["render_mode"] = render_mode
+        return gym.make(env, **kwargs)
+    else:
+        raise TypeError(
+            f"env must be a gymnasium id, a registered name or a gym.Env class; got {env!r}"
+        )
+    if not isinstance(made, gym.Env):
+        raise TypeError(
+            f"the creator for env '{env_label(env)}' returned {type(made).__name__}, "
+            f"not a gymnasium.Env"
+        )
+    if render_mode is not None and getattr(made, "render_mode", None) != render_mode:
+        made.render_mode = render_mode
+    return made
+
+
+def has_vector_entry_point(env: Any) -> bool:
+    """Whether ``env`` is a gymnasium id with a numpy-vectorised implementation."""
+    if not isinstance(env, str) or env in _ENV_CREATORS:
+        return False
+    _import_optional(env)
+    spec = gym.registry.get(env)
+    return spec is not None and spec.vector_entry_point is not None
+
+
+VECTOR_MODES = ("auto", "sync", "async", "vector")
+
+
+def make_vec_env(
+    env: Any, num_envs: int, env_config: dict | None = None, mode: str = "auto"
+) -> gym.vector.VectorEnv:
+    """A gymnasium vector env of ``num_envs`` copies (gymnasium's next-step autoreset).
+
+    Args:
+        mode: "sync" (one process, a loop over envs), "async" (one subprocess per env),
+            "vector" (the env's numpy-vectorised implementation, e.g. CartPole's), or "auto":
+            "vector" when the env has one, else "sync".
+    """
+    if mode not in VECTOR_MODES:
+        raise ValueError(f"vector env mode '{mode}' is not one of {', '.join(VECTOR_MODES)}")
+    if mode == "auto":
+        mode = "vector" if has_vector_entry_point(env) and not env_config else "sync"
+    if mode == "vector":
+        if not has_vector_entry_point(env):
+            raise ValueError(
+                f"environment '{env_label(env)}' has no numpy-vectorised "
+                f"implementation; use vector mode 'sync' or 'async'"
+            )
+        return gym.make_vec(
+            env,
+            num_envs=num_envs,
+            vectorization_mode="vector_entry_point",
+            **dict(env_config or {}),
+        )
+    fns = [lambda: make_env(env, env_config) for _ in range(num_envs)]
+    if mode == "async":
+        return gym.vector.AsyncVectorEnv(fns)
+    return gym.vector.SyncVectorEnv(fns)

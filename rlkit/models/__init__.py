@@ -1,0 +1,34 @@
+"""rlkit models: the networks between the filter and the action distribution.
+
+``Model`` and ``RecurrentModel`` are the base classes for custom models; the built-ins are
+``FullyConnectedNetwork`` (flat observations), ``VisionNetwork`` (images) and
+``LSTMWrapper`` (``use_lstm``). ``sequences`` cuts rollouts into padded sequences for
+recurrent models.
+"""
+
+from rlkit.models.base import Model, RecurrentModel
+from rlkit.models.fcnet import FullyConnectedNetwork, get_activation
+from rlkit.models.lstm import LSTMWrapper
+from rlkit.models.sequences import add_time_dimension, chop_into_sequences, mask, pad_batch
+from rlkit.models.visionnet import (
+    VisionNetwork,
+    conv_output_shapes,
+    get_filter_config,
+    suggest_conv_filters,
+)
+
+__all__ = [
+    "Model",
+    "RecurrentModel",
+    "FullyConnectedNetwork",
+    "VisionNetwork",
+    "LSTMWrapper",
+    "get_activation",
+    "get_filter_config",
+    "conv_output_shapes",
+    "suggest_conv_filters",
+    "chop_into_sequences",
+    "pad_batch",
+    "mask",
+    "add_time_dimension",
+]

@@ -1,0 +1,179 @@
+"""Cutting rollouts into padded sequences for recurrent models (RLlib's layout).
+
+A rollout is a flat batch of ``N`` rows, several episodes one after the other. A recurrent
+model is trained on fixed-length windows of it, so the rows are cut into runs of at most
+``max_seq_len`` steps that never cross an episode boundary, and each run is zero-padded to
+the same length ``T``. The padded batch keeps the flat layout ``[B*T, ...]``, row-major: the
+``T`` steps of sequence 0, then the ``T`` steps of sequence 1, and so on. ``mask`` says which
+of those rows are real, so that losses ignore the padding.
+
+Worked example (two episodes, ``max_seq_len=3``)::
+
+    episode_ids = [7, 7, 7, 7, 9, 9]          # N = 6 rows
+    seq_lens    = chop_into_sequences(episode_ids, 3)       # [3, 1, 2]  (B = 3)
+    pad_batch({"obs": [a, b, c, d, e, f]}, seq_lens)["obs"]
+                = [a, b, c,  d, 0, 0,  e, f, 0]           # [B*T] with T = 3
+    mask(seq_lens, 3) = [[T, T, T], [T, F, F], [T, T, F]]   # [B, T]
+
+| name | shape | meaning |
+|---|---|---|
+| ``episode_ids`` | ``[N]`` | which episode each row belongs to |
+| ``seq_lens`` | ``[B]`` | real steps in each sequence, ``sum(seq_lens) == N`` |
+| padded arrays | ``[B*T, ...]`` | ``T = max(seq_lens)`` or ``max_seq_len`` |
+| ``mask`` | ``[B, T]`` bool | True on real steps |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+ArrayLike = np.ndarray | torch.Tensor
+
+
+def chop_into_sequences(
+    episode_ids: np.ndarray, max_seq_len: int, *, unroll_ids: np.ndarray | None = None
+) -> np.ndarray:
+    """Cut a flat batch into sequences that stay inside one episode and one rollout.
+
+    Consecutive rows with the same episode id (and the same unroll id, when given) form a run;
+    each run is cut into pieces of at most ``max_seq_len`` rows.
+
+    Args:
+        episode_ids: ``[N]`` episode id of each row.
+        max_seq_len: the longest sequence allowed.
+        unroll_ids: ``[N]`` optional id of the rollout fragment each row came from; an
+            episode continued in a new fragment starts a new sequence, because the recurrent
+            state at the fragment boundary is not in the batch.
+
+    Returns:
+        seq_lens: ``[B]`` int64, the length of each sequence in row order.
+
+    Example:
+        >>> chop_into_sequences(np.array([7, 7, 7, 7, 9, 9]), 3)
+        array([3, 1, 2])
+    """
+    if not (isinstance(max_seq_len, (int, np.integer)) and max_seq_len > 0):
+        raise ValueError(
+            f"chop_into_sequences: max_seq_len must be a positive int; got {max_seq_len!r}"
+        )
+    episode_ids = np.asarray(episode_ids).reshape(-1)
+    # A new run starts at row 0 and wherever the episode (or the rollout fragment) changes.
+    starts = np.ones(len(episode_ids), dtype=bool)
+    starts[1:] = episode_ids[1:] != episode_ids[:-1]
+    if unroll_ids is not None:
+        unroll_ids = np.asarray(unroll_ids).reshape(-1)
+        if unroll_ids.shape != episode_ids.shape:
+            raise ValueError(
+                f"chop_into_sequences: unroll_ids has {len(unroll_ids)} rows but "
+                f"episode_ids has {len(episode_ids)}; give one id per row"
+            )
+        starts[1:] |= unroll_ids[1:] != unroll_ids[:-1]
+    run_starts = np.flatnonzero(starts)
+    run_lens = np.diff(np.append(run_starts, len(episode_ids)))
+    seq_lens = []
+    for run_len in run_lens.tolist():
+        full, rest = divmod(run_len, max_seq_len)
+        seq_lens.extend([max_seq_len] * full + ([rest] if rest else []))
+    return np.asarray(seq_lens, dtype=np.int64)
+
+
+def mask(seq_lens: ArrayLike | Sequence[int], max_seq_len: int) -> ArrayLike:
+    """Return which steps of the padded ``[B, T]`` layout are real.
+
+    Args:
+        seq_lens: ``[B]`` sequence lengths (numpy, list or torch).
+        max_seq_len: ``T``, the padded length.
+
+    Returns:
+        ``[B, T]`` bool, a torch tensor if ``seq_lens`` is one, else a numpy array.
+
+    Example:
+        >>> mask(np.array([3, 1, 2]), 3).astype(int)
+        array([[1, 1, 1],
+               [1, 0, 0],
+               [1, 1, 0]])
+    """
+    if isinstance(seq_lens, torch.Tensor):
+        steps = torch.arange(max_seq_len, device=seq_lens.device)
+        return steps[None, :] < seq_lens[:, None]  # [1, T] < [B, 1] -> [B, T]
+    seq_lens = np.asarray(seq_lens)
+    return np.arange(max_seq_len)[None, :] < seq_lens[:, None]  # [B, T]
+
+
+def pad_batch(
+    arrays: Mapping[str, ArrayLike],
+    seq_lens: ArrayLike | Sequence[int],
+    max_seq_len: int | None = None,
+) -> dict[str, ArrayLike]:
+    """Zero-pad every sequence of a flat batch to the same length ``T``.
+
+    Args:
+        arrays: name -> ``[N, ...]`` array (numpy or torch), ``N == sum(seq_lens)``.
+        seq_lens: ``[B]`` lengths from :func:`chop_into_sequences`.
+        max_seq_len: ``T``; defaults to ``max(seq_lens)``. Giving it keeps ``T`` fixed across
+            batches.
+
+    Returns:
+        name -> ``[B*T, ...]`` array of the same kind and dtype, padding rows zero.
+
+    Example:
+        >>> pad_batch({"r": np.array([1, 2, 3, 4, 5, 6])}, [3, 1, 2])["r"]
+        array([1, 2, 3, 4, 0, 0, 5, 6, 0])
+    """
+    seq_lens = np.asarray(
+        seq_lens.cpu() if isinstance(seq_lens, torch.Tensor) else seq_lens, dtype=np.int64
+    )
+    longest = int(seq_lens.max()) if len(seq_lens) else 0
+    T = longest if max_seq_len is None else int(max_seq_len)
+    if longest > T:
+        raise ValueError(
+            f"pad_batch: a sequence has {longest} steps but max_seq_len={T}; "
+            f"pass max_seq_len >= {longest} or leave it None"
+        )
+    B, N = len(seq_lens), int(seq_lens.sum())
+    # Row i of the flat batch is step (i - first row of its sequence) of sequence b.
+    seq_of_row = np.repeat(np.arange(B), seq_lens)  # [N]
+    first_row = np.repeat(np.cumsum(seq_lens) - seq_lens, seq_lens)  # [N]
+    dest = seq_of_row * T + (np.arange(N) - first_row)  # [N] row in the [B*T] layout
+    padded = {}
+    for name, array in arrays.items():
+        if len(array) != N:
+            raise ValueError(
+                f"pad_batch: '{name}' has {len(array)} rows but seq_lens sum to "
+                f"{N}; every array needs one row per step"
+            )
+        if isinstance(array, torch.Tensor):
+            out = array.new_zeros((B * T, *array.shape[1:]))
+            out[torch.as_tensor(dest, device=array.device)] = array
+        else:
+            array = np.asarray(array)
+            out = np.zeros((B * T, *array.shape[1:]), dtype=array.dtype)
+            out[dest] = array
+        padded[name] = out
+    return padded
+
+
+def add_time_dimension(x: torch.Tensor, seq_lens: ArrayLike | Sequence[int]) -> torch.Tensor:
+    """Fold a padded flat batch into sequences: ``[B*T, ...] -> [B, T, ...]``.
+
+    Args:
+        x: ``[B*T, ...]`` padded rows, laid out as :func:`pad_batch` makes them.
+        seq_lens: ``[B]``; only its length ``B`` is used, ``T = N // B``.
+
+    Returns:
+        ``[B, T, ...]`` view of ``x``.
+
+    Example:
+        >>> add_time_dimension(torch.arange(6), [2, 1]).tolist()
+        [[0, 1, 2], [3, 4, 5]]
+    """
+    B, N = len(seq_lens), x.shape[0]
+    if B == 0 or N % B != 0:
+        raise ValueError(
+            f"add_time_dimension: {N} rows cannot be split into {B} sequences of "
+            f"equal padded length; pad the batch with pad_batch first"
+        )
+    return x.reshape(B, N // B, *x.shape[1:])  # [B*T, ...] -> [B, T, ...]

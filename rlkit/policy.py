@@ -1,0 +1,375 @@
+"""Policy: runs the pipeline Preprocessor -> Filter -> Model -> ActionDistribution on raw obs.
+
+A trainer owns one Policy. Sampling calls ``compute_actions`` on a batch of raw observations
+from a vector env; notebooks and widgets call ``trace`` to see every stage for one observation.
+
+Action layouts (what ``compute_actions`` returns in ``extra["actions"]`` and what the learner
+passes back to ``dist.logp``):
+
+    Discrete         int64  [B]
+    MultiDiscrete    int64  [B, len(nvec)]
+    Box              float32[B, *shape]   (unclipped; the env gets a copy clipped to the bounds)
+    Tuple / Dict     float32[B, F]        leaves flattened in canonical order (Dict keys sorted),
+                                          one column per Discrete leaf
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlkit.config import check_keys, merge_model_config
+from rlkit.distributions import dist_name
+from rlkit.filters import get_filter
+from rlkit.spaces import build_nested, leaf_paths
+
+POLICY_KEYS = ("model", "observation_filter")
+
+
+@dataclass
+class Stage:
+    """One stage of the data flow for one observation (see Policy.trace)."""
+
+    name: str  # "env", "preprocessor", "filter", "model", "distribution", "action"
+    component: str  # what did the work, e.g. "OneHotPreprocessor" or "Categorical"
+    output: Any  # numpy array (or nested dict/tuple of arrays for the env stage)
+    shape: tuple
+    dtype: str
+    details: dict  # extras for the view: probabilities, value, LSTM state, action mask...
+
+
+def _shape_dtype(x: Any) -> tuple[tuple, str]:
+    if isinstance(x, dict):
+        return tuple(_shape_dtype(v)[0] for v in x.values()), "dict"
+    if isinstance(x, tuple):
+        return tuple(_shape_dtype(v)[0] for v in x), "tuple"
+    arr = np.asarray(x)
+    return tuple(arr.shape), str(arr.dtype)
+
+
+def _to_numpy(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return tuple(_to_numpy(v) for v in x)
+    return x
+
+
+class Policy:
+    """Preprocessor, filter, model and distribution assembled for one env's spaces.
+
+    Args:
+        observation_space: the env's (raw) observation space.
+        action_space: the env's action space.
+        config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter"}``.
+
+    Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config.
+    """
+
+    def __init__(
+        self, observation_space: gym.Space, action_space: gym.Space, config: dict | None = None
+    ):
+        from rlkit.catalog import ModelCatalog
+
+        config = dict(config or {})
+        check_keys(config, POLICY_KEYS, "policy config")
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.model_config = merge_model_config(config.get("model"))
+        self.preprocessor = ModelCatalog.get_preprocessor_for_space(
+            observation_space, self.model_config
+        )
+        self.filter_name = config.get("observation_filter", "NoFilter")
+        self.filter = get_filter(self.filter_name, self.preprocessor.shape)
+        self.dist_class, self.num_outputs = ModelCatalog.get_action_dist(
+            action_space, self.model_config
+        )
+        self.model = ModelCatalog.get_model(
+            self.preprocessor.observation_space, action_space, self.num_outputs, self.model_config
+        )
+        self._leaves = leaf_paths(action_space)
+        self.action_shape, self.action_dtype = self._probe_action_layout()
+
+    def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
+        """Per-row shape and dtype of learner-layout actions, from one sample on zeros."""
+        from rlkit.catalog import dummy_input_dict
+
+        input_dict = dummy_input_dict(
+            self.model, self.preprocessor.observation_space, self.action_space, batch=1
+        )
+        state = self.get_initial_state(1)
+        seq_lens = torch.ones(1, dtype=torch.long) if state else None
+        with torch.inference_mode():
+            dist_inputs, _ = self.model(input_dict, state, seq_lens)
+            flat = self.flatten_actions(self.dist_class(dist_inputs, self.model).sample())
+        return tuple(flat.shape[1:]), flat.cpu().numpy().dtype
+
+    # -- the hot path: one batch of raw observations -> actions --------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.model.parameters()), torch.zeros(0)).device
+
+    def is_recurrent(self) -> bool:
+        return len(self.model.get_initial_state()) > 0
+
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
+        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward)."""
+        return [
+            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim())).to(self.device)
+            for s in self.model.get_initial_state()
+        ]
+
+    def preprocess(self, obs_batch: Any, update_filter: bool = True) -> np.ndarray:
+        """Raw vector-env observations -> filtered float32 [B, *preprocessor.shape]."""
+        x = self.preprocessor.transform_batch(obs_batch)
+        return self.filter(x, update=update_filter)
+
+    def input_dict(
+        self,
+        obs: np.ndarray | torch.Tensor,
+        prev_actions: Any = None,
+        prev_rewards: Any = None,
+        is_training: bool = False,
+    ) -> dict[str, Any]:
+        """The model's input_dict for preprocessed obs [N, *shape] (on the model's device)."""
+        device = self.device
+        d: dict[str, Any] = {
+            "obs": torch.as_tensor(obs, dtype=torch.float32, device=device),
+            "is_training": is_training,
+        }
+        if prev_actions is not None:
+            d["prev_actions"] = torch.as_tensor(prev_actions, device=device)
+        if prev_rewards is not None:
+            d["prev_rewards"] = torch.as_tensor(prev_rewards, dtype=torch.float32, device=device)
+        return d
+
+    def compute_actions(
+        self,
+        obs_batch: Any,
+        state: list | None = None,
+        prev_actions: Any = None,
+        prev_rewards: Any = None,
+        explore: bool = True,
+        update_filter: bool = True,
+        with_value: bool = False,
+    ) -> tuple[Any, list, dict[str, Any]]:
+        """Actions for a batch of raw observations.
+
+        Args:
+            obs_batch: raw observations in vector-env layout (leading batch axis B).
+            state: recurrent state, list of [B, ...] tensors (None -> initial state).
+            prev_actions, prev_rewards: [B, ...] for lstm_use_prev_action/reward.
+            explore: sample (True) or take the distribution's deterministic action.
+            update_filter: grow the observation filter's statistics (False when evaluating).
+            with_value: also return the model's value estimates as extra["vf_preds"] [B].
+
+        Returns:
+            env_actions: actions in the env's layout (numpy; Box clipped to its bounds).
+            state_out: list of [B, ...] tensors.
+            extra: {"obs": filtered [B, *shape], "unfiltered_obs": preprocessed [B, *shape],
+                    "actions": learner layout (see module doc),
+                    "action_logp": [B], "action_dist_inputs": [B, num_outputs]}
+        """
+        unfiltered = self.preprocessor.transform_batch(obs_batch)
+        obs = self.filter(unfiltered, update=update_filter)
+        batch = obs.shape[0]
+        if state is None:
+            state = self.get_initial_state(batch)
+        with torch.inference_mode():
+            input_dict = self.input_dict(obs, prev_actions, prev_rewards)
+            seq_lens = torch.ones(batch, dtype=torch.long) if state else None
+            dist_inputs, state_out = self.model(input_dict, state, seq_lens)
+            dist = self.dist_class(dist_inputs, self.model)
+            actions = dist.sample() if explore else dist.deterministic_sample()
+            logp = dist.sampled_action_logp()
+            flat = self.flatten_actions(actions)
+            extra = {
+                "obs": obs,
+                "unfiltered_obs": unfiltered,
+                "actions": flat.cpu().numpy(),
+                "action_logp": logp.cpu().numpy(),
+                "action_dist_inputs": dist_inputs.cpu().numpy(),
+            }
+            if with_value:
+                extra["vf_preds"] = self.model.value_function().cpu().numpy()
+        return self.to_env_actions(flat), state_out, extra
+
+    # -- action layouts -----------------------------------------------------------------------
+    def flatten_actions(self, actions: Any) -> torch.Tensor:
+        """Sampled actions (tensor or nested) -> the learner layout of the module docstring."""
+        if isinstance(actions, torch.Tensor):
+            return actions
+        if isinstance(actions, dict):
+            actions = [actions[k] for k in sorted(actions)]
+        leaves = [a.reshape(a.shape[0], -1).float() for a in _nested_leaves(actions)]
+        return torch.cat(leaves, dim=1)  # [B, F]
+
+    def to_env_actions(self, flat: torch.Tensor) -> Any:
+        """Learner-layout actions [B, ...] -> numpy actions the vector env accepts."""
+        space = self.action_space
+        arr = flat.cpu().numpy()
+        if isinstance(space, gym.spaces.Box):
+            return np.clip(arr.reshape(arr.shape[0], *space.shape), space.low, space.high).astype(
+                space.dtype, copy=False
+            )
+        if isinstance(
+            space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+        ):
+            return arr.astype(np.int64, copy=False)
+        leaves, col = [], 0
+        for _, leaf in self._leaves:
+            width = 1 if isinstance(leaf, gym.spaces.Discrete) else int(np.prod(leaf.shape))
+            part = arr[:, col : col + width]
+            col += width
+            if isinstance(leaf, gym.spaces.Box):
+                part = np.clip(part.reshape(-1, *leaf.shape), leaf.low, leaf.high).astype(
+                    leaf.dtype
+                )
+            elif isinstance(leaf, gym.spaces.Discrete):
+                part = part[:, 0].astype(np.int64)
+            else:
+                part = part.astype(np.int64).reshape(-1, *leaf.shape)
+            leaves.append(part)
+        return build_nested(space, leaves)
+
+    # -- teaching: every stage for one observation ------------------------------------------
+    def trace(
+        self,
+        obs: Any,
+        state: list | None = None,
+        explore: bool = False,
+        prev_action: Any = None,
+        prev_reward: float = 0.0,
+    ) -> list[Stage]:
+        """Run one raw observation through every stage and return what each produced.
+
+        Stage names, in order: env, preprocessor, filter, model, distribution, action. The
+        filter is applied without updating its statistics, so tracing changes nothing.
+        """
+        stages = [
+            Stage(
+                "env",
+                type(self.observation_space).__name__,
+                obs,
+                *_shape_dtype(obs),
+                {"space": repr(self.observation_space)},
+            )
+        ]
+        pre = self.preprocessor.transform(obs)
+        stages.append(
+            Stage("preprocessor", type(self.preprocessor).__name__, pre, *_shape_dtype(pre), {})
+        )
+        filtered = self.filter(pre[None], update=False)[0]
+        stages.append(
+            Stage("filter", type(self.filter).__name__, filtered, *_shape_dtype(filtered), {})
+        )
+        if state is None:
+            state = self.get_initial_state(1)
+        prev_actions = None
+        if self.model_config["lstm_use_prev_action"]:
+            prev_actions = (
+                np.zeros((1, *self.action_space.shape))
+                if prev_action is None
+                else np.asarray(prev_action)[None]
+            )
+        with torch.inference_mode():
+            input_dict = self.input_dict(filtered[None], prev_actions, [prev_reward])
+            seq_lens = torch.ones(1, dtype=torch.long) if state else None
+            dist_inputs, state_out = self.model(input_dict, state, seq_lens)
+            try:
+                value = float(self.model.value_function()[0])
+            except NotImplementedError:
+                value = None
+            dist = self.dist_class(dist_inputs, self.model)
+            actions = dist.sample() if explore else dist.deterministic_sample()
+            logp = float(dist.sampled_action_logp()[0])
+        out = dist_inputs[0].cpu().numpy()
+        stages.append(
+            Stage(
+                "model",
+                type(self.model).__name__,
+                out,
+                *_shape_dtype(out),
+                {
+                    "value": value,
+                    "state": [s[0].cpu().numpy() for s in state_out],
+                    "state_out": state_out,
+                },
+            )
+        )
+        details = {"logp": logp}
+        probs = getattr(getattr(dist, "dist", None), "probs", None)
+        if probs is not None:
+            details["probs"] = probs[0].cpu().numpy()
+        stages.append(
+            Stage("distribution", dist_name(self.dist_class), out, *_shape_dtype(out), details)
+        )
+        env_action = self.to_env_actions(self.flatten_actions(actions))
+        action = _to_numpy(_index0(env_action))
+        stages.append(Stage("action", repr(self.action_space), action, *_shape_dtype(action), {}))
+        return stages
+
+    def explain(self) -> str:
+        """What was built for these spaces and why, with the shape at each stage."""
+        from rlkit.catalog import Explanation
+
+        cfg = self.model_config
+        pre = self.preprocessor
+        n_params = sum(p.numel() for p in self.model.parameters())
+        model_why = (
+            f"custom model '{cfg['custom_model']}'"
+            if cfg["custom_model"]
+            else "observation rank >= 3 -> VisionNetwork"
+            if len(pre.shape) >= 3
+            else "observation rank < 3 -> FullyConnectedNetwork"
+        )
+        lines = [
+            f"observation   {self.observation_space}",
+            f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32",
+            f"filter        {type(self.filter).__name__} -> shape {tuple(pre.shape)} float32",
+            f"model         {type(self.model).__name__} ({model_why}"
+            f"{', wrapped in an LSTM' if cfg['use_lstm'] else ''}) -> [B, {self.num_outputs}], "
+            f"{n_params:,} parameters",
+        ]
+        for layer_name, shape in getattr(self.model, "layer_shapes", []):
+            lines.append(f"                {layer_name}: {shape}")
+        if self.is_recurrent():
+            shapes = [tuple(s.shape) for s in self.model.get_initial_state()]
+            lines.append(
+                f"                recurrent state {shapes}, max_seq_len {cfg['max_seq_len']}"
+            )
+        lines += [
+            f"distribution  {dist_name(self.dist_class)} reads {self.num_outputs} model outputs",
+            f"action        {self.action_space}",
+        ]
+        return Explanation("\n".join(lines))
+
+    # -- state for checkpoints ----------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "filter": self.filter.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.filter.set_state(state["filter"])
+
+
+def _nested_leaves(x: Any) -> list:
+    if isinstance(x, dict):
+        return [leaf for k in sorted(x) for leaf in _nested_leaves(x[k])]
+    if isinstance(x, (tuple, list)):
+        return [leaf for v in x for leaf in _nested_leaves(v)]
+    return [x]
+
+
+def _index0(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _index0(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(_index0(v) for v in x)
+    return x[0]

@@ -1,0 +1,212 @@
+"""Sampling: step a gymnasium vector env with the policy and collect time-major batches.
+
+Every env step flows through the policy's preprocessor -> filter -> model -> distribution.
+
+gymnasium 1.x vector envs autoreset on the *next* step (``AutoresetMode.NEXT_STEP``): after
+env ``e`` reports ``terminated`` or ``truncated`` at step ``t``, the action sent at step
+``t + 1`` is ignored and the env returns the first observation of a new episode with reward 0.
+We keep that row (its obs is the episode's final observation, whose value bootstraps a
+truncated episode) but mark it ``valid = False`` so no loss ever trains on it.
+
+Batch layout (``Sampler.sample(T)`` returns a dict of numpy arrays, time-major):
+
+    obs            [T, E, *obs_shape] float32   preprocessed + filtered, what the model saw
+    actions        [T, E, ...]                  learner layout (see rlkit.policy)
+    action_logp    [T, E]       float32
+    action_dist_inputs [T, E, num_outputs]      the distribution's inputs (for KL statistics)
+    vf_preds       [T, E]       float32         (when the algorithm asked for values)
+    rewards        [T, E]       float32
+    terminated     [T, E]       bool            the MDP ended: no bootstrap
+    truncated      [T, E]       bool            cut by a time limit: bootstrap with V(final obs)
+    valid          [T, E]       bool            False on autoreset rows
+    eps_id         [T, E]       int64           unique per episode (autoreset rows get their own)
+    next_vf        [T, E]       float32         V(obs at t+1), i.e. the bootstrap value
+    prev_actions, prev_rewards  [T, E, ...]     inputs of lstm_use_prev_action / _reward
+    state_in       list of [T, E, *state_shape] recurrent state before each row
+    last_obs       [E, *obs_shape]              obs after the last row (next obs of row T-1)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlkit.envs import make_vec_env
+from rlkit.policy import Policy
+
+
+class Sampler:
+    """Steps ``num_envs`` copies of an env with a policy, keeping state across calls.
+
+    Args:
+        env: anything rlkit.envs.make_env accepts.
+        policy: the Policy that computes actions.
+        num_envs: parallel copies E.
+        env_config: passed to the env creator.
+        vector_mode: "auto", "sync", "async" or "vector" (see rlkit.envs.make_vec_env).
+        seed: seeds the envs' first reset (env e gets seed + e).
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        policy: Policy,
+        num_envs: int,
+        env_config: dict | None = None,
+        vector_mode: str = "auto",
+        seed: int | None = None,
+    ):
+        self.policy = policy
+        self.num_envs = num_envs
+        self.env = make_vec_env(env, num_envs, env_config, vector_mode)
+        self.episode_returns: deque[float] = deque(maxlen=100)
+        self.episode_lengths: deque[int] = deque(maxlen=100)
+        self.episodes_total = 0
+        self.reset(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start fresh episodes in every env (partial episodes are dropped from the stats)."""
+        E = self.num_envs
+        self.obs, _ = self.env.reset(seed=seed)
+        self.state = self.policy.get_initial_state(E)
+        self.prev_actions = self._zero_actions(E)
+        self.prev_rewards = np.zeros(E, dtype=np.float32)
+        self.autoreset = np.zeros(E, dtype=bool)
+        self.ep_return = np.zeros(E, dtype=np.float64)
+        self.ep_len = np.zeros(E, dtype=np.int64)
+        self.eps_id = np.arange(E, dtype=np.int64)
+        self._next_eps_id = E
+        self._broken = False
+
+    def _zero_actions(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, *self.policy.action_shape), dtype=self.policy.action_dtype)
+
+    def sample(
+        self, num_steps: int, with_value: bool = True, compute_actions: Callable | None = None
+    ) -> dict[str, Any]:
+        """Step every env ``num_steps`` times; returns the time-major batch described above.
+
+        Args:
+            num_steps: T, steps per env.
+            with_value: ask the model for value estimates (vf_preds, next_vf).
+            compute_actions: replaces policy.compute_actions (DQN's epsilon-greedy); same
+                signature and return values.
+        """
+        if self._broken:  # an interrupted step may have left an env half-stepped
+            self.reset()
+        self._broken = True
+        compute = compute_actions or self.policy.compute_actions
+        rows: list[dict[str, Any]] = []
+        for _ in range(num_steps):
+            rows.append(self._step(compute, with_value))
+        batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "state_in"}
+        batch["state_in"] = [
+            np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
+        ]
+        batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
+        batch["next_vf"] = self._next_values(batch, with_value)
+        self._broken = False
+        return batch
+
+    def _step(self, compute: Callable, with_value: bool) -> dict[str, Any]:
+        E = self.num_envs
+        state_in = [s.cpu().numpy() for s in self.state]
+        env_actions, state_out, extra = compute(
+            self.obs, self.state, self.prev_actions, self.prev_rewards, with_value=with_value
+        )
+        next_obs, rewards, terminated, truncated, _ = self.env.step(env_actions)
+        rewards = np.asarray(rewards, dtype=np.float32)
+        valid = ~self.autoreset
+        row = {
+            "obs": extra["obs"],
+            "unfiltered_obs": extra.get("unfiltered_obs", extra["obs"]),
+            "actions": extra["actions"],
+            "action_logp": extra["action_logp"],
+            "action_dist_inputs": extra["action_dist_inputs"],
+            "rewards": rewards,
+            "terminated": np.asarray(terminated, dtype=bool),
+            "truncated": np.asarray(truncated, dtype=bool),
+            "valid": valid,
+            "eps_id": self.eps_id.copy(),
+            "prev_actions": self.prev_actions,
+            "prev_rewards": self.prev_rewards,
+            "state_in": state_in,
+        }
+        if with_value:
+            row["vf_preds"] = extra["vf_preds"]
+        # Episode bookkeeping on real transitions only.
+        self.ep_return += np.where(valid, rewards, 0.0)
+        self.ep_len += valid
+        done = (row["terminated"] | row["truncated"]) & valid
+        for e in np.flatnonzero(done):
+            self.episode_returns.append(float(self.ep_return[e]))
+            self.episode_lengths.append(int(self.ep_len[e]))
+            self.episodes_total += 1
+        # Rows after this one: an autoreset row for the done envs, a new episode after it.
+        new_episode = self.autoreset  # this row was the autoreset step
+        self.ep_return[new_episode | done] = 0.0
+        self.ep_len[new_episode | done] = 0
+        reset_ids = done | new_episode
+        self.eps_id[reset_ids] = self._next_eps_id + np.arange(int(reset_ids.sum()))
+        self._next_eps_id += int(reset_ids.sum())
+        self.prev_actions = np.where(_expand(valid, extra["actions"]), extra["actions"], 0).astype(
+            self.prev_actions.dtype
+        )
+        self.prev_rewards = np.where(valid, rewards, 0.0).astype(np.float32)
+        if state_out and new_episode.any():
+            initial = self.policy.get_initial_state(E)
+            keep = torch.as_tensor(~new_episode, device=state_out[0].device)
+            state_out = [torch.where(_expand_t(keep, s), s, i) for s, i in zip(state_out, initial)]
+        if new_episode.any():
+            self.prev_actions[new_episode] = 0
+            self.prev_rewards[new_episode] = 0.0
+        self.state = state_out
+        self.autoreset = done
+        self.obs = next_obs
+        return row
+
+    def _next_values(self, batch: dict[str, Any], with_value: bool) -> np.ndarray:
+        """V(obs at t+1) for every row: the next row's prediction, and for the last row one
+        extra forward on the current obs (the state is not advanced)."""
+        T, E = batch["rewards"].shape
+        if not with_value:
+            return np.zeros((T, E), dtype=np.float32)
+        next_vf = np.empty((T, E), dtype=np.float32)
+        next_vf[:-1] = batch["vf_preds"][1:]
+        _, _, extra = self.policy.compute_actions(
+            self.obs,
+            self.state,
+            self.prev_actions,
+            self.prev_rewards,
+            update_filter=False,
+            with_value=True,
+        )
+        next_vf[-1] = extra["vf_preds"]
+        return next_vf
+
+    def stats(self) -> dict[str, float]:
+        """Mean return and length over the last 100 finished episodes (NaN before the first)."""
+        return {
+            "episode_reward_mean": float(np.mean(self.episode_returns))
+            if self.episode_returns
+            else float("nan"),
+            "episode_len_mean": float(np.mean(self.episode_lengths))
+            if self.episode_lengths
+            else float("nan"),
+            "episodes_total": self.episodes_total,
+        }
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _expand(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
+
+
+def _expand_t(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return mask.reshape(mask.shape + (1,) * (like.dim() - 1))
