@@ -2,24 +2,20 @@
 
     Environment -> [Preprocessor] -> Filter -> Model -> ActionDistribution -> action
 
-========================  ==============================  ===============================
-observation space         built-in                        output
-========================  ==============================  ===============================
-Box (not an image)        ``NoPreprocessor``              same shape, float32
-Discrete(n)               ``OneHotPreprocessor``          one-hot ``(n,)``
-MultiDiscrete(nvec)       ``OneHotPreprocessor``          concatenated one-hots ``(sum(nvec),)``
-MultiBinary(n)            ``OneHotPreprocessor``          ``(n,)`` of 0.0 / 1.0
-Box uint8 (H, W, C)       ``ImagePreprocessor``           ``(dim, dim, C)`` scaled to ~[-1, 1]
-Tuple / Dict (nested)     ``Tuple/DictFlatteningPreprocessor``  every leaf's output, concatenated
-========================  ==============================  ===============================
+Built-ins, picked by ``get_preprocessor(space)`` from the space type alone:
+
+- ``NoPreprocessor``: Box that is not an image -> same shape, float32.
+- ``OneHotPreprocessor``: Discrete(n) -> one-hot ``(n,)``; MultiDiscrete(nvec) -> one-hots
+  concatenated ``(sum(nvec),)``; MultiBinary(n) -> ``(n,)`` of 0.0 / 1.0.
+- ``ImagePreprocessor``: uint8 Box (H, W, C) -> ``(dim, dim, C)`` scaled to about [-1, 1].
+- ``TupleFlatteningPreprocessor`` / ``DictFlatteningPreprocessor``: each leaf by its own
+  built-in, concatenated in canonical order. The ``observation_space`` keeps
+  ``original_space`` and ``leaf_shapes``, from which ``restore_original_dimensions`` cuts the
+  flat model input back into the nested layout.
 
 A custom preprocessor subclasses ``Preprocessor`` and implements ``_init_shape`` and
 ``transform`` (one observation); ``transform_batch`` then loops over a batch for it. The
 built-ins work on whole batches with numpy instead, because they run at every env step.
-
-The flat output of a Tuple/Dict space is not the end of its structure: the preprocessor's
-``observation_space`` keeps ``original_space`` and ``leaf_shapes``, from which
-``restore_original_dimensions`` cuts the flat model input back into the nested layout.
 """
 
 from __future__ import annotations
@@ -145,6 +141,8 @@ class _LeafPreprocessor(Preprocessor):
         return self._checked(observation, batched=False)[0]
 
     def transform_batch(self, observations: Any) -> np.ndarray:
+        if type(self).transform is not _LeafPreprocessor.transform:  # a subclass redefined it
+            return super().transform_batch(observations)
         return self._checked(observations, batched=True)
 
     def _checked(self, x: Any, batched: bool) -> np.ndarray:
@@ -303,6 +301,8 @@ class TupleFlatteningPreprocessor(Preprocessor):
         return self._flatten(observation, batched=False)[0]
 
     def transform_batch(self, observations: Any) -> np.ndarray:
+        if type(self).transform is not TupleFlatteningPreprocessor.transform:  # redefined
+            return super().transform_batch(observations)
         return self._flatten(observations, batched=True)
 
     def _flatten(self, obs: Any, batched: bool) -> np.ndarray:

@@ -139,20 +139,23 @@ def test_update_false_leaves_stats_unchanged():
 
 
 def test_apply_changes_merges_sampler_buffers():
-    xs, ys = data(40, seed=1), data(60, seed=2)
+    prior, xs, ys = data(30), data(40, seed=1), data(60, seed=2)
     central = MeanStdFilter((3,))
+    central(prior)
+    central.clear_buffer()
+    # Each sampler starts from the central statistics; only what it sees afterwards is new.
     worker_a, worker_b = central.copy(), central.copy()
     worker_a(xs)
     worker_b(ys)
     central.apply_changes(worker_a)
     central.apply_changes(worker_b)
-    both = np.concatenate([xs, ys])
-    assert central.rs.n == 100
-    np.testing.assert_allclose(central.rs.mean, both.mean(0), rtol=1e-12)
-    np.testing.assert_allclose(central.rs.var, both.var(0, ddof=1), rtol=1e-10)
+    seen = np.concatenate([prior, xs, ys])
+    assert central.rs.n == 130
+    np.testing.assert_allclose(central.rs.mean, seen.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(central.rs.var, seen.var(0, ddof=1), rtol=1e-10)
     assert central.buffer.n == 0 and worker_a.buffer.n == 40
     worker_a.clear_buffer()
-    assert worker_a.buffer.n == 0 and worker_a.rs.n == 40
+    assert worker_a.buffer.n == 0 and worker_a.rs.n == 70
     with pytest.raises(TypeError, match="MeanStdFilter"):
         central.apply_changes(NoFilter((3,)))
 

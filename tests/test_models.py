@@ -215,7 +215,7 @@ def test_conv_output_shapes_match_torch_layers():
 def test_vision_stack_that_does_not_fit_proposes_a_working_one():
     space = spaces.Box(0.0, 1.0, (42, 42, 3), np.float32)
     config = {"conv_filters": [[16, [8, 8], 4], [32, [4, 4], 2], [256, [11, 11], 1]]}
-    with pytest.raises(ValueError, match="layer 2") as info:
+    with pytest.raises(ValueError, match="model 'v' \\(VisionNetwork\\).*layer 2") as info:
         VisionNetwork(space, spaces.Discrete(2), 2, config, "v")
     message = str(info.value)
     assert "6x6 input" in message and "11x11 kernel" in message
@@ -239,10 +239,8 @@ def test_vision_options_post_fcnet_features_and_separate_value_tower(seed):
     model.value_function().sum().backward()
     assert all(p.grad is None for p in model._trunk_net.parameters())
     features = VisionNetwork(space, spaces.Discrete(3), None, {}, "v")
-    assert features.num_outputs == 32 and features({"obs": torch.zeros(1, 10, 10, 2)})[0].shape == (
-        1,
-        32,
-    )
+    out, _ = features({"obs": torch.zeros(1, 10, 10, 2)})
+    assert features.num_outputs == 32 and out.shape == (1, 32)
 
 
 def test_vision_no_final_linear_uses_last_conv_or_explains():
@@ -398,8 +396,12 @@ def test_lstm_state_shapes_and_inner_parameters_train(seed):
     model = lstm()
     assert [s.shape for s in model.get_initial_state()] == [(5,), (5,)]
     assert model.is_recurrent()
-    out, state = model({"obs": torch.randn(6, 4)}, None, torch.tensor([2, 2, 2]))
+    obs, seq_lens = torch.randn(6, 4), torch.tensor([2, 2, 2])
+    out, state = model({"obs": obs}, None, seq_lens)
     assert out.shape == (6, 3) and [s.shape for s in state] == [(3, 5), (3, 5)]
+    zeros = [torch.zeros(3, 5), torch.zeros(3, 5)]  # what state=None stands for
+    assert torch.equal(model({"obs": obs}, zeros, seq_lens)[0], out)
+    assert not torch.equal(model({"obs": obs}, state, seq_lens)[0], out)
     assert model.value_function().shape == (6,)
     out.sum().backward()
     assert all(p.grad is not None for p in model.inner.parameters())

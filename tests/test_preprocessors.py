@@ -433,3 +433,12 @@ def test_gym_env_observation_round_trip():
     prep = make(env.observation_space)
     np.testing.assert_array_equal(prep.transform(obs), obs)
     env.close()
+
+
+def test_subclass_of_a_builtin_that_redefines_transform_is_used_for_batches():
+    class Doubled(OneHotPreprocessor):
+        def transform(self, observation):
+            return 2 * super().transform(observation)
+
+    prep = Doubled(Discrete(3))
+    np.testing.assert_array_equal(prep.transform_batch(np.array([0, 2])), [[2, 0, 0], [0, 0, 2]])

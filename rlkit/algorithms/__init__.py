@@ -2,9 +2,11 @@
 
 from rlkit.algorithms.a2c import A2C
 from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
+from rlkit.algorithms.bc import BC
+from rlkit.algorithms.dqn import DQN
 from rlkit.algorithms.pg import PG
 from rlkit.algorithms.ppo import PPO
 
-ALGORITHMS = {"PG": PG, "A2C": A2C, "PPO": PPO}
+ALGORITHMS = {"PG": PG, "A2C": A2C, "PPO": PPO, "DQN": DQN, "BC": BC}
 
-__all__ = ["A2C", "ALGORITHMS", "COMMON_CONFIG", "PG", "PPO", "Algorithm"]
+__all__ = ["A2C", "ALGORITHMS", "BC", "COMMON_CONFIG", "DQN", "PG", "PPO", "Algorithm"]

@@ -32,6 +32,9 @@ class A2C(OnPolicyAlgorithm):
         "rollout_fragment_length": 16,
         "lr": 1e-3,
         "grad_clip": 0.5,
+        # A separate value network, as for PPO: the value loss cannot swamp the policy's
+        # gradient in shared layers.
+        "model": {"vf_share_layers": False},
     }
 
     def training_step(self) -> dict[str, float]:
@@ -40,12 +43,20 @@ class A2C(OnPolicyAlgorithm):
         lb = self.learner_batch(batch, advantages, targets)
         return self.learn(lb, 1, self.config["microbatch_size"])
 
-    def loss(self, mb: dict[str, Any], dist: Any, values: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def loss(
+        self, mb: dict[str, Any], dist: Any, values: torch.Tensor
+    ) -> tuple[torch.Tensor, dict]:
         logp = dist.logp(mb["actions"])
         policy_loss = -masked_mean(logp * mb["advantages"], mb)
         vf_loss = 0.5 * masked_mean((values - mb["value_targets"]) ** 2, mb)
         entropy = masked_mean(dist.entropy(), mb)
-        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss \
+        total = (
+            policy_loss
+            + self.config["vf_loss_coeff"] * vf_loss
             - self.config["entropy_coeff"] * entropy
-        return total, {"policy_loss": policy_loss.detach(), "vf_loss": vf_loss.detach(),
-                       "entropy": entropy.detach()}
+        )
+        return total, {
+            "policy_loss": policy_loss.detach(),
+            "vf_loss": vf_loss.detach(),
+            "entropy": entropy.detach(),
+        }

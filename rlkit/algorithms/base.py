@@ -8,6 +8,7 @@ keeps the trainer usable when the step raises or is interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -131,6 +132,19 @@ class Algorithm:
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
         self.setup()
+        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
+        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
+        self._rng_state = torch.get_rng_state()
+
+    @contextlib.contextmanager
+    def _own_rng(self):
+        outer = torch.get_rng_state()
+        torch.set_rng_state(self._rng_state)
+        try:
+            yield
+        finally:
+            self._rng_state = torch.get_rng_state()
+            torch.set_rng_state(outer)
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -196,7 +210,8 @@ class Algorithm:
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
         try:
-            stats = self.training_step()
+            with self._own_rng():
+                stats = self.training_step()
         finally:
             self._sync_weights()
             self.time_total_s += time.perf_counter() - start
@@ -244,9 +259,10 @@ class Algorithm:
         if prev_actions is None and recurrent:
             prev_actions = np.zeros((1, *self.policy.action_shape), self.policy.action_dtype)
             prev_rewards = np.zeros(1, np.float32)
-        actions, state_out, extra = self.policy.compute_actions(
-            batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
-        )
+        with self._own_rng():
+            actions, state_out, extra = self.policy.compute_actions(
+                batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
+            )
         action = _remove_batch_dim(actions)
         if state is None:
             return action
@@ -270,7 +286,8 @@ class Algorithm:
             },
             "episode_returns": list(self.sampler.episode_returns),
             "episode_lengths": list(self.sampler.episode_lengths),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": self._rng_state,
+            "boundary_seed": self._boundary_seed(),
             "extra": self.extra_state(),
         }
 
@@ -337,8 +354,8 @@ class Algorithm:
         self.timesteps_total = counters["timesteps_total"]
         self.time_total_s = counters["time_total_s"]
         self._sync_weights()
-        torch.set_rng_state(ckpt["torch_rng"])
-        self.sampler.reset(self._boundary_seed())
+        self._rng_state = ckpt["torch_rng"]
+        self.sampler.reset(int(ckpt["boundary_seed"]))
         self.sampler.episodes_total = counters["episodes_total"]
         self.sampler.episode_returns.clear()
         self.sampler.episode_returns.extend(ckpt["episode_returns"])

@@ -32,8 +32,15 @@ class PG(OnPolicyAlgorithm):
 
     def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         zeros = np.zeros_like(batch["rewards"])
-        returns, _ = compute_gae(batch["rewards"], zeros, zeros, batch["terminated"],
-                                 batch["truncated"], self.config["gamma"], 1.0)  # detail 1
+        returns, _ = compute_gae(
+            batch["rewards"],
+            zeros,
+            zeros,
+            batch["terminated"],
+            batch["truncated"],
+            self.config["gamma"],
+            1.0,
+        )  # detail 1
         return returns, returns
 
     def training_step(self) -> dict[str, float]:

@@ -61,7 +61,9 @@ class PPO(OnPolicyAlgorithm):
         stats["clip_param"] = self._clip
         return stats
 
-    def loss(self, mb: dict[str, Any], dist: Any, values: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def loss(
+        self, mb: dict[str, Any], dist: Any, values: torch.Tensor
+    ) -> tuple[torch.Tensor, dict]:
         adv = mb["advantages"]
         if self.config["normalize_advantages"]:
             adv = normalize(adv, mb)  # detail 3
@@ -73,12 +75,16 @@ class PPO(OnPolicyAlgorithm):
         vf_err = (values - mb["value_targets"]) ** 2
         if self.config["vf_clip_param"]:  # detail 4
             clipped = mb["vf_preds"] + (values - mb["vf_preds"]).clamp(
-                -self.config["vf_clip_param"], self.config["vf_clip_param"])
+                -self.config["vf_clip_param"], self.config["vf_clip_param"]
+            )
             vf_err = torch.max(vf_err, (clipped - mb["value_targets"]) ** 2)
         vf_loss = 0.5 * masked_mean(vf_err, mb)
         entropy = masked_mean(dist.entropy(), mb)
-        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss \
+        total = (
+            policy_loss
+            + self.config["vf_loss_coeff"] * vf_loss
             - self.config["entropy_coeff"] * entropy
+        )
         with torch.no_grad():  # detail 6
             old = self.policy.dist_class(mb["action_dist_inputs"], self.model)
             try:
@@ -86,5 +92,10 @@ class PPO(OnPolicyAlgorithm):
             except NotImplementedError:
                 kl = masked_mean(mb["action_logp"] - logp, mb)
             clip_fraction = masked_mean(((ratio - 1.0).abs() > clip).float(), mb)
-        return total, {"policy_loss": policy_loss.detach(), "vf_loss": vf_loss.detach(),
-                       "entropy": entropy.detach(), "kl": kl, "clip_fraction": clip_fraction}
+        return total, {
+            "policy_loss": policy_loss.detach(),
+            "vf_loss": vf_loss.detach(),
+            "entropy": entropy.detach(),
+            "kl": kl,
+            "clip_fraction": clip_fraction,
+        }

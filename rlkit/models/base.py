@@ -46,9 +46,15 @@ class Model(nn.Module):
             unknown keys are an error. ``None`` means all defaults.
         name: a name used in error messages.
 
+    Calling the model fills in what the caller left out: ``obs_flat`` from ``obs`` (or the
+    nested ``obs`` from a flat one), numpy arrays -> float32 tensors on the model's device,
+    ``is_training=False``, and ``state=None`` -> the initial state repeated over the batch
+    (``[]`` for a feed-forward model). The caller's dict is not changed.
+
     Train/eval mode: every call puts the model in ``train()`` mode iff
-    ``input_dict["is_training"]`` is true (default False) and leaves it there; pass
-    ``is_training`` on to the sub-models you call.
+    ``input_dict["is_training"]`` is true (default False) and leaves it there, so a later
+    ``model.eval()`` lasts only until the next call; pass ``is_training`` on to the
+    sub-models you call.
     """
 
     def __init__(self, obs_space, action_space, num_outputs, model_config, name):
@@ -183,19 +189,22 @@ class Model(nn.Module):
             )
 
     def _complete_state(self, state, batch_size: int) -> list[torch.Tensor]:
-        if state is None or len(state) == 0:
-            # A recurrent model called without state starts from its initial state.
-            initial = self.get_initial_state()
-            device = self._device()
-            # [*state_shape] -> [B, *state_shape]; repeat, not expand: cuDNN wants contiguous state.
-            return [s.to(device).repeat(batch_size, *(1,) * s.dim()) for s in initial]
+        if state is None:
+            state = []
         if isinstance(state, tuple):
-            return list(state)
+            state = list(state)
         if not isinstance(state, list):
             raise ValueError(
                 f"model '{self.name}' ({type(self).__name__}) was called with "
                 f"state of type {type(state).__name__}; pass a list of tensors"
             )
+        if not state:
+            # A recurrent model called without state starts from its initial state.
+            device = self._device()
+            # [*state_shape] -> [B, *state_shape]; repeat, not expand: cuDNN wants contiguous state.
+            return [
+                s.to(device).repeat(batch_size, *(1,) * s.dim()) for s in self.get_initial_state()
+            ]
         return state
 
     def _check_result(self, result, rows: int):

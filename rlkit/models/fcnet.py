@@ -120,11 +120,10 @@ def value_outputs(
 
 def hidden_plan(model_config: dict) -> tuple[list[int], list[str]]:
     """Widths and activations of fcnet_hiddens followed by post_fcnet_hiddens."""
-    widths = list(model_config["fcnet_hiddens"]) + list(model_config["post_fcnet_hiddens"])
-    activations = [model_config["fcnet_activation"]] * len(model_config["fcnet_hiddens"]) + [
-        model_config["post_fcnet_activation"]
-    ] * len(model_config["post_fcnet_hiddens"])
-    return widths, activations
+    hiddens, post = list(model_config["fcnet_hiddens"]), list(model_config["post_fcnet_hiddens"])
+    activations = [model_config["fcnet_activation"]] * len(hiddens)
+    activations += [model_config["post_fcnet_activation"]] * len(post)
+    return hiddens + post, activations
 
 
 class FullyConnectedNetwork(Model):

@@ -79,6 +79,10 @@ class LSTMWrapper(Model):
         if not num_outputs:
             self.num_outputs = self.cell_size
         self._value_head = linear(self.cell_size, 1, 1.0)
+        # vf_share_layers False: the value head reads the LSTM output without sending its
+        # gradient back into the LSTM, so the value loss (whose scale follows the returns)
+        # cannot swamp the policy's gradient in the shared recurrent layers.
+        self.vf_share_layers = cfg["vf_share_layers"]
         self._value_input = None
 
     def get_initial_state(self) -> list[torch.Tensor]:
@@ -109,7 +113,7 @@ class LSTMWrapper(Model):
         h0, c0 = state[0].unsqueeze(0), state[1].unsqueeze(0)  # [B, cell] -> [1, B, cell]
         out, (h, c) = self._run_lstm(x, (h0, c0), seq_lens)
         out = out.reshape(rows, self.cell_size)  # [B, T, cell] -> [N, cell]
-        self._value_input = out
+        self._value_input = out if self.vf_share_layers else out.detach()
         return policy_outputs(out, self._logits, self.log_std), [h[0], c[0]]
 
     def _run_lstm(self, x, hc, seq_lens):

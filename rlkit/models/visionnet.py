@@ -102,8 +102,9 @@ def conv_output_shapes(input_hw, filters) -> list[tuple[int, int, int]]:
             )
             raise ValueError(
                 f"conv_filters layer {i} {list(filters[i])!r} gets a {h}x{w} input (sizes so "
-                f"far: {trail}), smaller than its {kh}x{kw} kernel, so its 'valid' output "
-                f"would be {oh}x{ow}. For {input_hw[0]}x{input_hw[1]} images use, e.g.:\n"
+                f"far: {trail}), smaller than its {kh}x{kw} kernel, so this last, unpadded "
+                f"('valid') layer has no output. For {input_hw[0]}x{input_hw[1]} images use, "
+                f"e.g.:\n"
                 f'    "conv_filters": {get_filter_config(input_hw)!r}'
             )
         shapes.append((int(out), oh, ow))
@@ -161,6 +162,10 @@ class VisionNetwork(Model):
             )
         H, W, C = self._obs_shape
         filters = [list(f) for f in (cfg["conv_filters"] or get_filter_config((H, W)))]
+        try:
+            conv_output_shapes((H, W), filters)
+        except ValueError as error:
+            raise ValueError(f"model '{name}' (VisionNetwork): {error}") from None
         post = list(cfg["post_fcnet_hiddens"])
         post_activations = [cfg["post_fcnet_activation"]] * len(post)
         num_means = num_mean_outputs(num_outputs, cfg, f"model '{name}'")

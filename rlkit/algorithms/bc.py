@@ -1,0 +1,146 @@
+"""BC: behaviour cloning, supervised learning of an expert's actions from offline data
+(Pomerleau 1991, "Efficient training of artificial neural networks for autonomous navigation").
+
+Key equation, for (s, a) pairs of a dataset D written by another trainer's ``output``:
+    L = -E_{(s, a) ~ D}[ log pi(a | s) ]
+The loss is the action distribution's own ``logp``, so one BC works for every action space
+its distribution supports (Categorical, DiagGaussian, ...).
+
+Implementation details (numbers referenced in the code):
+1. ``config["input"]`` (a file, glob, directory or list) is read whole with JsonReader when the
+   trainer is built; stored obs must have the policy's preprocessed shape.
+2. The data holds unfiltered observations. The observation filter (e.g. MeanStdFilter) is
+   fitted once on the whole dataset when the trainer is built and frozen afterwards: training
+   and evaluation normalise alike. A restored checkpoint brings its own filter statistics.
+3. Each ``train()``: ``num_sgd_iter`` gradient steps, each on ``sgd_minibatch_size`` rows
+   drawn uniformly with replacement by torch's (seeded, checkpointed) RNG.
+4. Then an evaluation rollout of ``rollout_fragment_length`` steps per env, deterministic
+   unless ``explore`` is True, so ``episode_reward_mean`` says how well the clone plays.
+   Those env steps are counted in ``timesteps_total`` but never trained on;
+   ``num_samples_trained`` counts the dataset rows the gradient steps used.
+5. ``Model.custom_loss`` and ``Model.metrics()`` are honoured as in the other algorithms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.dqn import optimizer_step
+from rlkit.algorithms.onpolicy import model_metrics
+from rlkit.offline import JsonReader
+from rlkit.preprocessors import restore_original_dimensions
+
+
+class BC(Algorithm):
+    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
+
+    input (required) the expert data; num_sgd_iter (100) gradient steps per iteration (not
+    epochs, unlike PPO: datasets vary in size); sgd_minibatch_size (256) rows per step;
+    explore (False) sample actions in the evaluation rollout; rollout_fragment_length (64)
+    evaluation steps per env per iteration; lr (1e-3).
+    """
+
+    DEFAULT_CONFIG: dict[str, Any] = {
+        "num_sgd_iter": 100,
+        "sgd_minibatch_size": 256,
+        "explore": False,
+        "rollout_fragment_length": 64,
+        "lr": 1e-3,
+    }
+    needs_value = False
+
+    def check_policy(self) -> None:
+        """Check the config and load the data (detail 1) before any env is started."""
+        c = self.config
+        if not c["input"]:
+            raise ValueError(
+                "BC needs offline data: set config['input'] to a .jsonl file, glob or "
+                "directory written by another trainer's config['output'], e.g. first run "
+                "PPO(env=..., config={'output': 'expert-data'}), then BC(config={'input': "
+                "'expert-data'})"
+            )
+        for key in ("num_sgd_iter", "sgd_minibatch_size"):
+            if not (isinstance(c[key], int) and not isinstance(c[key], bool) and c[key] > 0):
+                raise ValueError(f"BC config key '{key}' takes a positive int; got {c[key]!r}")
+        if self.policy.is_recurrent():
+            raise ValueError(
+                f"BC trains on single rows and cannot train a recurrent model "
+                f"({type(self.policy.model).__name__}); set use_lstm False"
+            )
+        self.reader = JsonReader(c["input"])
+        data = self.reader.read_all()
+        self.obs, self.actions = data["obs"], self._checked_actions(data["actions"])
+        expected = tuple(self.policy.preprocessor.shape)
+        if tuple(self.reader.obs_shape) != expected:
+            raise ValueError(
+                f"BC input {c['input']!r} holds observations of shape "
+                f"{list(self.reader.obs_shape)} but this env's preprocessor "
+                f"({type(self.policy.preprocessor).__name__}) makes {list(expected)}; record "
+                f"the data on the same env with the same model preprocessing options"
+            )
+
+    def _checked_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Stored actions in the policy's learner layout [N, *action_shape], or a clear error."""
+        shape = tuple(self.policy.action_shape)
+        if tuple(actions.shape[1:]) != shape:
+            raise ValueError(
+                f"BC input {self.config['input']!r} holds actions of shape "
+                f"{list(actions.shape[1:])} per row, but the action space "
+                f"{self.policy.action_space} uses {list(shape)}; record the data on this env"
+            )
+        return actions.astype(self.policy.action_dtype)
+
+    def setup(self) -> None:
+        self.policy.filter(self.obs, update=True)  # detail 2: fit once, frozen afterwards
+        self.num_samples_trained = 0
+
+    def evaluation_actions(self, obs_batch: Any, *args: Any, **kwargs: Any) -> tuple:
+        """Policy.compute_actions with the filter frozen and ``explore`` from the config."""
+        kwargs.update(explore=self.config["explore"], update_filter=False)
+        return self.policy.compute_actions(obs_batch, *args, **kwargs)
+
+    def training_step(self) -> dict[str, float]:
+        sums: dict[str, float] = {}
+        steps = self.config["num_sgd_iter"]
+        for _ in range(steps):  # detail 3
+            index = torch.randint(0, len(self.obs), (self.config["sgd_minibatch_size"],))
+            for k, v in self.update(index.numpy()).items():
+                sums[k] = sums.get(k, 0.0) + v
+        self.num_samples_trained += steps * self.config["sgd_minibatch_size"]
+        self.sample(compute_actions=self.evaluation_actions)  # detail 4
+        stats = {k: v / steps for k, v in sums.items()}
+        stats.update(model_metrics(self.model))
+        stats["num_samples_trained"] = self.num_samples_trained
+        return stats
+
+    def update(self, index: np.ndarray) -> dict[str, float]:
+        """One gradient step on the dataset rows ``index`` [M]."""
+        obs_np = self.policy.filter(self.obs[index], update=False)  # [M, *obs_shape]
+        obs = torch.as_tensor(obs_np, device=self.device)
+        actions = torch.as_tensor(self.actions[index], device=self.device)  # [M, ...]
+        logits, _ = self.model({"obs": obs, "is_training": True}, [], None)
+        dist = self.policy.dist_class(logits, self.model)
+        bc_loss = -dist.logp(actions).mean()
+        loss_inputs = {
+            "obs": restore_original_dimensions(obs, self.model.obs_space),
+            "obs_flat": obs.reshape(obs.shape[0], -1),  # [M, *obs_shape] -> [M, F]
+            "actions": actions,
+        }
+        loss = optimizer_step(self, bc_loss, loss_inputs)  # detail 5
+        stats = {"bc_loss": float(bc_loss.detach()), "total_loss": float(loss)}
+        if isinstance(self.policy.action_space, gym.spaces.Discrete):
+            with torch.no_grad():
+                agree = (dist.deterministic_sample() == actions).float().mean()
+            stats["accuracy"] = float(agree)
+        return stats
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"num_samples_trained": self.num_samples_trained}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.num_samples_trained = int(state["num_samples_trained"])

@@ -1,0 +1,392 @@
+"""DQN: deep Q-learning (Mnih et al. 2015, Nature 518) with double Q (van Hasselt et al. 2016,
+arXiv:1509.06461).
+
+The model's outputs ARE the Q-values, one per action: Q(s, .) = model(s) [B, n] (RLlib's DQN
+with ``hiddens=[]``). Key equation, for a replayed transition (s, a, r, s', terminated):
+    a* = argmax_a' Q_online(s', a')          (double Q; plain DQN: argmax of Q_target)
+    y  = r + gamma * (1 - terminated) * Q_target(s', a*)
+    L  = huber(Q_online(s, a) - y)
+
+Implementation details (numbers referenced in the code):
+1. Epsilon-greedy acting, epsilon decayed linearly from ``initial_epsilon`` to
+   ``final_epsilon`` over ``epsilon_timesteps`` env steps. Random actions are uniform over the
+   actions the model did not mask: a Q-value <= float32.min / 2 marks an unavailable action
+   (the seed's parametric-actions idiom), and is never chosen, greedily or at random.
+2. A ring replay buffer of valid rows only (autoreset rows dropped). next_obs of row t is the
+   obs of row t + 1 of the same env (for an episode's last step that is the autoreset row,
+   whose obs is the final observation) and ``last_obs`` for the last row.
+3. Truncation is not termination: a time-limited transition bootstraps from Q(final obs).
+4. The target network is a copy of the model, synced every ``target_network_update_freq``
+   env steps; it is part of checkpoints. The replay buffer is NOT checkpointed (it can be
+   gigabytes of images): a restored trainer refills it and waits for ``learning_starts``
+   transitions again before it learns, acting with the restored epsilon meanwhile.
+5. Gradient updates per iteration: with ``training_intensity`` None one update of
+   ``train_batch_size`` transitions per iteration; with a number, as many updates as keep
+   (replayed transitions) / (sampled env steps) at that ratio (RLlib's meaning).
+6. Huber loss, gradient-norm clipping (``grad_clip``); ``Model.custom_loss`` and
+   ``Model.metrics()`` are honoured as in the on-policy algorithms.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.onpolicy import model_metrics
+from rlkit.config import check_keys
+from rlkit.preprocessors import restore_original_dimensions
+
+EXPLORATION_DEFAULTS: dict[str, Any] = {
+    "type": "EpsilonGreedy",
+    "initial_epsilon": 1.0,
+    "final_epsilon": 0.02,
+    "epsilon_timesteps": 10_000,
+}
+
+
+def epsilon_at(t: int, initial: float, final: float, timesteps: int) -> float:
+    """Linear decay from ``initial`` at t = 0 to ``final`` at t = ``timesteps`` (detail 1)."""
+    if timesteps <= 0:
+        return float(final)
+    frac = min(max(t, 0) / timesteps, 1.0)
+    return float(initial + frac * (final - initial))
+
+
+def epsilon_greedy(q: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Epsilon-greedy actions that never pick a masked action (detail 1).
+
+    Args:
+        q: [B, n] Q-values; an entry <= finfo.min / 2 marks an unavailable action.
+        epsilon: probability of a uniformly random (available) action.
+    Returns:
+        actions [B] int64, and their log-probability under the epsilon-greedy policy [B].
+    """
+    masked = q <= torch.finfo(q.dtype).min / 2  # [B, n]
+    num_valid = (~masked).sum(dim=1)  # [B]
+    if bool((num_valid == 0).any()):
+        rows = torch.nonzero(num_valid == 0)[:, 0].tolist()
+        raise ValueError(
+            f"every action is masked (Q <= float min / 2) in batch row(s) {rows}; the env or "
+            f"custom model must leave at least one action available in every state"
+        )
+    greedy = q.argmax(dim=1)
+    # The argmax of i.i.d. uniform scores over the unmasked actions is a uniform choice of one.
+    scores = torch.rand(q.shape, device=q.device).masked_fill(masked, -1.0)
+    random = scores.argmax(dim=1)
+    explore = torch.rand(q.shape[0], device=q.device) < epsilon
+    actions = torch.where(explore, random, greedy)
+    prob = epsilon / num_valid + (1.0 - epsilon) * (actions == greedy).float()
+    return actions, prob.log()
+
+
+def replay_rows(batch: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Transitions of a time-major sampler batch, valid rows only (detail 2).
+
+    Returns: obs, next_obs [N, *obs_shape] float32; actions [N] int64; rewards [N] float32;
+        terminated [N] bool (truncated rows stay False, so they bootstrap: detail 3).
+    """
+    obs = batch["obs"]  # [T, E, *obs_shape]
+    next_obs = np.concatenate([obs[1:], batch["last_obs"][None]])  # [T, E, *obs_shape]
+    valid = batch["valid"]  # [T, E]
+    return {
+        "obs": obs[valid],
+        "actions": batch["actions"][valid].astype(np.int64),
+        "rewards": batch["rewards"][valid],
+        "next_obs": next_obs[valid],
+        "terminated": batch["terminated"][valid],
+    }
+
+
+def q_targets(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    q_next_target: torch.Tensor,
+    gamma: float,
+    q_next_online: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """y = r + gamma * (1 - terminated) * Q_target(s', a*) (module equation).
+
+    Args:
+        rewards, terminated: [B].
+        q_next_target: [B, n] target-network Q-values of next_obs.
+        q_next_online: [B, n] online Q-values of next_obs: double Q picks a* by them; None
+            picks a* by the target network (plain DQN).
+    Returns: [B] targets.
+    """
+    chooser = q_next_online if q_next_online is not None else q_next_target
+    best = chooser.argmax(dim=1)
+    q_next = q_next_target.gather(1, best[:, None])[:, 0]  # [B, 1] -> [B]
+    # where, not a product: a terminal state's Q may be float min (all masked) or garbage.
+    return rewards + gamma * torch.where(terminated, torch.zeros_like(q_next), q_next)
+
+
+class ReplayBuffer:
+    """Fixed-size ring buffer of transitions in numpy (memory: 2 * capacity * obs bytes).
+
+    Args:
+        capacity: transitions kept; the oldest are overwritten first.
+        obs_shape: shape of one (filtered) observation.
+    """
+
+    def __init__(self, capacity: int, obs_shape: tuple):
+        self.capacity = int(capacity)
+        self.data = {
+            "obs": np.zeros((self.capacity, *obs_shape), np.float32),
+            "next_obs": np.zeros((self.capacity, *obs_shape), np.float32),
+            "actions": np.zeros(self.capacity, np.int64),
+            "rewards": np.zeros(self.capacity, np.float32),
+            "terminated": np.zeros(self.capacity, bool),
+        }
+        self.size = 0
+        self.pos = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, rows: dict[str, np.ndarray]) -> None:
+        """Append ``replay_rows`` output (all [N, ...]); keeps the newest ``capacity``."""
+        n = len(rows["rewards"])
+        skip = max(0, n - self.capacity)
+        index = (self.pos + np.arange(skip, n)) % self.capacity
+        for key, store in self.data.items():
+            store[index] = rows[key][skip:]
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int) -> dict[str, np.ndarray]:
+        """``batch_size`` transitions drawn with replacement by torch's (seeded) RNG."""
+        index = torch.randint(0, self.size, (batch_size,)).numpy()
+        return {key: store[index] for key, store in self.data.items()}
+
+
+def optimizer_step(algorithm: Algorithm, loss: torch.Tensor, loss_inputs: dict) -> torch.Tensor:
+    """custom_loss, backward, clip and step; returns the optimised loss (detached)."""
+    model = algorithm.model
+    loss = model.custom_loss(loss, loss_inputs)
+    if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
+        shape = list(loss.shape) if isinstance(loss, torch.Tensor) else ""
+        raise ValueError(
+            f"{type(model).__name__}.custom_loss returned {type(loss).__name__}{shape}; it "
+            f"must return one scalar tensor (the loss to optimise)"
+        )
+    algorithm.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if algorithm.config["grad_clip"]:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), algorithm.config["grad_clip"])
+    algorithm.optimizer.step()
+    return loss.detach()
+
+
+class DQN(Algorithm):
+    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
+
+    buffer_size (50000) replay capacity; learning_starts (1000) transitions in the buffer
+    before learning; train_batch_size (64) replayed transitions per update;
+    target_network_update_freq (500) env steps between target syncs; double_q (True);
+    training_intensity (None) replayed / sampled ratio (detail 5); exploration_config
+    {"type": "EpsilonGreedy", "initial_epsilon": 1.0, "final_epsilon": 0.02,
+    "epsilon_timesteps": 10000}; num_envs (4) and rollout_fragment_length (4): 16 env steps
+    per iteration; lr (5e-4); grad_clip (10).
+
+    ``compute_single_action(obs)`` returns the greedy action (argmax Q).
+    """
+
+    DEFAULT_CONFIG: dict[str, Any] = {
+        "num_envs": 4,
+        "rollout_fragment_length": 4,
+        "train_batch_size": 64,
+        "buffer_size": 50_000,
+        "learning_starts": 1_000,
+        "target_network_update_freq": 500,
+        "double_q": True,
+        "training_intensity": None,
+        "exploration_config": {},
+        "lr": 5e-4,
+        "grad_clip": 10.0,
+    }
+    needs_value = False
+
+    def check_policy(self) -> None:
+        """DQN needs one Q-value per Discrete action from a feed-forward model."""
+        self._validate_dqn()
+        space = self.policy.action_space
+        if not isinstance(space, gym.spaces.Discrete):
+            raise ValueError(
+                f"DQN needs a Discrete action space (one Q-value per action) but this env's "
+                f"action space is {space}; use PPO, A2C or PG for it"
+            )
+        cfg = self.policy.model_config
+        if cfg["custom_action_dist"]:
+            raise ValueError(
+                f"DQN reads the model's outputs as Q-values and acts epsilon-greedily, so it "
+                f"cannot use custom_action_dist '{cfg['custom_action_dist']}'; remove it from "
+                f"the model config, or use PPO, A2C or PG"
+            )
+        if cfg["use_lstm"] or self.policy.is_recurrent():
+            raise ValueError(
+                f"DQN learns from single replayed transitions and cannot train a recurrent "
+                f"model ({type(self.policy.model).__name__}); set use_lstm False and use a "
+                f"feed-forward model, or use PPO, A2C or PG"
+            )
+
+    def _validate_dqn(self) -> None:
+        c = self.config
+        for key, low in (
+            ("buffer_size", 1),
+            ("learning_starts", 0),
+            ("train_batch_size", 1),
+            ("target_network_update_freq", 1),
+        ):
+            if not (isinstance(c[key], int) and not isinstance(c[key], bool) and c[key] >= low):
+                raise ValueError(f"DQN config key '{key}' takes an int >= {low}; got {c[key]!r}")
+        if c["training_intensity"] is not None and not c["training_intensity"] > 0:
+            raise ValueError(
+                f"DQN config key 'training_intensity' takes None or a positive number "
+                f"(replayed / sampled transitions); got {c['training_intensity']!r}"
+            )
+        explore = dict(c["exploration_config"] or {})
+        check_keys(explore, EXPLORATION_DEFAULTS, "DQN exploration_config")
+        explore = {**EXPLORATION_DEFAULTS, **explore}
+        if explore["type"] != "EpsilonGreedy":
+            raise ValueError(
+                f"DQN exploration_config 'type' {explore['type']!r} is not supported; rlkit's "
+                f"DQN explores with 'EpsilonGreedy'"
+            )
+        for key in ("initial_epsilon", "final_epsilon"):
+            if not (isinstance(explore[key], (int, float)) and 0.0 <= explore[key] <= 1.0):
+                raise ValueError(
+                    f"DQN exploration_config '{key}' takes a number in [0, 1]; got {explore[key]!r}"
+                )
+        if not (
+            isinstance(explore["epsilon_timesteps"], int) and explore["epsilon_timesteps"] >= 0
+        ):
+            raise ValueError(
+                f"DQN exploration_config 'epsilon_timesteps' takes an int >= 0; got "
+                f"{explore['epsilon_timesteps']!r}"
+            )
+        self.exploration = explore
+
+    def setup(self) -> None:
+        self.buffer = ReplayBuffer(self.config["buffer_size"], self.policy.preprocessor.shape)
+        self.target_model = copy.deepcopy(self.model).requires_grad_(False)
+        self.last_target_update = 0  # timesteps_total at the last sync (detail 4)
+        self.update_credit = 0.0  # fractional updates owed by training_intensity (detail 5)
+        self.epsilon = self.current_epsilon()
+
+    def current_epsilon(self) -> float:
+        e = self.exploration
+        return epsilon_at(
+            self.timesteps_total, e["initial_epsilon"], e["final_epsilon"], e["epsilon_timesteps"]
+        )
+
+    def explore_actions(
+        self,
+        obs_batch: Any,
+        state: list | None = None,
+        prev_actions: Any = None,
+        prev_rewards: Any = None,
+        explore: bool = True,
+        update_filter: bool = True,
+        with_value: bool = False,
+    ) -> tuple[Any, list, dict[str, Any]]:
+        """Policy.compute_actions with epsilon-greedy actions (detail 1); same returns."""
+        policy = self.policy
+        unfiltered = policy.preprocessor.transform_batch(obs_batch)
+        obs = policy.filter(unfiltered, update=update_filter)
+        with torch.inference_mode():
+            q, _ = policy.model(policy.input_dict(obs), [], None)  # [B, n]
+            actions, logp = epsilon_greedy(q, self.epsilon if explore else 0.0)
+        extra = {
+            "obs": obs,
+            "unfiltered_obs": unfiltered,
+            "actions": actions.cpu().numpy(),
+            "action_logp": logp.cpu().numpy(),
+            "action_dist_inputs": q.cpu().numpy(),
+        }
+        return policy.to_env_actions(actions), [], extra
+
+    def num_updates(self, sampled: int) -> int:
+        """Gradient updates owed for ``sampled`` new env steps (detail 5)."""
+        intensity = self.config["training_intensity"]
+        if intensity is None:
+            return 1
+        self.update_credit += intensity * sampled / self.config["train_batch_size"]
+        n = int(self.update_credit)
+        self.update_credit -= n
+        return n
+
+    def training_step(self) -> dict[str, float]:
+        self.epsilon = self.current_epsilon()
+        before = self.timesteps_total
+        batch = self.sample(compute_actions=self.explore_actions)
+        self.buffer.add(replay_rows(batch))  # detail 2
+        stats: dict[str, float] = {"mean_q": np.nan, "mean_td_error": np.nan, "loss": np.nan}
+        updates = 0
+        if len(self.buffer) >= max(self.config["learning_starts"], 1):
+            updates = self.num_updates(self.timesteps_total - before)
+            sums: dict[str, float] = {}
+            for _ in range(updates):
+                for k, v in self.update(
+                    self.buffer.sample(self.config["train_batch_size"])
+                ).items():
+                    sums[k] = sums.get(k, 0.0) + v
+            stats.update({k: v / updates for k, v in sums.items()})
+            stats.update(model_metrics(self.model))
+        if (
+            self.timesteps_total - self.last_target_update
+            >= self.config["target_network_update_freq"]
+        ):
+            self.target_model.load_state_dict(self.model.state_dict())
+            self.last_target_update = self.timesteps_total
+        stats.update(epsilon=self.epsilon, num_updates=updates, replay_size=len(self.buffer))
+        return stats
+
+    def update(self, rows: dict[str, np.ndarray]) -> dict[str, float]:
+        """One gradient step on replayed transitions (module equation, details 3 and 6)."""
+        mb = {k: torch.as_tensor(v, device=self.device) for k, v in rows.items()}
+        with torch.no_grad():
+            q_next_target, _ = self.target_model({"obs": mb["next_obs"]}, [], None)  # [B, n]
+            q_next_online = (
+                self.model({"obs": mb["next_obs"]}, [], None)[0]
+                if self.config["double_q"]
+                else None
+            )
+            target = q_targets(
+                mb["rewards"], mb["terminated"], q_next_target, self.config["gamma"], q_next_online
+            )
+        q, _ = self.model({"obs": mb["obs"], "is_training": True}, [], None)  # [B, n]
+        q_taken = q.gather(1, mb["actions"][:, None])[:, 0]  # [B, 1] -> [B]
+        td_error = q_taken - target
+        loss = F.huber_loss(q_taken, target, delta=1.0)
+        loss_inputs = {
+            **mb,
+            "obs": restore_original_dimensions(mb["obs"], self.model.obs_space),
+            "obs_flat": mb["obs"].reshape(mb["obs"].shape[0], -1),  # [B, *shape] -> [B, F]
+            "q_values": q,
+            "q_targets": target,
+            "td_error": td_error.detach(),
+        }
+        loss = optimizer_step(self, loss, loss_inputs)
+        return {
+            "loss": float(loss),
+            "mean_q": float(q_taken.detach().mean()),
+            "mean_td_error": float(td_error.detach().mean()),
+        }
+
+    def extra_state(self) -> dict[str, Any]:
+        return {
+            "target_model": self.target_model.state_dict(),
+            "last_target_update": self.last_target_update,
+            "update_credit": self.update_credit,
+        }
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.target_model.load_state_dict(state["target_model"])
+        self.last_target_update = int(state["last_target_update"])
+        self.update_credit = float(state["update_credit"])

@@ -1,0 +1,264 @@
+"""Offline data: write sampled experience as JSON lines, read it back for BC or custom losses.
+
+    trainer (config["output"]) -> JsonWriter -> dir/<env>-<pid>-<n>.jsonl -> JsonReader
+
+One line of a file is one call of ``JsonWriter.write``: the valid rows of one sampler batch,
+flattened env-major (each env's rows contiguous, so an episode's steps stay in order)::
+
+    {"env": "CartPole-v1", "obs_shape": [4],
+     "obs": [[...], ...],        # [N, *obs_shape]  preprocessed, NOT filtered
+     "actions": [...],           # [N, ...]         learner layout (see rlkit.policy)
+     "rewards": [...], "terminated": [...], "truncated": [...],
+     "eps_id": [...], "action_logp": [...]}          # [N] each
+
+Observations are stored before the observation filter, because the filter's statistics
+change while a trainer runs; whoever reads the data applies its own filter.
+
+Example (the seed's ``reader.next()`` inside a custom loss)::
+
+    reader = JsonReader("/tmp/cartpole-out")
+    batch = reader.next()          # one line: {"obs": [N, 4] float32, "actions": [N] int64, ...}
+    rows = reader.sample(256)      # 256 random rows from all files
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+# What every line holds, and the numpy dtype each field is read back as (None: kept as found,
+# int64 for integer actions, float32 for real-valued ones).
+FIELDS: dict[str, Any] = {
+    "obs": np.float32,
+    "actions": None,
+    "rewards": np.float32,
+    "terminated": np.bool_,
+    "truncated": np.bool_,
+    "eps_id": np.int64,
+    "action_logp": np.float32,
+}
+META = ("env", "obs_shape")
+
+
+def _sanitize(name: str) -> str:
+    """An env label as a safe file-name stem ("ALE/Pong-v5" -> "ALE_Pong-v5")."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._") or "env"
+
+
+class JsonWriter:
+    """Append sampler batches to ``directory/<env>-<pid>-<n>.jsonl``, one line per batch.
+
+    The file is created on the first write (``n`` is the first free index, so writers in one
+    process never share a file). Every line is written with one call and flushed, so a crash
+    can at worst cut the last line, never an earlier one.
+
+    Args:
+        directory: where the files go (created if missing).
+        env_name: the env's label, used in the file name and stored in each line.
+    """
+
+    def __init__(self, directory: str, env_name: str):
+        self.directory = str(directory)
+        self.env_name = str(env_name)
+        self.path: str | None = None
+        self._file = None
+
+    def _open(self) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        stem = f"{_sanitize(self.env_name)}-{os.getpid()}"
+        n = 0
+        while True:
+            path = os.path.join(self.directory, f"{stem}-{n}.jsonl")
+            try:
+                # Kept open across write() calls; "x" never reuses an existing file.
+                self._file = open(path, "x", encoding="utf-8")  # noqa: SIM115
+            except FileExistsError:
+                n += 1
+                continue
+            self.path = path
+            return
+
+    def write(self, batch: dict[str, Any]) -> None:
+        """Append the valid rows of one time-major sampler batch as one JSON line.
+
+        Args:
+            batch: ``Sampler.sample`` output: ``unfiltered_obs [T, E, *obs_shape]``,
+                ``actions [T, E, ...]``, ``rewards``, ``terminated``, ``truncated``,
+                ``eps_id``, ``action_logp``, ``valid`` (all ``[T, E]``).
+        """
+        valid = np.swapaxes(batch["valid"], 0, 1).reshape(-1)  # [T, E] -> [E*T], env-major
+        if not valid.any():
+            return
+        line: dict[str, Any] = {"env": self.env_name}
+        for key in FIELDS:
+            source = np.asarray(batch["unfiltered_obs" if key == "obs" else key])
+            # [T, E, ...] -> [E, T, ...] -> [E*T, ...]: each env's rows contiguous.
+            rows = np.swapaxes(source, 0, 1).reshape(-1, *source.shape[2:])[valid]
+            line[key] = rows.tolist()
+        line["obs_shape"] = list(np.asarray(batch["unfiltered_obs"]).shape[2:])
+        if self._file is None:
+            self._open()
+        self._file.write(json.dumps(line) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> JsonWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _expand(inputs: Any) -> list[str]:
+    """Paths of every file that ``inputs`` (path, glob, directory or a list) names."""
+    patterns = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not patterns:
+        raise FileNotFoundError("JsonReader got an empty list of inputs; pass a path or glob")
+    files: list[str] = []
+    for pattern in map(str, patterns):
+        if os.path.isdir(pattern):
+            found = sorted(glob.glob(os.path.join(pattern, "*.json*")))
+        elif glob.has_magic(pattern):
+            found = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        else:
+            found = [pattern] if os.path.isfile(pattern) else []
+        if not found:
+            raise FileNotFoundError(
+                f"JsonReader input '{pattern}' matches no file; give a .jsonl file, a glob "
+                f"such as 'out/*.jsonl', or a directory written by config['output']"
+            )
+        files += [f for f in found if f not in files]
+    return files
+
+
+def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray], tuple]:
+    """One JSON line -> (dict of numpy arrays, obs_shape); ValueError naming file and line."""
+    where = f"{path}, line {lineno}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: not valid JSON ({err}); was the file cut by a crash?") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a JSON object, found {type(data).__name__}")
+    missing = [k for k in (*FIELDS, *META) if k not in data]
+    if missing:
+        raise ValueError(
+            f"{where}: missing key(s) {', '.join(missing)}; every line needs "
+            f"{', '.join((*FIELDS, *META))} (as written by JsonWriter)"
+        )
+    not_lists = [k for k in FIELDS if not isinstance(data[k], list)]
+    if not_lists:
+        raise ValueError(f"{where}: field(s) {', '.join(not_lists)} must be lists (one per row)")
+    lengths = {k: len(data[k]) for k in FIELDS}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"{where}: ragged fields, every field needs one entry per row: {lengths}")
+    obs_shape = tuple(data["obs_shape"])
+    out = {}
+    for key, dtype in FIELDS.items():
+        try:
+            arr = np.asarray(data[key]) if dtype is None else np.asarray(data[key], dtype=dtype)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}: field '{key}' is not a rectangular array ({err})") from err
+        if dtype is None:
+            arr = arr.astype(np.int64 if arr.dtype.kind in "iub" else np.float32)
+        out[key] = arr
+    n = lengths["obs"]
+    out["obs"] = out["obs"].reshape(n, *obs_shape) if n == 0 else out["obs"]
+    if out["obs"].shape != (n, *obs_shape):
+        raise ValueError(
+            f"{where}: obs has shape {list(out['obs'].shape)} but obs_shape says {[n, *obs_shape]}"
+        )
+    return out, obs_shape
+
+
+class JsonReader:
+    """Read what ``JsonWriter`` wrote.
+
+    Args:
+        inputs: a file, a glob ("out/*.jsonl"), a directory (its ``*.json*`` files) or a list
+            of those.
+
+    Raises:
+        FileNotFoundError: an input that matches no file (the message names it).
+        ValueError (when reading): a malformed line, naming the file and 1-based line number.
+
+    Attributes:
+        files: the matched files, in order.
+        obs_shape: shape of one stored observation (known after the first line is read).
+    """
+
+    def __init__(self, inputs: Any):
+        self.files = _expand(inputs)
+        self.obs_shape: tuple | None = None
+        self._all: dict[str, np.ndarray] | None = None
+        self._stream: Iterator[dict[str, np.ndarray]] | None = None
+
+    def _lines(self) -> Iterator[dict[str, np.ndarray]]:
+        """Every line of every file, in order, parsed and checked for one obs_shape."""
+        for path in self.files:
+            with open(path, encoding="utf-8") as f:
+                for lineno, text in enumerate(f, start=1):
+                    if not text.strip():
+                        continue
+                    batch, obs_shape = parse_line(text, path, lineno)
+                    if self.obs_shape is None:
+                        self.obs_shape = obs_shape
+                    elif obs_shape != self.obs_shape:
+                        raise ValueError(
+                            f"{path}, line {lineno}: obs_shape {list(obs_shape)} differs from "
+                            f"{list(self.obs_shape)} of earlier lines; read one env's data"
+                        )
+                    yield batch
+
+    def next(self) -> dict[str, np.ndarray]:
+        """The next line's batch (``{"obs": [N, *obs_shape], "actions": [N, ...], ...}``),
+        cycling over all files forever."""
+        for _ in range(2):  # a fresh pass after the end; an empty second pass means no data
+            if self._stream is None:
+                self._stream = self._lines()
+            batch = next(self._stream, None)
+            if batch is not None:
+                return batch
+            self._stream = None
+        raise ValueError(f"JsonReader found no data lines in {', '.join(self.files)}")
+
+    def read_all(self) -> dict[str, np.ndarray]:
+        """All rows of all files, concatenated: ``{"obs": [N, *obs_shape], ...}`` (cached)."""
+        if self._all is None:
+            batches = list(self._lines())
+            if not batches:
+                raise ValueError(f"JsonReader found no data lines in {', '.join(self.files)}")
+            try:
+                self._all = {k: np.concatenate([b[k] for b in batches]) for k in FIELDS}
+            except ValueError as err:
+                raise ValueError(
+                    f"JsonReader cannot join the lines of {', '.join(self.files)}: {err}; "
+                    f"all lines must come from the same env"
+                ) from err
+        return self._all
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> dict[str, np.ndarray]:
+        """``n`` rows drawn uniformly (with replacement) from all data.
+
+        Args:
+            n: number of rows.
+            generator: a ``torch.Generator`` for reproducible draws (None: torch's global RNG,
+                which trainers seed and checkpoint).
+        Returns:
+            ``{"obs": [n, *obs_shape] float32, "actions": [n, ...], "rewards": [n], ...}``
+        """
+        data = self.read_all()
+        size = len(data["rewards"])
+        index = torch.randint(0, size, (int(n),), generator=generator).numpy()
+        return {k: v[index] for k, v in data.items()}

@@ -1,0 +1,197 @@
+"""Plain functions behind the component picker: choices -> policy or trainer, text -> values.
+
+Nothing here imports ipywidgets, so scripts and tests can rebuild what the picker rebuilds:
+
+    >>> choices = Choices("CartPole-v1", "PPO", {"model": {"fcnet_hiddens": [32]}})
+    >>> policy, error = build_policy(choices)
+    >>> error
+    ''
+    >>> policy.num_outputs
+    2
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from rlkit.config import check_keys, suggest
+from rlkit.envs import env_label, make_env
+
+# The hyperparameters the picker gives an editor, when the algorithm has them. The rest of an
+# algorithm's config is still reachable through the picker's "more config" text.
+MAIN_HYPERPARAMETERS = (
+    "lr",
+    "gamma",
+    "num_envs",
+    "rollout_fragment_length",
+    "lambda",
+    "clip_param",
+    "num_sgd_iter",
+    "sgd_minibatch_size",
+    "entropy_coeff",
+    "vf_loss_coeff",
+    "buffer_size",
+    "target_network_update_freq",
+)
+
+
+@dataclass
+class Choices:
+    """What a learner picked: an env, an algorithm name and the trainer config.
+
+    Attributes:
+        env: anything rlkit.envs.make_env accepts (gymnasium id, registered name, env class).
+        algo: a key of rlkit.algorithms.ALGORITHMS, e.g. "PPO".
+        config: the trainer config, as for ``PPO(env=..., config=...)``; "model" and
+            "observation_filter" in it decide the policy.
+    """
+
+    env: Any = "CartPole-v1"
+    algo: str = "PPO"
+    config: dict = field(default_factory=dict)
+
+    def policy_config(self) -> dict:
+        """{"model": ..., "observation_filter": ...} as the trainer would build its policy.
+
+        An algorithm's own model defaults (PPO's separate value network) sit under the
+        learner's keys, exactly as in Algorithm.__init__.
+        """
+        algo_model = algorithm_class(self.algo).DEFAULT_CONFIG.get("model", {})
+        return {
+            "model": {**algo_model, **dict(self.config.get("model") or {})},
+            "observation_filter": self.config.get("observation_filter", "NoFilter"),
+        }
+
+
+def algorithm_class(name: str) -> type:
+    """The trainer class registered as ``name`` in rlkit.algorithms.ALGORITHMS."""
+    from rlkit.algorithms import ALGORITHMS
+
+    if name not in ALGORITHMS:
+        raise ValueError(
+            f"unknown algorithm '{name}'{suggest(str(name), ALGORITHMS)}; "
+            f"rlkit has {', '.join(ALGORITHMS)}"
+        )
+    return ALGORITHMS[name]
+
+
+def algorithm_defaults(name: str) -> dict[str, Any]:
+    """Every config key of algorithm ``name`` with its default (common keys included)."""
+    from rlkit.algorithms import COMMON_CONFIG
+
+    return copy.deepcopy({**COMMON_CONFIG, **algorithm_class(name).DEFAULT_CONFIG})
+
+
+def env_spaces(env: Any, env_config: dict | None = None) -> tuple[gym.Space, gym.Space]:
+    """(observation_space, action_space) of one freshly made env, which is then closed."""
+    probe = make_env(env, env_config)
+    try:
+        return probe.observation_space, probe.action_space
+    finally:
+        probe.close()
+
+
+def error_text(err: BaseException) -> str:
+    """One readable line for an error: its type and message, never a traceback."""
+    message = str(err).strip() or "(no message)"
+    return f"{type(err).__name__}: {message}"
+
+
+def build_policy(choices: Choices, spaces: tuple | None = None) -> tuple[Any, str]:
+    """Build the policy the picked components describe.
+
+    Args:
+        choices: env, algorithm and config.
+        spaces: (observation_space, action_space) when the caller already has them (the
+            picker caches them per env so that a model change does not remake the env).
+
+    Returns:
+        (policy, "") when the components fit together, else (None, the error message): an
+        unknown key with its suggestion, a conv stack that does not fit the frames, a
+        distribution that does not fit the action space, an unknown algorithm setting...
+    """
+    from rlkit.policy import Policy
+
+    try:
+        defaults = algorithm_defaults(choices.algo)
+        check_keys(choices.config, defaults, f"{choices.algo} config")
+        if spaces is None:
+            spaces = env_spaces(choices.env, choices.config.get("env_config"))
+        return Policy(*spaces, choices.policy_config()), ""
+    except Exception as err:  # any failure is the learner's choice to report, not a crash
+        return None, error_text(err)
+
+
+def build_trainer(choices: Choices) -> Any:
+    """The trainer for ``choices`` (raises the trainer's own clear errors)."""
+    return algorithm_class(choices.algo)(env=choices.env, config=copy.deepcopy(choices.config))
+
+
+def run_label(choices: Choices) -> str:
+    """A short label that tells runs apart in the comparison plot.
+
+    Example: "PPO fc[32] tanh +lstm64 MeanStdFilter" (only what differs from the defaults,
+    besides the network itself).
+    """
+    model = choices.policy_config()["model"]
+    if model.get("custom_model"):
+        net = f"custom:{model['custom_model']}"
+    else:
+        hiddens = model.get("fcnet_hiddens", [256, 256])
+        net = f"fc{list(hiddens)} {model.get('fcnet_activation', 'tanh')}"
+        if model.get("conv_filters"):
+            net += f" conv{[layer[0] for layer in model['conv_filters']]}"
+    parts = [choices.algo, net]
+    if model.get("use_lstm"):
+        parts.append(f"+lstm{model.get('lstm_cell_size', 256)}")
+    if model.get("custom_action_dist"):
+        parts.append(str(model["custom_action_dist"]))
+    if model.get("custom_preprocessor"):
+        parts.append(f"pre:{model['custom_preprocessor']}")
+    flt = choices.config.get("observation_filter", "NoFilter")
+    if flt != "NoFilter":
+        parts.append(flt)
+    return " ".join(parts) + f" on {env_label(choices.env)}"
+
+
+# -- text editors -> values ----------------------------------------------------------------------
+def parse_int_list(text: str, key: str) -> list[int]:
+    """ "64, 64" or "[64, 64]" -> [64, 64]; "" -> [] (no hidden layers)."""
+    stripped = text.strip().strip("[]()").strip()
+    if not stripped:
+        return []
+    try:
+        values = [int(part) for part in stripped.replace(" ", ",").split(",") if part]
+    except ValueError:
+        raise ValueError(
+            f"model key '{key}': cannot read {text!r} as layer widths; write whole numbers "
+            f"separated by commas, e.g. 64, 64"
+        ) from None
+    return values
+
+
+def parse_literal(text: str, key: str, empty: Any = None, example: str = "") -> Any:
+    """A Python literal typed by the learner (lists, dicts, numbers); "" gives ``empty``."""
+    if not text.strip():
+        return copy.deepcopy(empty)
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        hint = f", e.g. {example}" if example else ""
+        raise ValueError(
+            f"'{key}': cannot read {text!r} as a Python value; write a literal such as a list "
+            f"or dict{hint}"
+        ) from None
+
+
+def parse_dict(text: str, key: str, example: str = "") -> dict:
+    """A dict literal typed by the learner; "" gives {}."""
+    value = parse_literal(text, key, {}, example)
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' takes a dict such as {example or '{}'}; got {value!r}")
+    return value

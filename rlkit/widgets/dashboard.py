@@ -1,0 +1,240 @@
+"""TrainingDashboard: Train / Stop buttons, progress, live curves and run comparison.
+
+    >>> from rlkit.algorithms import PPO
+    >>> dash = TrainingDashboard(PPO(env="CartPole-v1"), label="PPO default", iterations=20)
+    >>> dash                      # in a notebook: click Train, watch, click Stop, Train again
+
+Training runs in a background thread (see rlkit.widgets.training for why); the curves are
+redrawn at most about once a second. A new trainer (``set_trainer``) starts a new run; the
+earlier runs stay in the plot as labelled curves, so the effect of a swapped component shows
+side by side.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+
+from rlkit.widgets.building import error_text
+from rlkit.widgets.plots import curve_keys, render_curves
+from rlkit.widgets.training import Throttle, device_name, train_in_chunks
+
+
+def error_html(message: str, note: str = "") -> str:
+    """The inline error box: the message in red, no traceback."""
+    extra = f"<br><i>{html.escape(note)}</i>" if note else ""
+    return (
+        '<div style="color:#b00020;white-space:pre-wrap;font-family:monospace">'
+        f"⚠ {html.escape(message)}{extra}</div>"
+    )
+
+
+class TrainingDashboard(widgets.VBox):
+    """Train / Stop, a progress bar, live curves of return, losses and entropy, the device.
+
+    Args:
+        trainer: an rlkit Algorithm, or None to give one later (``set_trainer`` or
+            ``set_trainer_factory``).
+        label: the run's name in the comparison plot.
+        iterations: how many ``train()`` calls one click on Train asks for.
+        redraw_interval_s: the least wall time between two redraws of the curves.
+
+    Attributes:
+        runs: label -> list of train() results, for every run (the current one included).
+        trainer, label: the current run.
+        error: the last training error's text ("" when none).
+    """
+
+    def __init__(
+        self,
+        trainer: Any = None,
+        label: str | None = None,
+        iterations: int = 10,
+        redraw_interval_s: float = 1.0,
+    ):
+        self.runs: dict[str, list[dict]] = {}
+        self.trainer = None
+        self.label = ""
+        self.error = ""
+        self._factory: Callable[[], Any] | None = None
+        self._factory_label = ""
+        self._owns_trainer = False
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._throttle = Throttle(redraw_interval_s)
+        self._started: list[Callable] = []
+        self._finished: list[Callable] = []
+        self.iterations = widgets.BoundedIntText(
+            value=iterations, min=1, max=100_000, description="iterations", layout={"width": "180px"}
+        )
+        self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
+        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
+        self.stop_button.disabled = True
+        self.progress = widgets.IntProgress(value=0, min=0, max=iterations, description="progress")
+        self.status = widgets.HTML("no run yet")
+        self.device = widgets.HTML(self._device_text())
+        self.error_box = widgets.HTML("")
+        self.curves = widgets.Image(format="png", layout={"width": "100%"})
+        self.train_button.on_click(lambda _: self.train())
+        self.stop_button.on_click(lambda _: self.stop())
+        controls = widgets.HBox([self.train_button, self.stop_button, self.iterations, self.device])
+        super().__init__([controls, self.progress, self.status, self.error_box, self.curves])
+        if trainer is not None:
+            self.set_trainer(trainer, label or type(trainer).__name__)
+
+    # -- runs -------------------------------------------------------------------------------
+    def set_trainer(self, trainer: Any, label: str, owned: bool = False) -> None:
+        """Start a new run with ``trainer``; earlier runs stay in ``runs`` and in the plot.
+
+        Args:
+            owned: the dashboard built the trainer, so it closes its envs when replaced.
+        """
+        self._require_idle("switch trainers")
+        if self._owns_trainer and self.trainer is not None and self.trainer is not trainer:
+            self.trainer.stop()
+        self._factory = None
+        self.trainer, self._owns_trainer = trainer, owned
+        self.label = self._unique(label)
+        self.runs[self.label] = []
+        self.device.value = self._device_text()
+        self.status.value = f"run <b>{html.escape(self.label)}</b>: press Train"
+        self.redraw()
+
+    def set_trainer_factory(self, factory: Callable[[], Any], label: str) -> None:
+        """Build the next run's trainer only when Train is pressed (a picker change is cheap)."""
+        self._require_idle("switch trainers")
+        self._factory, self._factory_label = factory, label
+        self.status.value = f"next Train starts run <b>{html.escape(label)}</b>"
+
+    @property
+    def stale(self) -> bool:
+        """True when the next Train starts a new run from the factory."""
+        return self._factory is not None
+
+    def _unique(self, label: str) -> str:
+        n, unique = 2, label
+        while unique in self.runs:
+            unique, n = f"{label} ({n})", n + 1
+        return unique
+
+    def _device_text(self) -> str:
+        if self.trainer is not None:
+            device = getattr(self.trainer, "device", "cpu")
+        else:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return f"device: <b>{html.escape(device_name(device))}</b>"
+
+    def _require_idle(self, what: str) -> None:
+        if self.running:
+            raise RuntimeError(f"cannot {what} while training runs; press Stop first")
+
+    # -- training -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def on_start(self, callback: Callable[[TrainingDashboard], None]) -> None:
+        """Call ``callback(dashboard)`` when training starts (in the caller's thread)."""
+        self._started.append(callback)
+
+    def on_finished(self, callback: Callable[[TrainingDashboard], None]) -> None:
+        """Call ``callback(dashboard)`` when training ends (in the training thread)."""
+        self._finished.append(callback)
+
+    def train(self, iterations: int | None = None) -> threading.Thread | None:
+        """What the Train button does: start (or continue) the run in a background thread.
+
+        Returns the thread, or None when nothing started (already running, or the trainer
+        could not be built: the error is then shown inline and kept in ``error``).
+        """
+        if self.running:
+            return None
+        self.error, self.error_box.value = "", ""
+        if self._factory is not None:
+            try:
+                trainer = self._factory()
+            except Exception as err:
+                self._show_error(error_text(err), "the trainer could not be built")
+                return None
+            self.set_trainer(trainer, self._factory_label, owned=True)
+        if self.trainer is None:
+            self._show_error("no trainer yet", "give one with set_trainer(trainer, label)")
+            return None
+        n = int(iterations or self.iterations.value)
+        self.progress.max, self.progress.value = n, 0
+        self._stop_event.clear()
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        for callback in self._started:
+            callback(self)
+        self._thread = threading.Thread(target=self._run, args=(n,), daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        """What the Stop button does: end the run after the current iteration."""
+        self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the training thread ends; returns False on timeout."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self, iterations: int) -> None:
+        results = self.runs[self.label]
+        start, done = time.perf_counter(), 0
+
+        def on_result(result: dict) -> None:
+            nonlocal done
+            results.append(result)
+            done += 1
+            self.progress.value = done
+            self.status.value = self._status_text(result, time.perf_counter() - start, done)
+            self._throttle.maybe_run(self.redraw)
+
+        try:
+            train_in_chunks(self.trainer, self._stop_event, iterations, on_result)
+            if self._stop_event.is_set() and done < iterations:
+                self.status.value += f" · <b>stopped</b> after {done} of {iterations}"
+        except Exception as err:  # shown inline; the trainer stays usable
+            self._show_error(error_text(err), "training stopped; fix the cause and press Train")
+        finally:
+            self._throttle.maybe_run(self.redraw, force=True)
+            self.train_button.disabled, self.stop_button.disabled = False, True
+            for callback in self._finished:
+                try:
+                    callback(self)
+                except Exception as err:
+                    self._show_error(error_text(err))
+
+    def _status_text(self, result: dict, elapsed: float, done: int) -> str:
+        reward = result.get("episode_reward_mean", float("nan"))
+        return (
+            f"run <b>{html.escape(self.label)}</b> · iteration {result['training_iteration']}"
+            f" · {result['timesteps_total']:,} env steps · reward {reward:.1f}"
+            f" · {elapsed / done:.2f} s/iteration"
+        )
+
+    def _show_error(self, message: str, note: str = "") -> None:
+        self.error = message
+        self.error_box.value = error_html(message, note)
+
+    # -- pictures -----------------------------------------------------------------------------
+    def curve_keys(self) -> list[str]:
+        """The result keys plotted: return, losses and entropy, as the runs report them."""
+        return curve_keys(self._snapshot())
+
+    def _snapshot(self) -> dict[str, list[dict]]:
+        # The training thread appends while we read: copy each list first.
+        return {label: list(results) for label, results in self.runs.items()}
+
+    def redraw(self) -> None:
+        """Redraw the curves of every run now."""
+        runs = self._snapshot()
+        self.curves.value = render_curves(runs, curve_keys(runs))

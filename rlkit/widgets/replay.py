@@ -1,0 +1,103 @@
+"""EpisodeReplay: record an episode of the current policy and play it back inline.
+
+    >>> replay = EpisodeReplay(trainer.get_policy(), "CartPole-v1")
+    >>> replay                        # in a notebook: Record, then Play or drag the slider
+
+Playback is ipywidgets' Play linked to a slider in the browser (jslink), so it keeps its
+pace without a round trip per frame; only the picture comes from the kernel.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from rlkit.envs import env_label
+from rlkit.widgets.building import error_text
+from rlkit.widgets.dashboard import error_html
+from rlkit.widgets.episodes import EpisodeRecording, frame_png, frames_to_gif, record_episode
+
+
+class EpisodeReplay(widgets.VBox):
+    """An inline player for one episode of ``policy`` in ``env`` (rgb_array frames).
+
+    Args:
+        policy: an rlkit Policy.
+        env: anything rlkit.envs.make_env accepts.
+        env_config: passed to the env creator.
+        max_steps: the longest episode recorded.
+        fps: playback speed.
+
+    Attributes:
+        recording: the last EpisodeRecording (frames, rewards, actions).
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any = "CartPole-v1",
+        env_config: dict | None = None,
+        max_steps: int = 200,
+        fps: int = 20,
+    ):
+        self.policy, self.env, self.env_config = policy, env, env_config
+        self.max_steps = max_steps
+        self.recording = EpisodeRecording()
+        self._seed = 0
+        self.record_button = widgets.Button(description="Record episode", icon="video-camera")
+        self.explore = widgets.Checkbox(value=False, description="sample actions")
+        self.play = widgets.Play(value=0, min=0, max=0, interval=int(1000 / fps))
+        self.slider = widgets.IntSlider(value=0, min=0, max=0, description="frame")
+        widgets.jslink((self.play, "value"), (self.slider, "value"))
+        self.image = widgets.Image(format="png")
+        self.status = widgets.HTML("press Record episode")
+        self.record_button.on_click(lambda _: self.record())
+        self.slider.observe(lambda change: self.show(change["new"]), names="value")
+        controls = widgets.HBox([self.record_button, self.explore, self.play, self.slider])
+        super().__init__([controls, self.status, self.image])
+
+    def set_policy(self, policy: Any, env: Any = None, env_config: dict | None = None) -> None:
+        """Use another policy (and env) for the next recording."""
+        self.policy = policy
+        if env is not None:
+            self.env, self.env_config = env, env_config
+
+    def record(self, seed: int | None = None) -> EpisodeRecording:
+        """What Record does: play one episode (a new seed each time) and show its first frame."""
+        if seed is None:
+            seed, self._seed = self._seed, self._seed + 1
+        try:
+            self.recording = record_episode(
+                self.policy,
+                self.env,
+                self.max_steps,
+                env_config=self.env_config,
+                seed=seed,
+                explore=self.explore.value,
+            )
+        except Exception as err:  # e.g. an env that cannot draw rgb_array frames
+            self.status.value = error_html(error_text(err))
+            return self.recording
+        n = len(self.recording.frames)
+        end = "terminated" if self.recording.terminated else "was cut"
+        self.status.value = (
+            f"{html.escape(env_label(self.env))}: {n - 1} steps, return "
+            f"{self.recording.episode_return:.1f}; the episode {end} (seed {seed})"
+        )
+        self.play.value = 0
+        self.play.max = self.slider.max = n - 1
+        self.slider.value = 0
+        self.show(0)
+        return self.recording
+
+    def show(self, index: int) -> None:
+        """Display frame ``index`` of the recording."""
+        frames = self.recording.frames
+        if frames:
+            self.image.value = frame_png(frames[min(index, len(frames) - 1)])
+
+    def gif(self, fps: int = 20) -> bytes:
+        """The recording as an animated GIF (to save or to show with IPython.display.Image)."""
+        return frames_to_gif(self.recording.frames, fps)
