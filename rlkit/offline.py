@@ -128,7 +128,10 @@ def _expand(inputs: Any) -> list[str]:
     files: list[str] = []
     for pattern in map(str, patterns):
         if os.path.isdir(pattern):
-            found = sorted(glob.glob(os.path.join(pattern, "*.json*")))
+            found = sorted(
+                glob.glob(os.path.join(pattern, "*.jsonl"))
+                + glob.glob(os.path.join(pattern, "*.json"))
+            )
         elif glob.has_magic(pattern):
             found = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
         else:
@@ -163,7 +166,10 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
     lengths = {k: len(data[k]) for k in FIELDS}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"{where}: ragged fields, every field needs one entry per row: {lengths}")
-    obs_shape = tuple(data["obs_shape"])
+    shape = data["obs_shape"]
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        raise ValueError(f"{where}: obs_shape must be a list of sizes such as [4]; got {shape!r}")
+    obs_shape = tuple(shape)
     out = {}
     for key, dtype in FIELDS.items():
         try:
@@ -186,8 +192,8 @@ class JsonReader:
     """Read what ``JsonWriter`` wrote.
 
     Args:
-        inputs: a file, a glob ("out/*.jsonl"), a directory (its ``*.json*`` files) or a list
-            of those.
+        inputs: a file, a glob ("out/*.jsonl"), a directory (its ``*.jsonl`` and ``*.json``
+            files) or a list of those.
 
     Raises:
         FileNotFoundError: an input that matches no file (the message names it).

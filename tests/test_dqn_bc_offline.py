@@ -155,9 +155,17 @@ def test_epsilon_schedule_numbers():
     trainer.stop()
 
 
-def test_exploration_config_typo_is_named():
-    with pytest.raises(ValueError, match="did you mean 'final_epsilon'"):
-        DQN(env="CartPole-v1", config={**FAST_DQN, "exploration_config": {"final_epsilo": 0.1}})
+@pytest.mark.parametrize(
+    "exploration, message",
+    [
+        ({"final_epsilo": 0.1}, "did you mean 'final_epsilon'"),
+        ({"type": "SoftQ"}, "'SoftQ' is not supported"),
+        ({"initial_epsilon": 1.5}, "'initial_epsilon' takes a number in"),
+    ],
+)
+def test_exploration_config_errors_are_named(exploration, message):
+    with pytest.raises(ValueError, match=message):
+        DQN(env="CartPole-v1", config={**FAST_DQN, "exploration_config": exploration})
 
 
 def test_replay_next_obs_wiring_on_a_hand_made_batch():
@@ -502,3 +510,21 @@ def test_bc_errors(tmp_path):
         BC(env="CartPole-v1", config={"input": path})
     with pytest.raises(FileNotFoundError, match="nope"):
         BC(env="CartPole-v1", config={"input": str(tmp_path / "nope*.jsonl")})
+
+
+def test_bc_honours_custom_loss_and_metrics(tmp_path):
+    obs = np.random.default_rng(2).normal(0, 1, (64, 4)).astype(np.float32)
+    path = _write_dataset(str(tmp_path), obs, (obs[:, 1] > 0).astype(np.int64))
+    config = {
+        "input": path,
+        "num_envs": 1,
+        "rollout_fragment_length": 4,
+        "num_sgd_iter": 5,
+        "sgd_minibatch_size": 16,
+        "model": {"custom_model": "dqn_loss_probe"},
+    }
+    trainer = BC(env="CartPole-v1", config=config)
+    result = trainer.train()
+    assert result["total_loss"] == pytest.approx(result["bc_loss"] + 100.0, rel=1e-5)
+    assert result["custom_loss_calls"] == 5.0
+    trainer.stop()

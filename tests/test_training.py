@@ -16,7 +16,7 @@ from gymnasium.spaces import Box, Discrete
 from rlkit import ModelCatalog, register_env
 from rlkit.algorithms import A2C, PG, PPO
 from rlkit.algorithms.onpolicy import compute_gae, sequence_index
-from rlkit.models import FullyConnectedNetwork, Model
+from rlkit.models import FullyConnectedNetwork, Model, RecurrentModel
 
 TINY = {"num_envs": 2, "rollout_fragment_length": 16, "model": {"fcnet_hiddens": [8]}}
 
@@ -283,3 +283,63 @@ def test_cli_train_writes_checkpoint_and_curve(tmp_path):
     assert (out / "checkpoint" / "checkpoint.pt").exists()
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     assert "steps" in proc.stdout and "[" in proc.stdout
+
+
+class TinyGRU(RecurrentModel):
+    """A custom recurrent model in the seed's style: forward_rnn + get_initial_state."""
+
+    def __init__(self, obs_space, action_space, num_outputs, model_config, name):
+        super().__init__(obs_space, action_space, num_outputs, model_config, name)
+        self.gru = torch.nn.GRU(int(np.prod(obs_space.shape)), 8, batch_first=True)
+        self.logits = torch.nn.Linear(8, num_outputs)
+        self.value = torch.nn.Linear(8, 1)
+
+    def get_initial_state(self):
+        return [torch.zeros(8)]
+
+    def forward_rnn(self, inputs, state, seq_lens):
+        out, h = self.gru(inputs, state[0].unsqueeze(0))  # [B, T, F] -> [B, T, 8]
+        self._features = out.reshape(-1, 8)
+        return self.logits(out), [h[0]]
+
+    def value_function(self):
+        return self.value(self._features).squeeze(1)
+
+
+def test_custom_recurrent_model_trains_and_state_resets_at_episode_ends():
+    ModelCatalog.register_custom_model("tiny_gru", TinyGRU)
+    config = {**TINY, "num_envs": 1, "rollout_fragment_length": 10, "seed": 0,
+              "env_config": {"length": 3}, "model": {"custom_model": "tiny_gru", "max_seq_len": 4}}
+    trainer = PPO(env="countdown", config=config)
+    result = trainer.train()
+    assert math.isfinite(result["policy_loss"])
+    batch = trainer.sample()
+    state = batch["state_in"][0][:, 0]  # [T, 8], the state before each row
+    valid, term = batch["valid"][:, 0], batch["terminated"][:, 0]
+    for t in range(1, 10):
+        if not valid[t - 1]:  # the autoreset row: a new episode starts from zeros
+            assert np.all(state[t] == 0.0), t
+        elif not term[t - 1]:  # inside an episode the state is carried
+            assert np.abs(state[t]).sum() > 0, t
+    assert (~valid).sum() >= 2
+
+
+def test_state_is_carried_across_iterations():
+    config = {**TINY, "num_envs": 1, "rollout_fragment_length": 4, "seed": 0,
+              "env_config": {"length": 50},
+              "model": {"use_lstm": True, "lstm_cell_size": 4, "fcnet_hiddens": [4]}}
+    trainer = PPO(env="countdown", config=config)
+    trainer.train()
+    batch = trainer.sample()
+    assert np.abs(batch["state_in"][0][0, 0]).sum() > 0  # not reset between fragments
+
+
+def test_async_vector_envs_sample_like_sync_ones():
+    sync = PPO(env="CartPole-v1", config={**TINY, "seed": 5, "vector_mode": "sync"})
+    asyn = PPO(env="CartPole-v1", config={**TINY, "seed": 5, "vector_mode": "async"})
+    torch.manual_seed(0)
+    a = sync.sample()
+    torch.manual_seed(0)
+    b = asyn.sample()
+    asyn.stop()
+    assert np.array_equal(a["obs"], b["obs"]) and np.array_equal(a["actions"], b["actions"])

@@ -14,7 +14,8 @@ Implementation details (numbers referenced in the code):
    (the seed's parametric-actions idiom), and is never chosen, greedily or at random.
 2. A ring replay buffer of valid rows only (autoreset rows dropped). next_obs of row t is the
    obs of row t + 1 of the same env (for an episode's last step that is the autoreset row,
-   whose obs is the final observation) and ``last_obs`` for the last row.
+   whose obs is the final observation) and ``last_obs`` for the last row. Observations are
+   stored filtered, as the model saw them when acting.
 3. Truncation is not termination: a time-limited transition bootstraps from Q(final obs).
 4. The target network is a copy of the model, synced every ``target_network_update_freq``
    env steps; it is part of checkpoints. The replay buffer is NOT checkpointed (it can be
@@ -48,6 +49,29 @@ EXPLORATION_DEFAULTS: dict[str, Any] = {
     "final_epsilon": 0.02,
     "epsilon_timesteps": 10_000,
 }
+
+
+def exploration_settings(exploration_config: dict | None) -> dict[str, Any]:
+    """EXPLORATION_DEFAULTS updated with the user's exploration_config, checked (detail 1)."""
+    given = dict(exploration_config or {})
+    check_keys(given, EXPLORATION_DEFAULTS, "DQN exploration_config")
+    e = {**EXPLORATION_DEFAULTS, **given}
+    if e["type"] != "EpsilonGreedy":
+        raise ValueError(
+            f"DQN exploration_config 'type' {e['type']!r} is not supported; rlkit's DQN "
+            f"explores with 'EpsilonGreedy'"
+        )
+    for key in ("initial_epsilon", "final_epsilon"):
+        if not (isinstance(e[key], (int, float)) and 0.0 <= e[key] <= 1.0):
+            raise ValueError(
+                f"DQN exploration_config '{key}' takes a number in [0, 1]; got {e[key]!r}"
+            )
+    steps = e["epsilon_timesteps"]
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(
+            f"DQN exploration_config 'epsilon_timesteps' takes an int >= 0; got {steps!r}"
+        )
+    return e
 
 
 def epsilon_at(t: int, initial: float, final: float, timesteps: int) -> float:
@@ -250,27 +274,7 @@ class DQN(Algorithm):
                 f"DQN config key 'training_intensity' takes None or a positive number "
                 f"(replayed / sampled transitions); got {c['training_intensity']!r}"
             )
-        explore = dict(c["exploration_config"] or {})
-        check_keys(explore, EXPLORATION_DEFAULTS, "DQN exploration_config")
-        explore = {**EXPLORATION_DEFAULTS, **explore}
-        if explore["type"] != "EpsilonGreedy":
-            raise ValueError(
-                f"DQN exploration_config 'type' {explore['type']!r} is not supported; rlkit's "
-                f"DQN explores with 'EpsilonGreedy'"
-            )
-        for key in ("initial_epsilon", "final_epsilon"):
-            if not (isinstance(explore[key], (int, float)) and 0.0 <= explore[key] <= 1.0):
-                raise ValueError(
-                    f"DQN exploration_config '{key}' takes a number in [0, 1]; got {explore[key]!r}"
-                )
-        if not (
-            isinstance(explore["epsilon_timesteps"], int) and explore["epsilon_timesteps"] >= 0
-        ):
-            raise ValueError(
-                f"DQN exploration_config 'epsilon_timesteps' takes an int >= 0; got "
-                f"{explore['epsilon_timesteps']!r}"
-            )
-        self.exploration = explore
+        self.exploration = exploration_settings(c["exploration_config"])
 
     def setup(self) -> None:
         self.buffer = ReplayBuffer(self.config["buffer_size"], self.policy.preprocessor.shape)
@@ -326,25 +330,25 @@ class DQN(Algorithm):
         before = self.timesteps_total
         batch = self.sample(compute_actions=self.explore_actions)
         self.buffer.add(replay_rows(batch))  # detail 2
-        stats: dict[str, float] = {"mean_q": np.nan, "mean_td_error": np.nan, "loss": np.nan}
-        updates = 0
-        if len(self.buffer) >= max(self.config["learning_starts"], 1):
-            updates = self.num_updates(self.timesteps_total - before)
-            sums: dict[str, float] = {}
-            for _ in range(updates):
-                for k, v in self.update(
-                    self.buffer.sample(self.config["train_batch_size"])
-                ).items():
-                    sums[k] = sums.get(k, 0.0) + v
-            stats.update({k: v / updates for k, v in sums.items()})
-            stats.update(model_metrics(self.model))
-        if (
-            self.timesteps_total - self.last_target_update
-            >= self.config["target_network_update_freq"]
-        ):
+        learning = len(self.buffer) >= max(self.config["learning_starts"], 1)
+        updates = self.num_updates(self.timesteps_total - before) if learning else 0
+        stats = self.learn(updates)
+        freq = self.config["target_network_update_freq"]
+        if self.timesteps_total - self.last_target_update >= freq:  # detail 4
             self.target_model.load_state_dict(self.model.state_dict())
             self.last_target_update = self.timesteps_total
         stats.update(epsilon=self.epsilon, num_updates=updates, replay_size=len(self.buffer))
+        return stats
+
+    def learn(self, updates: int) -> dict[str, float]:
+        """``updates`` gradient steps on replayed minibatches; mean statistics (NaN for none)."""
+        sums = {"loss": 0.0, "mean_q": 0.0, "mean_td_error": 0.0}
+        for _ in range(updates):
+            for k, v in self.update(self.buffer.sample(self.config["train_batch_size"])).items():
+                sums[k] += v
+        stats = {k: v / updates if updates else float("nan") for k, v in sums.items()}
+        if updates:
+            stats.update(model_metrics(self.model))
         return stats
 
     def update(self, rows: dict[str, np.ndarray]) -> dict[str, float]:

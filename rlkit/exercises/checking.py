@@ -182,8 +182,7 @@ def _run_case(exercise: Exercise, student_fn: Callable, case: Case) -> str | Non
 
 # Frames in these folders are library code; the innermost frame elsewhere is the student's.
 _LIBRARY_DIRS = tuple(
-    os.path.dirname(os.path.dirname(os.path.abspath(m.__file__))) + os.sep
-    for m in (np, torch)
+    os.path.dirname(os.path.dirname(os.path.abspath(m.__file__))) + os.sep for m in (np, torch)
 ) + (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)
 
 
@@ -314,8 +313,9 @@ def _array_difference(
     count = int((~close).sum())
     at = _where(index, exercise.axes)
     others = f" ({count} of {close.size} entries differ)" if close.size > 1 else ""
+    part = "" if what == "the result" else f" in {what}"
     return (
-        f"value differs{at}: you returned {_fmt(got[index])}, the answer is "
+        f"value differs{part}{at}: you returned {_fmt(got[index])}, the answer is "
         f"{_fmt(expected[index])}{others}"
     )
 

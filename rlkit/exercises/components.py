@@ -94,10 +94,17 @@ RUNNING_MEAN_STD = Exercise(
     notebook="ex02_running_mean_std.ipynb",
     output_names=("count", "mean", "var"),
     cases=[
-        Case("the first batch (count = 0)", {**_stats((3,), 0), "batch": _rng.normal(2, 3, (4, 3))}),
+        Case(
+            "the first batch (count = 0)", {**_stats((3,), 0), "batch": _rng.normal(2, 3, (4, 3))}
+        ),
         Case("a second batch of 5", {**_stats((3,), 4), "batch": _rng.normal(-1, 2, (5, 3))}),
-        Case("a single observation (B = 1)", {**_stats((3,), 10), "batch": _rng.normal(0, 1, (1, 3))}),
-        Case("observations of shape (2, 2)", {**_stats((2, 2), 3), "batch": _rng.normal(5, 1, (6, 2, 2))}),
+        Case(
+            "a single observation (B = 1)", {**_stats((3,), 10), "batch": _rng.normal(0, 1, (1, 3))}
+        ),
+        Case(
+            "observations of shape (2, 2)",
+            {**_stats((2, 2), 3), "batch": _rng.normal(5, 1, (6, 2, 2))},
+        ),
     ],
     mistakes=[
         Mistake(
@@ -137,9 +144,14 @@ CATEGORICAL_LOGP = Exercise(
     cases=[
         Case(
             "2 rows, 3 actions",
-            {"logits": torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), "actions": torch.tensor([2, 0])},
+            {
+                "logits": torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),
+                "actions": torch.tensor([2, 0]),
+            },
         ),
-        Case("5 rows, 4 actions", {"logits": _randn(5, 4), "actions": torch.tensor([0, 3, 1, 1, 2])}),
+        Case(
+            "5 rows, 4 actions", {"logits": _randn(5, 4), "actions": torch.tensor([0, 3, 1, 1, 2])}
+        ),
         Case(
             "large logits (exp(1000) overflows float32)",
             {"logits": torch.tensor([[1000.0, 0.0, -1000.0]]), "actions": torch.tensor([1])},
@@ -192,7 +204,9 @@ CATEGORICAL_ENTROPY = Exercise(
         Case("uniform over 4 actions", {"logits": torch.zeros(2, 4)}),
         Case("5 rows, 3 actions", {"logits": _randn(5, 3)}),
         Case("a nearly certain action", {"logits": torch.tensor([[20.0, 0.0, 0.0]])}),
-        Case("a masked action (logit float32 min)", {"logits": torch.tensor([[0.0, 0.0, F32_MIN]])}),
+        Case(
+            "a masked action (logit float32 min)", {"logits": torch.tensor([[0.0, 0.0, F32_MIN]])}
+        ),
     ],
     mistakes=[
         Mistake(
@@ -221,7 +235,7 @@ def check_categorical_entropy(student_fn) -> Verdict:
 MASKED_LOGITS = Exercise(
     name="masked_logits",
     reference=reference.masked_logits,
-    notebook="ex05_masked_logits.ipynb",
+    notebook="ex04_masked_logits.ipynb",
     axes=("row", "action"),
     cases=[
         Case(
@@ -229,7 +243,9 @@ MASKED_LOGITS = Exercise(
             {"logits": _randn(2, 4), "mask": torch.tensor([[1.0, 0, 1, 1], [1, 1, 1, 1]])},
         ),
         Case("every action valid", {"logits": _randn(3, 2), "mask": torch.ones(3, 2)}),
-        Case("only one valid action", {"logits": _randn(1, 3), "mask": torch.tensor([[0.0, 0, 1]])}),
+        Case(
+            "only one valid action", {"logits": _randn(1, 3), "mask": torch.tensor([[0.0, 0, 1]])}
+        ),
         Case(
             "negative logits",
             {"logits": torch.tensor([[-50.0, -60.0, -70.0]]), "mask": torch.tensor([[0.0, 1, 1]])},

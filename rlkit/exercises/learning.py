@@ -62,7 +62,7 @@ def _gae_forward(rewards, values, terminated, gamma, lam):
 GAE = Exercise(
     name="gae",
     reference=reference.gae,
-    notebook="ex06_gae.ipynb",
+    notebook="ex05_gae.ipynb",
     axes=("t",),
     cases=[
         Case("one episode, no termination (bootstrap from V(s_T))", _episode(5)),
@@ -123,7 +123,7 @@ def _surrogates(logp, old_logp, advantages, clip_param):
 PPO_CLIP_LOSS = Exercise(
     name="ppo_clip_loss",
     reference=reference.ppo_clip_loss,
-    notebook="ex07_ppo_clip_loss.ipynb",
+    notebook="ex06_ppo_clip_loss.ipynb",
     cases=[
         Case("ratios inside the clip range", _ppo_case(6, 0.05)),
         Case("ratios far outside the clip range", _ppo_case(8, 1.0)),
@@ -144,15 +144,17 @@ PPO_CLIP_LOSS = Exercise(
             "average over the batch (mean), not the sum: the loss should not grow with B.",
         ),
         Mistake(
-            lambda logp, old, adv, eps: -torch.min(
-                torch.exp(logp - old) * adv, torch.exp(logp - old) * adv.clamp(-eps, eps)
-            ).mean(),
+            lambda logp, old, adv, eps: (
+                -torch.min(
+                    torch.exp(logp - old) * adv, torch.exp(logp - old) * adv.clamp(-eps, eps)
+                ).mean()
+            ),
             "clip the probability ratio, not the advantages.",
         ),
         Mistake(
-            lambda logp, old, adv, eps: -torch.min(
-                logp / old * adv, (logp / old).clamp(1 - eps, 1 + eps) * adv
-            ).mean(),
+            lambda logp, old, adv, eps: (
+                -torch.min(logp / old * adv, (logp / old).clamp(1 - eps, 1 + eps) * adv).mean()
+            ),
             "the ratio pi / pi_old of log-probabilities is exp(logp - old_logp).",
         ),
     ],
@@ -179,14 +181,23 @@ def _episode_lengths(episode_ids, max_seq_len):
 CHOP_SEQUENCES = Exercise(
     name="chop_sequences",
     reference=reference.chop_sequences,
-    notebook="ex08_chop_sequences.ipynb",
+    notebook="ex07_chop_sequences.ipynb",
     axes=("sequence",),
     cases=[
-        Case("the example: [7, 7, 7, 7, 9, 9], max_seq_len 3", {"episode_ids": np.array([7, 7, 7, 7, 9, 9]), "max_seq_len": 3}),
+        Case(
+            "the example: [7, 7, 7, 7, 9, 9], max_seq_len 3",
+            {"episode_ids": np.array([7, 7, 7, 7, 9, 9]), "max_seq_len": 3},
+        ),
         Case("one long episode", {"episode_ids": np.zeros(7, dtype=np.int64), "max_seq_len": 3}),
-        Case("episodes shorter than max_seq_len", {"episode_ids": np.array([1, 1, 2, 3, 3, 3]), "max_seq_len": 5}),
+        Case(
+            "episodes shorter than max_seq_len",
+            {"episode_ids": np.array([1, 1, 2, 3, 3, 3]), "max_seq_len": 5},
+        ),
         Case("max_seq_len = 1", {"episode_ids": np.array([4, 4, 5]), "max_seq_len": 1}),
-        Case("episodes exactly max_seq_len long", {"episode_ids": np.array([0, 0, 1, 1]), "max_seq_len": 2}),
+        Case(
+            "episodes exactly max_seq_len long",
+            {"episode_ids": np.array([0, 0, 1, 1]), "max_seq_len": 2},
+        ),
     ],
     mistakes=[
         Mistake(

@@ -71,7 +71,11 @@ class TrainingDashboard(widgets.VBox):
         self._started: list[Callable] = []
         self._finished: list[Callable] = []
         self.iterations = widgets.BoundedIntText(
-            value=iterations, min=1, max=100_000, description="iterations", layout={"width": "180px"}
+            value=iterations,
+            min=1,
+            max=100_000,
+            description="iterations",
+            layout={"width": "180px"},
         )
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
@@ -81,6 +85,8 @@ class TrainingDashboard(widgets.VBox):
         self.device = widgets.HTML(self._device_text())
         self.error_box = widgets.HTML("")
         self.curves = widgets.Image(format="png", layout={"width": "100%"})
+        self.curves.add_class("rlkit-curves")  # CSS hooks for styling and the browser test
+        self.status.add_class("rlkit-status")
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
         controls = widgets.HBox([self.train_button, self.stop_button, self.iterations, self.device])

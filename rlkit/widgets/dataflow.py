@@ -17,7 +17,7 @@ import ipywidgets as widgets
 from rlkit.envs import make_env
 from rlkit.widgets.building import error_text
 from rlkit.widgets.dashboard import error_html
-from rlkit.widgets.drawing import STAGE_NAMES, render_stages, shape_text
+from rlkit.widgets.drawing import STAGE_NAMES, render_stages, stage_text
 
 
 class DataFlowView(widgets.VBox):
@@ -45,6 +45,9 @@ class DataFlowView(widgets.VBox):
         self._seed = seed
         self.labels = [widgets.HTML(layout={"width": "16%"}) for _ in STAGE_NAMES]
         self.image = widgets.Image(format="png", layout={"width": "100%"})
+        self.image.add_class("rlkit-dataflow")  # CSS hooks for styling and the browser test
+        for label in self.labels:
+            label.add_class("rlkit-stage")
         self.step_button = widgets.Button(description="Step", icon="step-forward")
         self.reset_button = widgets.Button(description="Reset", icon="refresh")
         self.explore = widgets.Checkbox(value=False, description="sample actions")
@@ -95,7 +98,6 @@ class DataFlowView(widgets.VBox):
         if terminated or truncated:
             end = "terminated" if terminated else "was truncated"
             self.status.value += f" · the episode {end}; the next Step starts a new one"
-            self.stages = []
             self.reset_after_end()
             return
         self.redraw()
@@ -123,6 +125,6 @@ class DataFlowView(widgets.VBox):
         for label, stage in zip(self.labels, self.stages):
             label.value = (
                 f"<b>{stage.name}</b><br><code>{html.escape(stage.component)}</code><br>"
-                f"<span class='rlkit-shape'>{html.escape(shape_text(stage))}</span>"
+                f"<span class='rlkit-shape'>{html.escape(stage_text(stage))}</span>"
             )
         self.image.value = render_stages(self.stages)

@@ -37,6 +37,15 @@ def shape_text(stage: Any) -> str:
     return f"{tuple(stage.shape)} {stage.dtype}"
 
 
+def stage_text(stage: Any) -> str:
+    """shape_text, plus the recurrent state's shapes for the model stage of an RNN."""
+    text = shape_text(stage)
+    state = stage.details.get("state") if stage.name == "model" else None
+    if state:
+        text += " · state " + ", ".join(str(tuple(np.shape(s))) for s in state)
+    return text
+
+
 def action_mask(stages: list) -> np.ndarray | None:
     """The env observation's "action_mask" ([num_actions] of 0/1), when it has one."""
     obs = stages[0].output

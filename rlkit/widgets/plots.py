@@ -101,6 +101,8 @@ def draw_curves(
         ax.set_title(key, fontsize=10)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
+        # An offset ("1e-6+6.93e-1") would sit on the title; plain tick labels read better.
+        ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
     if any(data.values()):
         axes[0].legend(fontsize=7, loc="best")
 

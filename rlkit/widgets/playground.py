@@ -1,0 +1,111 @@
+"""Playground: the picker, the data-flow view, the training dashboard and a replay, wired up.
+
+    >>> from rlkit.widgets import Playground
+    >>> pg = Playground(env="CartPole-v1", algo="PPO", config={"model": {"fcnet_hiddens": [32]}})
+    >>> pg                          # swap a component, see the data change, train, compare runs
+
+How the pieces talk:
+- a working change in the picker redraws the data flow for the same observation with the new
+  policy, and makes the next Train start a new run (the current one stays as a curve);
+- Train builds that run's trainer; while it trains the picker is greyed out and the view and
+  the replay use the trainer's policy, so Step shows what the policy has learned so far.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from rlkit.widgets.building import Choices, build_trainer, run_label
+from rlkit.widgets.dashboard import TrainingDashboard
+from rlkit.widgets.dataflow import DataFlowView
+from rlkit.widgets.picker import ComponentPicker
+from rlkit.widgets.replay import EpisodeReplay
+
+
+class Playground(widgets.VBox):
+    """Every widget of rlkit.widgets in one place.
+
+    Args:
+        env: the env to start with (anything rlkit.envs.make_env accepts).
+        algo: a key of rlkit.algorithms.ALGORITHMS.
+        config: a trainer config, as for ``PPO(env=..., config=...)``.
+        envs: the envs the picker offers.
+        iterations: train() calls per click on Train.
+        max_steps: the longest episode the replay records.
+
+    Attributes:
+        picker, view, dashboard, replay: the four pieces (each also works alone).
+    """
+
+    def __init__(
+        self,
+        env: Any = "CartPole-v1",
+        algo: str = "PPO",
+        config: dict | None = None,
+        envs: list | None = None,
+        iterations: int = 10,
+        max_steps: int = 200,
+    ):
+        self.picker = ComponentPicker(env, algo, config, envs)
+        choices = self.picker.choices
+        env_config = choices.config.get("env_config")
+        self.view = DataFlowView(self.picker.policy, choices.env, env_config)
+        self.dashboard = TrainingDashboard(iterations=iterations)
+        self.replay = EpisodeReplay(self.picker.policy, choices.env, env_config, max_steps)
+        self._offer_trainer(choices)
+        self.picker.on_change(self._components_changed)
+        self.dashboard.on_start(self._training_started)
+        self.dashboard.on_finished(self._training_finished)
+
+        def head(text: str) -> widgets.HTML:
+            return widgets.HTML(f"<h3 style='margin:8px 0 2px 0'>{text}</h3>")
+
+        super().__init__(
+            [
+                head("Components"),
+                self.picker,
+                head("Data flow"),
+                self.view,
+                head("Training"),
+                self.dashboard,
+                head("Episode replay"),
+                self.replay,
+            ]
+        )
+
+    @property
+    def policy(self) -> Any:
+        """The policy of the currently picked components (the trainer's once it trained)."""
+        if self.dashboard.trainer is not None and not self.dashboard.stale:
+            return self.dashboard.trainer.get_policy()
+        return self.picker.policy
+
+    @property
+    def trainer(self) -> Any:
+        """The trainer of the current run (None before the first Train)."""
+        return self.dashboard.trainer
+
+    def _offer_trainer(self, choices: Choices) -> None:
+        self.dashboard.set_trainer_factory(lambda: build_trainer(choices), run_label(choices))
+
+    def _components_changed(self, picker: ComponentPicker) -> None:
+        choices = picker.choices
+        env_config = choices.config.get("env_config")
+        self.view.set_policy(picker.policy, choices.env, env_config)
+        self.replay.set_policy(picker.policy, choices.env, env_config)
+        self._offer_trainer(choices)
+
+    def _training_started(self, dashboard: TrainingDashboard) -> None:
+        self.picker.set_enabled(False)
+        self._show_trainer_policy(dashboard)
+
+    def _training_finished(self, dashboard: TrainingDashboard) -> None:
+        self.picker.set_enabled(True)
+        self._show_trainer_policy(dashboard)
+
+    def _show_trainer_policy(self, dashboard: TrainingDashboard) -> None:
+        policy = dashboard.trainer.get_policy()
+        self.view.set_policy(policy)
+        self.replay.set_policy(policy)

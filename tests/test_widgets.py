@@ -1,0 +1,487 @@
+"""rlkit.widgets driven as a learner drives them: set values, click buttons, read the results.
+
+No browser here (see test_browser.py): ipywidgets objects work without a front end, and
+``Button.click()`` runs the same handlers a click in the page runs.
+"""
+
+import io
+import subprocess
+import sys
+import threading
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rlkit.algorithms import PPO
+from rlkit.catalog import ModelCatalog
+from rlkit.envs import make_env, register_env
+from rlkit.models import Model
+from rlkit.widgets import (
+    ComponentPicker,
+    DataFlowView,
+    EpisodeReplay,
+    Playground,
+    TrainingDashboard,
+    build_policy,
+    render_dataflow,
+    render_episode,
+    train_in_chunks,
+)
+from rlkit.widgets.building import Choices, parse_int_list, run_label
+from rlkit.widgets.drawing import action_mask
+from rlkit.widgets.episodes import frames_to_gif
+from rlkit.widgets.plots import curve_data, render_curves
+from rlkit.widgets.training import Throttle, device_name
+
+TINY = {
+    "model": {"fcnet_hiddens": [8]},
+    "num_envs": 2,
+    "rollout_fragment_length": 16,
+    "num_sgd_iter": 1,
+    "sgd_minibatch_size": 32,
+    "seed": 0,
+}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class MaskedEnv(gym.Env):
+    """A parametric-action env: the observation carries which of 4 actions are allowed."""
+
+    observation_space = gym.spaces.Dict(
+        {
+            "action_mask": gym.spaces.Box(0, 1, (4,), np.int8),
+            "obs": gym.spaces.Box(-1.0, 1.0, (3,), np.float32),
+        }
+    )
+    action_space = gym.spaces.Discrete(4)
+    MASK = np.array([1, 0, 1, 0], np.int8)
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def _obs(self):
+        return {"action_mask": self.MASK, "obs": np.full(3, 0.1 * self.t, np.float32)}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), float(self.MASK[action]), self.t >= 5, False, {}
+
+
+class TinyImageEnv(gym.Env):
+    """16x16 RGB frames: small enough for a fast VisionNetwork, big enough to show."""
+
+    observation_space = gym.spaces.Box(0, 255, (16, 16, 3), np.uint8)
+    action_space = gym.spaces.Discrete(3)
+
+    def __init__(self, config=None):
+        pass
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.full((16, 16, 3), 100, np.uint8), {}
+
+    def step(self, action):
+        return np.full((16, 16, 3), 100, np.uint8), 0.0, True, False, {}
+
+
+class TwoLayerModel(Model):
+    """A registered custom model with one keyword argument."""
+
+    def __init__(self, obs_space, action_space, num_outputs, model_config, name, width=4):
+        super().__init__(obs_space, action_space, num_outputs, model_config, name)
+        self.body = torch.nn.Linear(int(np.prod(obs_space.shape)), width)
+        self.head = torch.nn.Linear(width, num_outputs)
+        self.vf = torch.nn.Linear(width, 1)
+
+    def forward(self, input_dict, state, seq_lens):
+        self._h = torch.tanh(self.body(input_dict["obs_flat"]))
+        return self.head(self._h), state
+
+    def value_function(self):
+        return self.vf(self._h).squeeze(-1)
+
+
+def _minigrid(config):
+    return gym.wrappers.FilterObservation(
+        make_env("MiniGrid-Empty-5x5-v0"), filter_keys=["image", "direction"]
+    )
+
+
+register_env("minigrid-empty-no-mission", _minigrid)
+
+
+def _png_size(data) -> tuple[int, int]:
+    data = bytes(data)  # ipywidgets keeps an Image's value as a memoryview
+    assert data.startswith(PNG_MAGIC)
+    return Image.open(io.BytesIO(data)).size
+
+
+def _shapes(view: DataFlowView) -> list[str]:
+    return [label.value.split("rlkit-shape'>")[1].split("</span>")[0] for label in view.labels]
+
+
+# -- imports --------------------------------------------------------------------------------
+def test_core_imports_do_not_load_ipywidgets_or_matplotlib():
+    code = (
+        "import sys, rlkit, rlkit.policy, rlkit.widgets;"
+        "print(sorted(m for m in ('ipywidgets', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- plain functions ------------------------------------------------------------------------
+def test_build_policy_returns_policy_or_message():
+    policy, error = build_policy(Choices("CartPole-v1", "PPO", {"model": {"fcnet_hiddens": [8]}}))
+    assert error == "" and policy.num_outputs == 2
+    assert policy.model_config["vf_share_layers"] is False  # PPO's own model default applies
+    policy, error = build_policy(Choices("CartPole-v1", "PPO", {"model": {"fcnet_hidden": [8]}}))
+    assert policy is None
+    assert "fcnet_hidden" in error and "did you mean 'fcnet_hiddens'" in error
+    policy, error = build_policy(Choices("CartPole-v1", "PPO", {"clip_parm": 0.1}))
+    assert policy is None and "did you mean 'clip_param'" in error
+
+
+def test_parse_int_list_reads_what_learners_type():
+    assert parse_int_list("64, 64", "k") == [64, 64]
+    assert parse_int_list("[32]", "k") == [32]
+    assert parse_int_list("  ", "k") == []
+    with pytest.raises(ValueError, match="fcnet_hiddens.*e.g. 64, 64"):
+        parse_int_list("64, x", "fcnet_hiddens")
+
+
+def test_render_dataflow_is_a_png_of_the_whole_pipeline():
+    env = make_env("CartPole-v1")
+    obs, _ = env.reset(seed=0)
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
+    width, height = _png_size(render_dataflow(policy, obs, width=10.0, height=2.0))
+    assert (width, height) == (720, 144)  # 10 x 2 inches at 72 dpi
+
+
+def test_train_in_chunks_stops_between_iterations():
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    stop = threading.Event()
+    seen = []
+
+    def on_result(result):
+        seen.append(result["training_iteration"])
+        if len(seen) == 2:
+            stop.set()
+
+    results = train_in_chunks(trainer, stop, iterations=50, on_result=on_result)
+    assert [r["training_iteration"] for r in results] == [1, 2] == seen
+    more = train_in_chunks(trainer, threading.Event(), iterations=1)
+    assert more[0]["training_iteration"] == 3
+    assert more[0]["timesteps_total"] > results[-1]["timesteps_total"]
+
+
+def test_throttle_limits_redraws_by_wall_time():
+    calls = []
+    throttle = Throttle(min_interval_s=0.2)
+    for _ in range(20):
+        throttle.maybe_run(lambda: calls.append(1))
+    assert len(calls) == 1
+    assert throttle.maybe_run(lambda: calls.append(1), force=True) and len(calls) == 2
+    slow = Throttle(min_interval_s=0.0, max_share=0.5)
+    slow.maybe_run(lambda: time.sleep(0.02))
+    assert not slow.maybe_run(lambda: calls.append(1))  # due again only after >= 0.04 s
+    time.sleep(0.05)
+    assert slow.maybe_run(lambda: calls.append(1))
+
+
+def test_curve_data_and_labels_of_runs():
+    runs = {
+        "a": [
+            {"timesteps_total": 10, "episode_reward_mean": float("nan")},
+            {"timesteps_total": 20, "episode_reward_mean": 3.0},
+        ],
+        "b": [{"timesteps_total": 10, "episode_reward_mean": 5.0, "entropy": 0.7}],
+    }
+    data = curve_data(runs, ["episode_reward_mean", "entropy"])
+    assert data == {
+        "a": {"episode_reward_mean": ([20], [3.0])},
+        "b": {"episode_reward_mean": ([10], [5.0]), "entropy": ([10], [0.7])},
+    }
+    assert render_curves(runs).startswith(PNG_MAGIC)
+    label = run_label(
+        Choices("CartPole-v1", "PPO", {"model": {"use_lstm": True, "lstm_cell_size": 8}})
+    )
+    assert label == "PPO fc[256, 256] tanh +lstm8 on CartPole-v1"
+
+
+# -- the component picker -------------------------------------------------------------------
+def test_picker_rebuilds_policy_on_every_change():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    first = picker.policy
+    assert "FullyConnectedNetwork" in picker.explain.value
+    picker.fcnet_hiddens.value = "5, 7"
+    widths = [
+        m.out_features for m in picker.policy.model.modules() if isinstance(m, torch.nn.Linear)
+    ]
+    assert widths[:3] == [5, 7, 2] and picker.policy is not first
+    picker.fcnet_activation.value = "relu"
+    assert picker.policy.model_config["fcnet_activation"] == "relu"
+    picker.filter.value = "MeanStdFilter"
+    assert type(picker.policy.filter).__name__ == "MeanStdFilter"
+    picker.use_lstm.value = True
+    picker.lstm_cell_size.value = 6
+    assert picker.policy.is_recurrent()
+    assert [tuple(s.shape) for s in picker.policy.model.get_initial_state()] == [(6,), (6,)]
+    assert "LSTM" in picker.explain.value
+    picker.env.value = "Pendulum-v1"
+    assert picker.policy.num_outputs == 2 and picker.error == ""
+    picker.free_log_std.value = True
+    assert picker.policy.model_config["free_log_std"] is True
+
+
+@pytest.mark.parametrize(
+    "editor, text, expected",
+    [
+        ("more_model", "{'fcnet_hidden': [8]}", "did you mean 'fcnet_hiddens'"),
+        ("fcnet_hiddens", "8,, x", "fcnet_hiddens"),
+        ("more_config", "{'gama': 0.9}", "did you mean 'gamma'"),
+        ("conv_filters", "[[16, 8]]", "conv_filters"),
+    ],
+)
+def test_picker_shows_bad_text_inline_and_keeps_the_policy(editor, text, expected):
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    working = picker.policy
+    getattr(picker, editor).value = text
+    assert expected in picker.error
+    assert picker.policy is working
+    assert "keeping the last working policy" in picker.error_box.value
+    assert "Traceback" not in picker.error_box.value
+
+
+def test_picker_errors_for_a_conv_stack_and_a_distribution_that_do_not_fit():
+    picker = ComponentPicker(TinyImageEnv, "PPO", {"model": {"conv_filters": [[4, [3, 3], 2]]}})
+    assert picker.policy.preprocessor.shape == (16, 16, 3)
+    working = picker.policy
+    picker.conv_filters.value = "[[4, [20, 20], 1]]"  # a 20x20 kernel on 16x16 frames
+    assert picker.policy is working
+    assert "VisionNetwork" in picker.error and "conv_filters" in picker.error
+    picker.conv_filters.value = "[[4, [3, 3], 2]]"
+    assert picker.error == "" and picker.policy is not working
+    picker.action_dist.value = "DiagGaussian"  # needs a float Box, the env has Discrete(3)
+    assert "DiagGaussian" in picker.error and "Discrete(3)" in picker.error
+    picker.action_dist.value = ""
+    assert picker.error == ""
+
+
+def test_picker_offers_registered_custom_models():
+    ModelCatalog.register_custom_model("widget_test_two_layer", TwoLayerModel)
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    assert "widget_test_two_layer" in [v for _, v in picker.model.options]
+    picker.custom_model_config.value = "{'width': 3}"
+    assert "no custom_model" in picker.error  # kwargs without a model: reported, not dropped
+    picker.model.value = "widget_test_two_layer"
+    assert isinstance(picker.policy.model, TwoLayerModel)
+    assert picker.policy.model.body.out_features == 3
+    picker.custom_model_config.value = "{'widht': 3}"
+    assert "did you mean 'width'" in picker.error
+
+
+def test_picker_hyperparameter_editors_follow_the_algorithm():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    assert {"lr", "clip_param", "num_sgd_iter"} <= set(picker.hyperparameters)
+    assert picker.hyperparameters["num_envs"].value == 2
+    picker.hyperparameters["lr"].value = 0.01
+    assert picker.choices.config["lr"] == 0.01 and picker.choices.config["seed"] == 0
+    picker.algo.value = "PG"
+    assert "clip_param" not in picker.hyperparameters
+    assert picker.hyperparameters["lr"].value == 0.01  # an edited value carries over
+    assert picker.choices.algo == "PG" and "clip_param" not in picker.choices.config
+    assert picker.policy.model_config["vf_share_layers"] is False  # the editor's value
+
+
+# -- the data-flow view ---------------------------------------------------------------------
+def test_dataflow_step_and_reset_follow_the_env():
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
+    view = DataFlowView(policy, "CartPole-v1", seed=3)
+    assert _shapes(view) == ["(4,) float32"] * 3 + ["(2,) float32"] * 2 + ["() int64"]
+    reference = make_env("CartPole-v1")
+    obs, _ = reference.reset(seed=3)
+    np.testing.assert_array_equal(view.obs, obs)
+    for _ in range(3):
+        action = int(view.stages[-1].output)
+        assert action == int(np.argmax(view.stages[4].details["probs"]))  # deterministic
+        view.step_button.click()
+        obs, *_ = reference.step(action)
+        np.testing.assert_array_equal(view.obs, obs)
+    assert view.steps == 3 and "step 3" in view.status.value
+    view.reset_button.click()
+    assert view.steps == 0 and bytes(view.image.value).startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(
+    "env, model, shapes",
+    [
+        ("Taxi-v4", {}, ["() int64", "(500,) float32", "(500,) float32", "(6,) float32"]),
+        ("Blackjack-v1", {}, ["((), (), ())", "(45,) float32", "(45,) float32", "(2,) float32"]),
+        ("Pendulum-v1", {}, ["(3,) float32", "(3,) float32", "(3,) float32", "(2,) float32"]),
+        (
+            "minigrid-empty-no-mission",
+            {},
+            [
+                "{image: (7, 7, 3), direction: ()}",
+                "(151,) float32",
+                "(151,) float32",
+                "(7,) float32",
+            ],
+        ),
+        (
+            "ALE/Pong-v5",
+            {"conv_filters": [[4, [8, 8], 8], [4, [5, 5], 5]]},
+            ["(210, 160, 3) uint8", "(84, 84, 3) float32", "(84, 84, 3) float32", "(6,) float32"],
+        ),
+        (
+            MaskedEnv,
+            {},
+            ["{action_mask: (4,), obs: (3,)}", "(7,) float32", "(7,) float32", "(4,) float32"],
+        ),
+    ],
+)
+def test_dataflow_shapes_across_spaces(env, model, shapes):
+    policy, error = build_policy(Choices(env, "PPO", {"model": {"fcnet_hiddens": [8], **model}}))
+    assert error == ""
+    view = DataFlowView(policy, env)
+    assert _shapes(view)[:4] == shapes
+    view.step_button.click()
+    assert view.steps == 1 or "ended" in view.status.value or "terminated" in view.status.value
+    assert bytes(view.image.value).startswith(PNG_MAGIC)
+
+
+def test_dataflow_shows_the_action_mask_and_lstm_state():
+    policy, _ = build_policy(Choices(MaskedEnv, "PPO", {"model": {"fcnet_hiddens": [8]}}))
+    view = DataFlowView(policy, MaskedEnv)
+    np.testing.assert_array_equal(action_mask(view.stages), MaskedEnv.MASK)
+    assert "action_mask" in view.labels[0].value
+    model = {"fcnet_hiddens": [8], "use_lstm": True, "lstm_cell_size": 5}
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", {"model": model}))
+    view = DataFlowView(policy, "CartPole-v1")
+    assert [s.shape for s in view.stages[3].details["state"]] == [(5,), (5,)]
+    view.step_button.click()
+    after_one = view.stages[3].details["state"]
+    fresh = policy.trace(view.obs)[3].details["state"]  # from the initial state instead
+    assert not np.allclose(after_one[0], fresh[0])  # the view carries the state along
+
+
+# -- the training dashboard -----------------------------------------------------------------
+def _wait_for(condition, timeout=10.0):
+    end = time.time() + timeout
+    while not condition() and time.time() < end:
+        time.sleep(0.005)
+    assert condition()
+
+
+def test_dashboard_stop_keeps_a_trainer_that_trains_on():
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="tiny", iterations=10_000, redraw_interval_s=0.05)
+    assert "CPU" in dash.device.value or torch.cuda.get_device_name() in dash.device.value
+    dash.train_button.click()
+    assert dash.train_button.disabled and not dash.stop_button.disabled
+    _wait_for(lambda: len(dash.runs["tiny"]) >= 2)
+    dash.stop_button.click()
+    n_at_stop = len(dash.runs["tiny"])
+    assert dash.wait(timeout=10)
+    results = dash.runs["tiny"]
+    assert n_at_stop <= len(results) <= n_at_stop + 1  # Stop acts within one iteration
+    assert "stopped" in dash.status.value and not dash.train_button.disabled
+    steps = trainer.timesteps_total
+    dash.iterations.value = 2
+    dash.train_button.click()
+    assert dash.wait(timeout=10)
+    assert trainer.timesteps_total > steps
+    assert [r["training_iteration"] for r in dash.runs["tiny"]] == list(range(1, len(results) + 1))
+    assert dash.progress.value == dash.progress.max == 2
+    assert bytes(dash.curves.value).startswith(PNG_MAGIC)
+
+
+def test_dashboard_shows_training_errors_inline_and_stays_usable(monkeypatch):
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="flaky", iterations=3)
+
+    def broken():
+        raise ValueError("custom loss returned NaN")
+
+    monkeypatch.setattr(trainer, "training_step", broken)
+    dash.train_button.click()
+    assert dash.wait(timeout=10)
+    assert dash.error == "ValueError: custom loss returned NaN"
+    assert "Traceback" not in dash.error_box.value and not dash.train_button.disabled
+    monkeypatch.undo()
+    dash.train_button.click()
+    assert dash.wait(timeout=10)
+    assert dash.error == "" and len(dash.runs["flaky"]) == 3
+
+
+def test_dashboard_device_label():
+    trainer = PPO(env="CartPole-v1", config={**TINY, "device": "cpu"})
+    dash = TrainingDashboard(trainer, label="cpu run")
+    assert dash.device.value == "device: <b>CPU</b>"
+    assert device_name("cpu") == "CPU"
+
+
+# -- the playground -------------------------------------------------------------------------
+def test_playground_swaps_components_trains_and_compares_runs():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=2)
+    assert pg.trainer is None and pg.policy is pg.picker.policy
+    pg.dashboard.train_button.click()
+    assert pg.dashboard.wait(timeout=20)
+    first_label = pg.dashboard.label
+    assert pg.trainer.timesteps_total > 0 and pg.policy is pg.trainer.get_policy()
+    assert pg.view.policy is pg.trainer.get_policy()
+    assert not pg.picker.env.disabled  # the picker is usable again after training
+
+    pg.picker.use_lstm.value = True
+    pg.picker.lstm_cell_size.value = 4
+    assert pg.dashboard.stale and pg.policy is pg.picker.policy
+    assert "LSTMWrapper" in pg.view.labels[3].value
+    assert _shapes(pg.view)[3] == "(2,) float32 · state (4,), (4,)"
+    assert [s.shape for s in pg.view.stages[3].details["state"]] == [(4,), (4,)]
+    pg.dashboard.train_button.click()
+    assert pg.dashboard.wait(timeout=20)
+    assert list(pg.dashboard.runs) == [first_label, pg.dashboard.label]
+    assert "+lstm4" in pg.dashboard.label
+    assert all(len(results) == 2 for results in pg.dashboard.runs.values())
+    assert pg.trainer.get_policy().is_recurrent()
+
+
+def test_playground_trainer_errors_show_in_the_dashboard():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)
+    pg.picker.hyperparameters["num_envs"].value = 0
+    pg.dashboard.train_button.click()
+    assert pg.dashboard.error.startswith("ValueError: config key 'num_envs' takes a positive int")
+    assert pg.trainer is None and not pg.dashboard.train_button.disabled
+
+
+# -- episode replay -------------------------------------------------------------------------
+def test_episode_replay_records_frames_and_plays_them():
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
+    replay = EpisodeReplay(policy, "CartPole-v1", max_steps=15)
+    replay.record_button.click()
+    recording = replay.recording
+    steps = len(recording.rewards)
+    assert 1 <= steps <= 15 and len(recording.frames) == steps + 1
+    assert recording.frames[0].shape == (400, 600, 3) and recording.frames[0].dtype == np.uint8
+    assert replay.slider.max == steps and f"{steps} steps" in replay.status.value
+    replay.slider.value = steps
+    assert _png_size(replay.image.value) == (600, 400)
+    assert replay.gif().startswith(b"GIF89a")
+
+
+def test_render_episode_with_lstm_policy_and_wrapped_env():
+    model = {"fcnet_hiddens": [8], "use_lstm": True, "lstm_cell_size": 4}
+    policy, _ = build_policy(Choices("minigrid-empty-no-mission", "PPO", {"model": model}))
+    frames = render_episode(policy, "minigrid-empty-no-mission", max_steps=3, seed=0)
+    assert len(frames) == 4 and frames[0].ndim == 3 and frames[0].shape[2] == 3
+    assert Image.open(io.BytesIO(frames_to_gif(frames))).n_frames >= 1
