@@ -24,7 +24,6 @@ from rlkit.config import merge_model_config, suggest
 from rlkit.distributions import (
     BUILTIN_DISTRIBUTIONS,
     ActionDistribution,
-    dist_name,
     get_dist_class_for_space,
     make_builtin_dist,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from memory_env import TokenMemoryEnv
+
 from rlkit.algorithms import A2C, PG, PPO
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,17 @@ def test_a2c_and_pg_reach_195_on_cartpole_within_100k_steps(algo):
 
 
 def test_ppo_diag_gaussian_improves_pendulum_from_random_to_minus_400():
-    config = {"seed": 0, "num_envs": 4, "rollout_fragment_length": 512, "gamma": 0.9,
-              "lr": 1e-3, "num_sgd_iter": 10, "sgd_minibatch_size": 64,
-              "observation_filter": "MeanStdFilter", "model": MLP}
+    config = {
+        "seed": 0,
+        "num_envs": 4,
+        "rollout_fragment_length": 512,
+        "gamma": 0.9,
+        "lr": 1e-3,
+        "num_sgd_iter": 10,
+        "sgd_minibatch_size": 64,
+        "observation_filter": "MeanStdFilter",
+        "model": MLP,
+    }
     trainer = PPO(env="Pendulum-v1", config=config)
     assert trainer.get_policy().dist_class.__name__ == "DiagGaussian"
     first = trainer.train()
@@ -51,8 +59,13 @@ def test_ppo_diag_gaussian_improves_pendulum_from_random_to_minus_400():
 
 def test_use_lstm_learns_a_memory_task_a_feedforward_model_cannot():
     # Say the token seen 2 steps ago: chance level (what any memoryless policy gets) is 6 of 18.
-    common = {"seed": 0, "lr": 1e-3, "gamma": 0.5, "num_sgd_iter": 4,
-              "env_config": {"k": 3, "delay": 2, "length": 20}}
+    common = {
+        "seed": 0,
+        "lr": 1e-3,
+        "gamma": 0.5,
+        "num_sgd_iter": 4,
+        "env_config": {"k": 3, "delay": 2, "length": 20},
+    }
     lstm = {"use_lstm": True, "lstm_cell_size": 64, "fcnet_hiddens": [64], "max_seq_len": 20}
     recurrent = train_until(PPO(env=TokenMemoryEnv, config={**common, "model": lstm}), 17, 60_000)
     feedforward = train_until(PPO(env=TokenMemoryEnv, config={**common, "model": MLP}), 17, 60_000)

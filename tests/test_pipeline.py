@@ -104,11 +104,19 @@ class NestedObsModel(Model):
 
 def test_custom_model_sees_nested_obs_and_flat_vector():
     ModelCatalog.register_custom_model("nested_obs_model", NestedObsModel)
-    space = Dict({"pos": Box(-1, 1, (2, 3)), "mode": Discrete(3),
-                  "inner": Tuple((Discrete(2), Box(0, 1, (1,))))})
+    space = Dict(
+        {
+            "pos": Box(-1, 1, (2, 3)),
+            "mode": Discrete(3),
+            "inner": Tuple((Discrete(2), Box(0, 1, (1,)))),
+        }
+    )
     policy = Policy(space, Discrete(2), {"model": {"custom_model": "nested_obs_model"}})
-    obs = {"pos": np.arange(6, dtype=np.float32).reshape(2, 3) / 10, "mode": 2,
-           "inner": (1, np.array([0.5], dtype=np.float32))}
+    obs = {
+        "pos": np.arange(6, dtype=np.float32).reshape(2, 3) / 10,
+        "mode": 2,
+        "inner": (1, np.array([0.5], dtype=np.float32)),
+    }
     policy.trace(obs)
     seen = NestedObsModel.seen
     assert seen["obs"]["pos"].shape == (1, 2, 3)
@@ -190,8 +198,11 @@ class HalfPreprocessor(Preprocessor):
 
 def test_custom_preprocessor_is_used_for_single_and_batched_obs():
     ModelCatalog.register_custom_preprocessor("half", HalfPreprocessor)
-    policy = Policy(Box(-10, 10, (3,)), Discrete(2), {"model": {"custom_preprocessor": "half",
-                                                               "fcnet_hiddens": [4]}})
+    policy = Policy(
+        Box(-10, 10, (3,)),
+        Discrete(2),
+        {"model": {"custom_preprocessor": "half", "fcnet_hiddens": [4]}},
+    )
     obs = np.array([2.0, 4.0, -6.0], dtype=np.float32)
     assert policy.trace(obs)[1].output.tolist() == [1.0, 2.0, -3.0]
     assert policy.preprocess(np.stack([obs, 2 * obs])).tolist() == [[1, 2, -3], [2, 4, -6]]
@@ -228,9 +239,13 @@ def test_custom_action_dist_sets_model_width():
 
 @pytest.mark.parametrize(
     "space, width",
-    [(Discrete(2), 2), (Box(-1, 1, (3,)), 6), (MultiDiscrete([1, 2, 3, 4]), 10),
-     (Tuple((Discrete(2), Discrete(3), Box(-1, 1, (5,)))), 15),
-     (Dict({"a": Discrete(5), "b": Box(-1, 1, (3,))}), 11)],
+    [
+        (Discrete(2), 2),
+        (Box(-1, 1, (3,)), 6),
+        (MultiDiscrete([1, 2, 3, 4]), 10),
+        (Tuple((Discrete(2), Discrete(3), Box(-1, 1, (5,)))), 15),
+        (Dict({"a": Discrete(5), "b": Box(-1, 1, (3,))}), 11),
+    ],
 )
 def test_catalog_action_dist_widths(space, width):
     _, num_outputs = ModelCatalog.get_action_dist(space, {})
@@ -249,14 +264,23 @@ def test_nested_action_space_round_trips_through_policy():
 
 def test_explain_names_every_stage_with_shapes():
     text = str(ModelCatalog.explain(Discrete(500), Discrete(6), {"fcnet_hiddens": [64]}))
-    for fragment in ("OneHotPreprocessor", "(500,)", "FullyConnectedNetwork", "Categorical",
-                     "[B, 6]", "Discrete(6)"):
+    for fragment in (
+        "OneHotPreprocessor",
+        "(500,)",
+        "FullyConnectedNetwork",
+        "Categorical",
+        "[B, 6]",
+        "Discrete(6)",
+    ):
         assert fragment in text
 
 
 def test_lstm_policy_trace_shows_state_and_single_action_returns_it():
-    policy = Policy(Box(-1, 1, (3,)), Discrete(2),
-                    {"model": {"use_lstm": True, "lstm_cell_size": 16, "fcnet_hiddens": [8]}})
+    policy = Policy(
+        Box(-1, 1, (3,)),
+        Discrete(2),
+        {"model": {"use_lstm": True, "lstm_cell_size": 16, "fcnet_hiddens": [8]}},
+    )
     stages = policy.trace(np.zeros(3, np.float32))
     assert [s.shape for s in stages[3].details["state"]] == [(16,), (16,)]
     assert gym.spaces.Discrete(2).contains(np.int64(stages[5].output))

@@ -67,8 +67,16 @@ def test_gae_matches_hand_computation_and_keeps_truncation_apart():
 
 
 def test_sampler_marks_autoreset_rows_and_counts_episodes():
-    trainer = PPO(env="countdown", config={**TINY, "num_envs": 1, "rollout_fragment_length": 8,
-                                           "env_config": {"length": 3}, "seed": 0})
+    trainer = PPO(
+        env="countdown",
+        config={
+            **TINY,
+            "num_envs": 1,
+            "rollout_fragment_length": 8,
+            "env_config": {"length": 3},
+            "seed": 0,
+        },
+    )
     batch = trainer.sample()
     # Episode of 3 steps, then one autoreset row: valid pattern 1,1,1,0 repeating.
     assert batch["valid"][:, 0].tolist() == [True, True, True, False] * 2
@@ -84,8 +92,15 @@ def test_sampler_marks_autoreset_rows_and_counts_episodes():
 
 
 def test_truncated_rows_bootstrap_with_value_of_final_obs():
-    trainer = PPO(env="countdown", config={**TINY, "num_envs": 1, "rollout_fragment_length": 6,
-                                           "env_config": {"length": 10, "limit": 2}})
+    trainer = PPO(
+        env="countdown",
+        config={
+            **TINY,
+            "num_envs": 1,
+            "rollout_fragment_length": 6,
+            "env_config": {"length": 10, "limit": 2},
+        },
+    )
     batch = trainer.sample()
     assert batch["truncated"][:, 0].tolist() == [False, True, False] * 2
     # next_vf of the truncated row is the value the model predicted on the final obs.
@@ -97,8 +112,17 @@ def test_truncated_rows_bootstrap_with_value_of_final_obs():
 def test_each_algorithm_trains_and_reports_the_result_keys(algo):
     trainer = algo(env="CartPole-v1", config={**TINY, "seed": 0})
     result = trainer.train()
-    for key in ("episode_reward_mean", "episode_len_mean", "episodes_total", "timesteps_total",
-                "training_iteration", "time_total_s", "policy_loss", "entropy", "total_loss"):
+    for key in (
+        "episode_reward_mean",
+        "episode_len_mean",
+        "episodes_total",
+        "timesteps_total",
+        "training_iteration",
+        "time_total_s",
+        "policy_loss",
+        "entropy",
+        "total_loss",
+    ):
         assert key in result, key
     assert result["training_iteration"] == 1 and result["timesteps_total"] > 0
     assert math.isfinite(result["policy_loss"])
@@ -142,8 +166,12 @@ class ExtraLossModel(FullyConnectedNetwork):
 
 def test_custom_loss_changes_gradients_and_metrics_reach_results():
     ModelCatalog.register_custom_model("extra_loss", ExtraLossModel)
-    config = {**TINY, "seed": 0, "lr": 0.01,
-              "model": {"custom_model": "extra_loss", "fcnet_hiddens": [8]}}
+    config = {
+        **TINY,
+        "seed": 0,
+        "lr": 0.01,
+        "model": {"custom_model": "extra_loss", "fcnet_hiddens": [8]},
+    }
     plain = PPO(env="CartPole-v1", config={**TINY, "seed": 0, "lr": 0.01})
     custom = PPO(env="CartPole-v1", config=config)
     result = custom.train()
@@ -211,8 +239,14 @@ def test_save_restore_gives_identical_actions_and_next_result(tmp_path):
     obs = np.array([0.01, -0.2, 0.03, 0.4], np.float32)
     assert trainer.compute_single_action(obs) == restored.compute_single_action(obs)
     a, b = trainer.train(), restored.train()
-    for key in ("policy_loss", "vf_loss", "kl", "timesteps_total", "training_iteration",
-                "episodes_total"):
+    for key in (
+        "policy_loss",
+        "vf_loss",
+        "kl",
+        "timesteps_total",
+        "training_iteration",
+        "episodes_total",
+    ):
         assert a[key] == b[key], key
 
 
@@ -220,7 +254,8 @@ def test_corrupted_or_foreign_checkpoint_is_a_clear_error_and_changes_nothing(tm
     trainer = PPO(env="CartPole-v1", config={**TINY, "seed": 0})
     path = trainer.save(str(tmp_path))
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="truncated, corrupted"):
@@ -245,8 +280,11 @@ def test_sequence_index_chops_at_episode_ends_and_max_seq_len():
 
 @pytest.mark.parametrize("algo", [PG, A2C, PPO])
 def test_recurrent_models_train_with_every_on_policy_algorithm(algo):
-    config = {**TINY, "seed": 0, "model": {"use_lstm": True, "lstm_cell_size": 8,
-                                           "max_seq_len": 4, "fcnet_hiddens": [8]}}
+    config = {
+        **TINY,
+        "seed": 0,
+        "model": {"use_lstm": True, "lstm_cell_size": 8, "max_seq_len": 4, "fcnet_hiddens": [8]},
+    }
     trainer = algo(env="CartPole-v1", config=config)
     assert math.isfinite(trainer.train()["policy_loss"])
     obs = np.zeros(4, np.float32)
@@ -276,9 +314,26 @@ def test_pg_needs_no_value_function_but_ppo_says_why_it_does():
 def test_cli_train_writes_checkpoint_and_curve(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "rlkit", "train", "--algo", "PPO", "--env", "CartPole-v1",
-         "--stop-timesteps", "1500", "--config", '{"num_envs": 2, "rollout_fragment_length": 64}',
-         "--out", str(out)], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "rlkit",
+            "train",
+            "--algo",
+            "PPO",
+            "--env",
+            "CartPole-v1",
+            "--stop-timesteps",
+            "1500",
+            "--config",
+            '{"num_envs": 2, "rollout_fragment_length": 64}',
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "checkpoint" / "checkpoint.pt").exists()
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
@@ -308,8 +363,14 @@ class TinyGRU(RecurrentModel):
 
 def test_custom_recurrent_model_trains_and_state_resets_at_episode_ends():
     ModelCatalog.register_custom_model("tiny_gru", TinyGRU)
-    config = {**TINY, "num_envs": 1, "rollout_fragment_length": 10, "seed": 0,
-              "env_config": {"length": 3}, "model": {"custom_model": "tiny_gru", "max_seq_len": 4}}
+    config = {
+        **TINY,
+        "num_envs": 1,
+        "rollout_fragment_length": 10,
+        "seed": 0,
+        "env_config": {"length": 3},
+        "model": {"custom_model": "tiny_gru", "max_seq_len": 4},
+    }
     trainer = PPO(env="countdown", config=config)
     result = trainer.train()
     assert math.isfinite(result["policy_loss"])
@@ -325,9 +386,14 @@ def test_custom_recurrent_model_trains_and_state_resets_at_episode_ends():
 
 
 def test_state_is_carried_across_iterations():
-    config = {**TINY, "num_envs": 1, "rollout_fragment_length": 4, "seed": 0,
-              "env_config": {"length": 50},
-              "model": {"use_lstm": True, "lstm_cell_size": 4, "fcnet_hiddens": [4]}}
+    config = {
+        **TINY,
+        "num_envs": 1,
+        "rollout_fragment_length": 4,
+        "seed": 0,
+        "env_config": {"length": 50},
+        "model": {"use_lstm": True, "lstm_cell_size": 4, "fcnet_hiddens": [4]},
+    }
     trainer = PPO(env="countdown", config=config)
     trainer.train()
     batch = trainer.sample()
@@ -343,3 +409,9 @@ def test_async_vector_envs_sample_like_sync_ones():
     b = asyn.sample()
     asyn.stop()
     assert np.array_equal(a["obs"], b["obs"]) and np.array_equal(a["actions"], b["actions"])
+
+
+def test_deterministic_distribution_is_refused_by_policy_gradient_algorithms():
+    config = {**TINY, "model": {"custom_action_dist": "Deterministic", "fcnet_hiddens": [4]}}
+    with pytest.raises(ValueError, match="Deterministic.*policy gradient is zero"):
+        PPO(env="Pendulum-v1", config=config)

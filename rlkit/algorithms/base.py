@@ -156,6 +156,10 @@ class Algorithm:
     def training_step(self) -> dict[str, float]:
         raise NotImplementedError
 
+    def action_fn(self):
+        """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""
+        return self.policy.compute_actions
+
     def extra_state(self) -> dict[str, Any]:
         """Algorithm-specific tensors for checkpoints (e.g. a target network)."""
         return {}
@@ -260,7 +264,7 @@ class Algorithm:
             prev_actions = np.zeros((1, *self.policy.action_shape), self.policy.action_dtype)
             prev_rewards = np.zeros(1, np.float32)
         with self._own_rng():
-            actions, state_out, extra = self.policy.compute_actions(
+            actions, state_out, extra = self.action_fn()(
                 batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
             )
         action = _remove_batch_dim(actions)

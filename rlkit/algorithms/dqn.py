@@ -315,6 +315,10 @@ class DQN(Algorithm):
         }
         return policy.to_env_actions(actions), [], extra
 
+    def action_fn(self):
+        """compute_single_action explores epsilon-greedily, as sampling does."""
+        return self.explore_actions
+
     def num_updates(self, sampled: int) -> int:
         """Gradient updates owed for ``sampled`` new env steps (detail 5)."""
         intensity = self.config["training_intensity"]

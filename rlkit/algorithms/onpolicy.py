@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
+from rlkit.distributions import Deterministic
 from rlkit.preprocessors import restore_original_dimensions
 
 
@@ -75,6 +76,16 @@ class OnPolicyAlgorithm(Algorithm):
     """Sample -> advantages -> minibatch epochs of ``loss``. Subclasses define ``loss``."""
 
     lam_key = "lambda"
+
+    def check_policy(self) -> None:
+        """Policy-gradient maths needs log-probabilities that depend on the model."""
+        dist = getattr(self.policy.dist_class, "func", self.policy.dist_class)
+        if dist is Deterministic:
+            raise ValueError(
+                f"{type(self).__name__} cannot train with the Deterministic action distribution: "
+                f"its log-probability is constant, so the policy gradient is zero. Use a "
+                f"stochastic one (Categorical, DiagGaussian, SquashedGaussian, Beta)"
+            )
 
     def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """(advantages, value targets), both [T, E]."""
