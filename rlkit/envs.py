@@ -70,7 +70,7 @@ def make_env(env: Any, env_config: dict | None = None, render_mode: str | None =
     if isinstance(env, str) and env in _ENV_CREATORS:
         made = _ENV_CREATORS[env](env_config)
     elif isinstance(env, type) and issubclass(env, gym.Env):
-        takes_config = len(inspect.signature(env.__init__).parameters) > 1
+        takes_config = _takes_config(env)
         made = env(env_config) if takes_config else env()
     elif isinstance(env, str):
         _import_optional(env)
@@ -89,9 +89,20 @@ def make_env(env: Any, env_config: dict | None = None, render_mode: str | None =
             f"the creator for env '{env_label(env)}' returned {type(made).__name__}, "
             f"not a gymnasium.Env"
         )
-    if render_mode is not None and getattr(made, "render_mode", None) != render_mode:
-        made.render_mode = render_mode
+    if render_mode is not None and made.render_mode != render_mode:
+        # A wrapper's render_mode reads through to the env it wraps, which is where it is set.
+        made.unwrapped.render_mode = render_mode
     return made
+
+
+def _takes_config(env_class: type) -> bool:
+    """Whether the env class's constructor has a positional parameter for env_config."""
+    if env_class.__init__ is object.__init__:
+        return False
+    params = list(inspect.signature(env_class.__init__).parameters.values())[1:]  # drop self
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
+    )
 
 
 def has_vector_entry_point(env: Any) -> bool:

@@ -81,6 +81,25 @@ def _shutdown(base: str, proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
+def _lab_command(bin_dir: Path, port: int, root: Path) -> list[str]:
+    """jupyter lab on 127.0.0.1:port serving root, without token, browser, news or PyPI."""
+    return [
+        str(bin_dir / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--ServerApp.disable_check_xsrf=True",  # lets the cleanup DELETE kernels by API
+        "--LabApp.extension_manager=readonly",  # no PyPI queries from the extension manager
+        *(["--allow-root"] if os.geteuid() == 0 else []),  # CI containers run as root
+    ]
+
+
 @pytest.fixture
 def jupyter_lab(tmp_path):
     """(base url, notebook dir) of a running JupyterLab; stopped afterwards, also on failure."""
@@ -97,21 +116,12 @@ def jupyter_lab(tmp_path):
         "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / ".settings"),
         "OMP_NUM_THREADS": "1",
     }
+    # No "would you like to get Jupyter news?" prompt over the widgets in the screenshots.
+    notification = tmp_path / ".settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     log = tmp_path / "jupyter.log"
-    command = [
-        str(bin_dir / "jupyter"),
-        "lab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        f"--ServerApp.root_dir={tmp_path}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",  # no PyPI queries from the extension manager
-        *(["--allow-root"] if os.geteuid() == 0 else []),  # CI containers run as root
-    ]
+    command = _lab_command(bin_dir, port, tmp_path)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command,
@@ -138,54 +148,75 @@ def _curve_src(page) -> str:
     return page.locator("img.rlkit-curves").get_attribute("src") or ""
 
 
+def _run_all_cells(page, base: str) -> None:
+    page.goto(f"{base}/lab/tree/{NOTEBOOK}")
+    page.locator(".jp-Notebook").wait_for(timeout=60_000)
+    # The status bar says "Idle" once the kernel has started and the page is connected to it;
+    # cells run before that can be lost.
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    page.locator(".jp-Notebook").click()
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
+def _screenshot(page, name: str) -> None:
+    """The notebook's output area (the Playground) as a PNG under artifacts/browser/."""
+    output = page.locator(".jp-OutputArea-output").last
+    if output.count():
+        output.scroll_into_view_if_needed()
+        output.screenshot(path=ARTIFACTS / name)
+    else:
+        page.screenshot(path=ARTIFACTS / name)
+
+
+def _pick_model_and_train(page) -> None:
+    from playwright.sync_api import expect
+
+    labels = page.locator(".rlkit-shape")
+    expect(labels).to_have_count(6, timeout=120_000)
+    before = _shape_labels(page)
+    assert before[3] == "(2,) float32", before
+    assert "FullyConnectedNetwork" in page.locator(".rlkit-stage").nth(3).inner_text()
+    _screenshot(page, "1_playground.png")
+
+    model = page.locator(".widget-dropdown").filter(
+        has=page.locator("label", has_text=re.compile(r"^model$"))
+    )
+    model.locator("select").select_option(label="tiny_gru")
+    expect(labels.nth(3)).to_have_text("(2,) float32 · state (6,)", timeout=30_000)
+    assert _shape_labels(page) != before
+    assert "TinyGRU" in page.locator(".rlkit-stage").nth(3).inner_text()
+    _screenshot(page, "2_model_changed.png")
+
+    src_before = _curve_src(page)
+    train = page.locator("button.widget-button", has_text="Train")
+    train.click()
+    expect(page.locator(".rlkit-status")).to_contain_text("iteration 3", timeout=60_000)
+    expect(train).to_be_enabled(timeout=30_000)
+    page.wait_for_function(
+        "old => { const img = document.querySelector('img.rlkit-curves');"
+        " return img && img.src && img.src !== old && img.naturalWidth > 0; }",
+        arg=src_before,
+        timeout=30_000,
+    )
+    assert "custom:tiny_gru" in page.locator(".rlkit-status").inner_text()
+    _screenshot(page, "3_trained.png")
+
+
 def test_playground_in_jupyterlab(jupyter_lab):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     base, _ = jupyter_lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Tall enough for the whole Playground, so one screenshot shows every widget.
+        page = browser.new_page(viewport={"width": 1500, "height": 2600})
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1400})
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}")
-            page.locator(".jp-Notebook").wait_for(timeout=60_000)
-            # Wait until the kernel is connected and idle before running the cells.
-            expect(
-                page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-            ).to_be_attached(timeout=60_000)
-            page.locator(".jp-Notebook").click()
-            page.get_by_role("menuitem", name="Run").click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
-            labels = page.locator(".rlkit-shape")
-            expect(labels).to_have_count(6, timeout=120_000)
-            before = _shape_labels(page)
-            assert before[3] == "(2,) float32", before
-            page.screenshot(path=ARTIFACTS / "1_playground.png", full_page=True)
-
-            model = page.locator(".widget-dropdown").filter(
-                has=page.locator("label", has_text=re.compile(r"^model$"))
-            )
-            model.locator("select").select_option(label="tiny_gru")
-            expect(labels.nth(3)).to_have_text("(2,) float32 · state (6,)", timeout=30_000)
-            after = _shape_labels(page)
-            assert after != before and "TinyGRU" in page.locator(".rlkit-stage").nth(3).inner_text()
-            page.screenshot(path=ARTIFACTS / "2_model_changed.png", full_page=True)
-
-            src_before = _curve_src(page)
-            page.locator("button.widget-button", has_text="Train").click()
-            expect(page.locator(".rlkit-status")).to_contain_text("iteration 3", timeout=60_000)
-            expect(page.locator("button.widget-button", has_text="Train")).to_be_enabled(
-                timeout=30_000
-            )
-            page.wait_for_function(
-                "old => { const img = document.querySelector('img.rlkit-curves');"
-                " return img && img.src && img.src !== old && img.naturalWidth > 0; }",
-                arg=src_before,
-                timeout=30_000,
-            )
-            page.locator(".rlkit-curves").scroll_into_view_if_needed()
-            page.screenshot(path=ARTIFACTS / "3_trained.png", full_page=True)
-            assert "custom:tiny_gru" in page.locator(".rlkit-status").inner_text()
+            _run_all_cells(page, base)
+            _pick_model_and_train(page)
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "failure.png")
+            raise
         finally:
             browser.close()

@@ -415,3 +415,25 @@ def test_deterministic_distribution_is_refused_by_policy_gradient_algorithms():
     config = {**TINY, "model": {"custom_action_dist": "Deterministic", "fcnet_hiddens": [4]}}
     with pytest.raises(ValueError, match="Deterministic.*policy gradient is zero"):
         PPO(env="Pendulum-v1", config=config)
+
+
+class NoInitEnv(gym.Env):
+    observation_space = Box(-1, 1, (2,), np.float32)
+    action_space = Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, True, False, {}
+
+
+def test_make_env_handles_classes_without_init_and_wrapped_creators():
+    from gymnasium.wrappers import TimeLimit
+
+    from rlkit.envs import make_env
+
+    assert isinstance(make_env(NoInitEnv), NoInitEnv)
+    register_env("wrapped_countdown", lambda cfg: TimeLimit(CountdownEnv(cfg), 5))
+    env = make_env("wrapped_countdown", render_mode="rgb_array")
+    assert env.render_mode == "rgb_array"

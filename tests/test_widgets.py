@@ -185,17 +185,29 @@ def test_train_in_chunks_stops_between_iterations():
 
 
 def test_throttle_limits_redraws_by_wall_time():
+    now = [0.0]
     calls = []
-    throttle = Throttle(min_interval_s=0.2)
-    for _ in range(20):
-        throttle.maybe_run(lambda: calls.append(1))
-    assert len(calls) == 1
-    assert throttle.maybe_run(lambda: calls.append(1), force=True) and len(calls) == 2
-    slow = Throttle(min_interval_s=0.0, max_share=0.5)
-    slow.maybe_run(lambda: time.sleep(0.02))
-    assert not slow.maybe_run(lambda: calls.append(1))  # due again only after >= 0.04 s
-    time.sleep(0.05)
-    assert slow.maybe_run(lambda: calls.append(1))
+
+    def draw(cost=0.0):
+        calls.append(now[0])
+        now[0] += cost  # drawing takes `cost` seconds of the fake clock
+
+    throttle = Throttle(min_interval_s=1.0, max_share=0.1, clock=lambda: now[0])
+    for _ in range(5):
+        throttle.maybe_run(draw)
+    assert calls == [0.0]  # due again only at t = 1.0
+    now[0] = 0.99
+    assert not throttle.maybe_run(draw)
+    now[0] = 1.0
+    assert throttle.maybe_run(lambda: draw(cost=0.5)) and calls == [0.0, 1.0]
+    now[0] = 5.0  # a 0.5 s draw may take 10 % of the time: next one at 1.5 + 5.0
+    assert not throttle.maybe_run(draw)
+    assert throttle.maybe_run(draw, force=True)  # a forced draw (the final one) always runs
+    throttle.wait_first()
+    now[0] = 5.9
+    assert not throttle.maybe_run(draw)
+    now[0] = 6.0
+    assert throttle.maybe_run(draw) and calls == [0.0, 1.0, 5.0, 6.0]
 
 
 def test_curve_data_and_labels_of_runs():
@@ -306,7 +318,7 @@ def test_picker_hyperparameter_editors_follow_the_algorithm():
 # -- the data-flow view ---------------------------------------------------------------------
 def test_dataflow_step_and_reset_follow_the_env():
     policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
-    view = DataFlowView(policy, "CartPole-v1", seed=3)
+    view = DataFlowView(policy, "CartPole-v1", seed=3, explore=False)
     assert _shapes(view) == ["(4,) float32"] * 3 + ["(2,) float32"] * 2 + ["() int64"]
     reference = make_env("CartPole-v1")
     obs, _ = reference.reset(seed=3)
@@ -317,7 +329,13 @@ def test_dataflow_step_and_reset_follow_the_env():
         view.step_button.click()
         obs, *_ = reference.step(action)
         np.testing.assert_array_equal(view.obs, obs)
-    assert view.steps == 3 and "step 3" in view.status.value
+    view.explore.value = True  # now the view shows, and Step applies, a sampled action
+    for _ in range(3):
+        action = int(view.stages[-1].output)
+        view.step_button.click()
+        obs, *_ = reference.step(action)
+        np.testing.assert_array_equal(view.obs, obs)
+    assert view.steps == 6 and "step 6" in view.status.value
     view.reset_button.click()
     assert view.steps == 0 and bytes(view.image.value).startswith(PNG_MAGIC)
 

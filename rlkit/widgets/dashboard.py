@@ -84,7 +84,8 @@ class TrainingDashboard(widgets.VBox):
         self.status = widgets.HTML("no run yet")
         self.device = widgets.HTML(self._device_text())
         self.error_box = widgets.HTML("")
-        self.curves = widgets.Image(format="png", layout={"width": "100%"})
+        # Hidden until the first redraw: an empty image shows as a broken-image icon.
+        self.curves = widgets.Image(format="png", layout={"width": "100%", "display": "none"})
         self.curves.add_class("rlkit-curves")  # CSS hooks for styling and the browser test
         self.status.add_class("rlkit-status")
         self.train_button.on_click(lambda _: self.train())
@@ -195,6 +196,7 @@ class TrainingDashboard(widgets.VBox):
     def _run(self, iterations: int) -> None:
         results = self.runs[self.label]
         start, done = time.perf_counter(), 0
+        self._throttle.wait_first()
 
         def on_result(result: dict) -> None:
             nonlocal done
@@ -244,3 +246,4 @@ class TrainingDashboard(widgets.VBox):
         """Redraw the curves of every run now."""
         runs = self._snapshot()
         self.curves.value = render_curves(runs, curve_keys(runs))
+        self.curves.layout.display = None

@@ -28,6 +28,8 @@ class DataFlowView(widgets.VBox):
         env: anything rlkit.envs.make_env accepts (the view makes its own copy).
         env_config: passed to the env creator.
         seed: seed of the first reset (later resets continue from it).
+        explore: sample the action from the distribution (True) or take its deterministic
+            action (the "sample actions" checkbox).
 
     Attributes:
         stages: the last trace (list of rlkit.policy.Stage), what the picture shows.
@@ -36,7 +38,12 @@ class DataFlowView(widgets.VBox):
     """
 
     def __init__(
-        self, policy: Any, env: Any = "CartPole-v1", env_config: dict | None = None, seed: int = 0
+        self,
+        policy: Any,
+        env: Any = "CartPole-v1",
+        env_config: dict | None = None,
+        seed: int = 0,
+        explore: bool = True,
     ):
         self.policy = policy
         self.env_spec, self.env_config = env, env_config
@@ -50,7 +57,7 @@ class DataFlowView(widgets.VBox):
             label.add_class("rlkit-stage")
         self.step_button = widgets.Button(description="Step", icon="step-forward")
         self.reset_button = widgets.Button(description="Reset", icon="refresh")
-        self.explore = widgets.Checkbox(value=False, description="sample actions")
+        self.explore = widgets.Checkbox(value=explore, description="sample actions")
         self.status = widgets.HTML("")
         self.step_button.on_click(lambda _: self.step())
         self.reset_button.on_click(lambda _: self.reset())

@@ -58,8 +58,9 @@ MODEL_EDITOR_KEYS = (
     "custom_action_dist",
     "custom_preprocessor",
 )
-_STYLE = {"description_width": "150px"}
-_WIDE = {"width": "460px"}
+_STYLE = {"description_width": "170px"}
+_WIDE = {"width": "480px"}
+_INDENT = {"margin": "0 0 0 176px"}  # line checkboxes up with the editors' boxes
 
 
 def _named_options(first: tuple, names: list, current: Any) -> list[tuple[str, Any]]:
@@ -68,6 +69,27 @@ def _named_options(first: tuple, names: list, current: Any) -> list[tuple[str, A
     if current and current not in names:
         options.append((getattr(current, "__name__", str(current)), current))
     return options
+
+
+def _dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
+    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE)
+
+
+def _text(description: str, value: str, placeholder: str = "") -> widgets.Text:
+    return widgets.Text(
+        value=value,
+        description=description,
+        placeholder=placeholder,
+        continuous_update=False,  # rebuild on Enter or leaving the box, not per keystroke
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def _checkbox(description: str, value: bool) -> widgets.Checkbox:
+    return widgets.Checkbox(
+        value=value, description=description, indent=False, layout={"width": "170px"}
+    )
 
 
 class ComponentPicker(widgets.VBox):
@@ -127,70 +149,62 @@ class ComponentPicker(widgets.VBox):
 
     # -- widgets ------------------------------------------------------------------------------
     def _make_editors(self, envs: list, env: Any, algo: str, flt: str, model: dict) -> None:
+        """Dropdowns for env, algorithm, preprocessor, filter and distribution; the model's
+        editors come from ``_make_model_editors``."""
         from rlkit.algorithms import ALGORITHMS
 
-        def dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
-            return widgets.Dropdown(
-                options=options, value=value, description=description, style=_STYLE
-            )
-
-        def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
-            return widgets.Text(
-                value=value,
-                description=description,
-                placeholder=placeholder,
-                continuous_update=False,  # rebuild on Enter or leaving the box, not per key
-                style=_STYLE,
-                layout=_WIDE,
-            )
-
-        def checkbox(description: str, value: bool) -> widgets.Checkbox:
-            return widgets.Checkbox(value=value, description=description, style=_STYLE)
-
         registered = ModelCatalog.registered()
-        self.env = dropdown("environment", [(env_label(e), e) for e in envs], env)
-        self.algo = dropdown("algorithm", list(ALGORITHMS), algo)
+        self.env = _dropdown("environment", [(env_label(e), e) for e in envs], env)
+        self.algo = _dropdown("algorithm", list(ALGORITHMS), algo)
         pre = model["custom_preprocessor"]
-        self.preprocessor = dropdown(
+        self.preprocessor = _dropdown(
             "preprocessor",
             _named_options(("auto", ""), registered["preprocessors"], pre),
             pre or "",
         )
-        self.filter = dropdown("filter", list(FILTERS), flt)
+        self.filter = _dropdown("filter", list(FILTERS), flt)
+        self._make_model_editors(model, registered["models"])
+        dist = model["custom_action_dist"]
+        dist_names = list(BUILTIN_DISTRIBUTIONS) + registered["action_dists"]
+        self.action_dist = _dropdown(
+            "action distribution", _named_options(("auto", ""), dist_names, dist), dist or ""
+        )
+        self.more_config = _text("more config", "", "{'seed': 0}")
+        self.refresh_button = widgets.Button(
+            description="reload registered components", icon="refresh", layout={"width": "auto"}
+        )
+        self.refresh_button.on_click(lambda _: self.refresh_registered())
+        self.algo.observe(self._algo_changed, names="value")
+
+    def _make_model_editors(self, model: dict, custom_models: list) -> None:
         custom = model["custom_model"]
-        self.model = dropdown(
+        self.model = _dropdown(
             "model",
-            _named_options(("default (FC / Vision)", ""), registered["models"], custom),
+            _named_options(("default (FC / Vision)", ""), custom_models, custom),
             custom or "",
         )
         cmc = model["custom_model_config"]
-        self.custom_model_config = text("custom_model_config", repr(cmc) if cmc else "", "{}")
-        self.fcnet_hiddens = text("fcnet_hiddens", ", ".join(map(str, model["fcnet_hiddens"])))
-        self.fcnet_activation = dropdown("fcnet_activation", ACTIVATIONS, model["fcnet_activation"])
+        self.custom_model_config = _text("custom_model_config", repr(cmc) if cmc else "", "{}")
+        self.fcnet_hiddens = _text("fcnet_hiddens", ", ".join(map(str, model["fcnet_hiddens"])))
+        self.fcnet_activation = _dropdown(
+            "fcnet_activation", ACTIVATIONS, model["fcnet_activation"]
+        )
         conv = model["conv_filters"]
-        self.conv_filters = text(
+        self.conv_filters = _text(
             "conv_filters", "" if conv is None else repr(conv), "default stack for the frame size"
         )
-        self.use_lstm = checkbox("use_lstm", model["use_lstm"])
+        self.use_lstm = _checkbox("use_lstm", model["use_lstm"])
         self.lstm_cell_size = widgets.BoundedIntText(
             value=model["lstm_cell_size"],
             min=1,
             max=4096,
             description="lstm_cell_size",
-            style=_STYLE,
+            style={"description_width": "initial"},
+            layout={"width": "190px"},
         )
-        self.free_log_std = checkbox("free_log_std", model["free_log_std"])
-        self.vf_share_layers = checkbox("vf_share_layers", model["vf_share_layers"])
-        self.more_model = text("more model keys", "", "{'post_fcnet_hiddens': [32]}")
-        dist = model["custom_action_dist"]
-        dist_names = list(BUILTIN_DISTRIBUTIONS) + registered["action_dists"]
-        self.action_dist = dropdown(
-            "action distribution", _named_options(("auto", ""), dist_names, dist), dist or ""
-        )
-        self.more_config = text("more config", "", "{'seed': 0}")
-        self.refresh_button = widgets.Button(description="reload registered", icon="refresh")
-        self.refresh_button.on_click(lambda _: self.refresh_registered())
-        self.algo.observe(self._algo_changed, names="value")
+        self.free_log_std = _checkbox("free_log_std", model["free_log_std"])
+        self.vf_share_layers = _checkbox("vf_share_layers", model["vf_share_layers"])
+        self.more_model = _text("more model keys", "", "{'post_fcnet_hiddens': [32]}")
 
     def _make_hyperparameter_editors(self) -> None:
         """One number box per main hyperparameter the current algorithm has."""
@@ -250,8 +264,8 @@ class ComponentPicker(widgets.VBox):
                 self.fcnet_hiddens,
                 self.fcnet_activation,
                 self.conv_filters,
-                widgets.HBox([self.use_lstm, self.lstm_cell_size]),
-                widgets.HBox([self.free_log_std, self.vf_share_layers]),
+                widgets.HBox([self.use_lstm, self.lstm_cell_size], layout=_INDENT),
+                widgets.HBox([self.free_log_std, self.vf_share_layers], layout=_INDENT),
                 self.more_model,
                 head("Action distribution"),
                 self.action_dist,
@@ -261,6 +275,7 @@ class ComponentPicker(widgets.VBox):
                 self.refresh_button,
             ]
         )
+        self._sections.layout = {"flex": "0 0 500px"}
         side = widgets.VBox([self.error_box, self.explain], layout={"margin": "0 0 0 16px"})
         return [widgets.HBox([self._sections, side])]
 

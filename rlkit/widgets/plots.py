@@ -19,12 +19,12 @@ from typing import Any
 # Result keys the dashboard plots, in order, when a run reports them.
 CURVE_KEYS = (
     "episode_reward_mean",
-    "policy_loss",
-    "vf_loss",
-    "loss",
-    "td_loss",
-    "bc_loss",
+    "policy_loss",  # PG, A2C, PPO
+    "vf_loss",  # A2C, PPO
+    "loss",  # DQN
+    "bc_loss",  # BC
     "entropy",
+    "mean_q",  # DQN
 )
 
 
@@ -103,6 +103,7 @@ def draw_curves(
         ax.tick_params(labelsize=8)
         # An offset ("1e-6+6.93e-1") would sit on the title; plain tick labels read better.
         ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
+        ax.locator_params(nbins=4)  # tick labels are most of the drawing time: keep few
     if any(data.values()):
         axes[0].legend(fontsize=7, loc="best")
 

@@ -51,7 +51,7 @@ class EpisodeReplay(widgets.VBox):
         self.play = widgets.Play(value=0, min=0, max=0, interval=int(1000 / fps))
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="frame")
         widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.image = widgets.Image(format="png")
+        self.image = widgets.Image(format="png", layout={"display": "none"})  # until Record
         self.status = widgets.HTML("press Record episode")
         self.record_button.on_click(lambda _: self.record())
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
@@ -97,6 +97,7 @@ class EpisodeReplay(widgets.VBox):
         frames = self.recording.frames
         if frames:
             self.image.value = frame_png(frames[min(index, len(frames) - 1)])
+            self.image.layout.display = None
 
     def gif(self, fps: int = 20) -> bytes:
         """The recording as an animated GIF (to save or to show with IPython.display.Image)."""

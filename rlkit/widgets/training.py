@@ -65,21 +65,32 @@ class Throttle:
     iterations and keeps redraws from eating the training time for fast ones.
     """
 
-    def __init__(self, min_interval_s: float = 1.0, max_share: float = 0.05):
+    def __init__(
+        self,
+        min_interval_s: float = 1.0,
+        max_share: float = 0.05,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         self.min_interval_s = min_interval_s
         self.max_share = max_share
+        self.clock = clock  # seconds; tests pass a fake clock
         self._next = 0.0
 
     def reset(self) -> None:
         """Let the next ``maybe_run`` draw at once."""
         self._next = 0.0
 
+    def wait_first(self) -> None:
+        """Make the next draw due only ``min_interval_s`` from now (e.g. at a run's start,
+        whose picture is already on screen)."""
+        self._next = self.clock() + self.min_interval_s
+
     def maybe_run(self, draw: Callable[[], None], force: bool = False) -> bool:
         """Call ``draw`` when it is due (or ``force``); returns whether it ran."""
-        now = time.perf_counter()
+        now = self.clock()
         if not force and now < self._next:
             return False
         draw()
-        cost = time.perf_counter() - now
-        self._next = time.perf_counter() + max(self.min_interval_s, cost / self.max_share)
+        end = self.clock()
+        self._next = end + max(self.min_interval_s, (end - now) / self.max_share)
         return True
