@@ -9,9 +9,10 @@ The notebooks run in a kernel of this interpreter, from their own folder, as nbv
 The exit status is 1 when a notebook fails or the whole set takes longer than ``--budget``
 seconds (600 by default: CI runs the set in under 10 minutes).
 
-``--refresh-checked`` writes the notebooks back the way they are committed: outputs stripped,
-except the text outputs (and execution counts) of cells marked ``# NBVAL_CHECK_OUTPUT``, which
-nbval compares with what a fresh run prints (shapes, explain() texts, exercise verdicts).
+``--refresh-checked`` writes the notebooks that have checked cells back the way they are
+committed: outputs stripped, except the text outputs (and execution counts) of cells marked
+``# NBVAL_CHECK_OUTPUT``, which nbval compares with what a fresh run prints (shapes, explain()
+texts, exercise verdicts).
 """
 
 from __future__ import annotations
@@ -71,8 +72,19 @@ def execute(path: Path, timeout: int) -> tuple[float, object, str | None]:
     return time.perf_counter() - start, nb, error
 
 
+def has_checked_cells(nb) -> bool:
+    """Whether a notebook follows the checked-outputs convention (others are left alone)."""
+    return any(cell.cell_type == "code" and CHECK_MARKER in cell.source for cell in nb.cells)
+
+
 def keep_checked_outputs(nb) -> None:
-    """Strip outputs in place, except the text outputs of NBVAL_CHECK_OUTPUT cells."""
+    """Strip outputs in place, except the text outputs of NBVAL_CHECK_OUTPUT cells.
+
+    The run's widget state and interpreter details are dropped from the metadata too: they
+    change from run to run and machine to machine, and only make the file larger.
+    """
+    nb.metadata.pop("widgets", None)
+    nb.metadata["language_info"] = {"name": "python"}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -101,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         "--refresh-checked", action="store_true", help="write back checked outputs, strip others"
     )
     args = parser.parse_args(argv)
-    if not args.full:
+    if args.full:
+        os.environ.pop("RLKIT_FAST", None)
+    else:
         os.environ["RLKIT_FAST"] = "1"
     use_this_interpreter()
     import nbformat
@@ -115,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{seconds:7.1f} s  {name}  {status}", flush=True)
         rows.append({"notebook": name, "seconds": round(seconds, 2), "error": error})
         failed += error is not None
-        if args.refresh_checked and error is None:
+        if args.refresh_checked and error is None and has_checked_cells(nb):
             keep_checked_outputs(nb)
             nbformat.write(nb, path)
     total = time.perf_counter() - total_start
