@@ -70,8 +70,11 @@ def train(
         reward, steps = result["episode_reward_mean"], result["timesteps_total"]
         if verbose:
             extras = "".join(f"  {k} {result[k]:.4g}" for k in show if k in result)
-            print(f"iter {result['training_iteration']:4d}  steps {steps:8,d}  "
-                  f"reward {reward:8.2f}{extras}", flush=True)
+            print(
+                f"iter {result['training_iteration']:4d}  steps {steps:8,d}  "
+                f"reward {reward:8.2f}{extras}",
+                flush=True,
+            )
         if stop_reward is not None and not math.isnan(reward) and reward >= stop_reward:
             break
         if steps >= stop_timesteps:
@@ -79,9 +82,11 @@ def train(
     if verbose:
         final = history[-1]
         reached = stop_reward is not None and final["episode_reward_mean"] >= stop_reward
-        print(f"final: episode_reward_mean {final['episode_reward_mean']:.2f} after "
-              f"{final['timesteps_total']:,} steps ({'reached' if reached else 'did not reach'} "
-              f"{stop_reward})")
+        print(
+            f"final: episode_reward_mean {final['episode_reward_mean']:.2f} after "
+            f"{final['timesteps_total']:,} steps ({'reached' if reached else 'did not reach'} "
+            f"{stop_reward})"
+        )
     return history
 
 

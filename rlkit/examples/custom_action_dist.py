@@ -40,7 +40,9 @@ class TemperatureCategorical(ActionDistribution):
     @staticmethod
     def required_model_output_shape(action_space, model_config):
         if not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"TemperatureCategorical needs a Discrete action space; got {action_space}")
+            raise ValueError(
+                f"TemperatureCategorical needs a Discrete action space; got {action_space}"
+            )
         return int(action_space.n)  # one logit per action: this sets the model's num_outputs
 
     def __init__(self, inputs, model):
@@ -53,7 +55,9 @@ class TemperatureCategorical(ActionDistribution):
             )
         self.temperature = float(model.model_config["custom_model_config"].get("temperature", 1.0))
         if not self.temperature > 0:
-            raise ValueError(f"custom_model_config 'temperature' must be > 0; got {self.temperature}")
+            raise ValueError(
+                f"custom_model_config 'temperature' must be > 0; got {self.temperature}"
+            )
         self.log_probs = torch.log_softmax(inputs / self.temperature, dim=1)  # [B, n]
 
     def sample(self):

@@ -4,12 +4,14 @@ Each is a plain ``gymnasium.Env`` built from an ``env_config`` dict, and each is
 with ``rlkit.register_env`` under its class name, so ``PPO(env="RepeatAfterMeEnv")`` works once
 this module is imported.
 
-| env | observation | action | what it teaches |
-|---|---|---|---|
-| ``RepeatAfterMeEnv`` | Discrete(2) | Discrete(2) | memory: repeat the token seen ``repeat_delay`` steps ago |
-| ``NestedSpaceEnv`` | Dict(cue, sensors=Tuple(Box, Discrete)) | Discrete(3) | reading nested observations |
-| ``ParametricActionsCartPole`` | Dict(action_mask, avail_actions, cart) | Discrete(max_avail_actions) | actions whose meaning moves every step |
-| ``CorrelatedActionsEnv`` | Discrete(2) | Tuple(Discrete(2), Discrete(2)) | a2 must agree with a1: autoregressive actions |
+- ``RepeatAfterMeEnv``: Discrete(2) obs and actions; repeat the token seen ``repeat_delay``
+  steps ago (memory, for recurrent models).
+- ``NestedSpaceEnv``: ``Dict(cue, sensors=Tuple(Box, Discrete))`` obs, Discrete(3) actions;
+  the reward depends on every leaf (nested observations).
+- ``ParametricActionsCartPole``: ``Dict(action_mask, avail_actions, cart)`` obs,
+  Discrete(max_avail_actions) actions whose meaning moves every step (parametric actions).
+- ``CorrelatedActionsEnv``: Discrete(2) obs, ``Tuple(Discrete(2), Discrete(2))`` actions; a2
+  must agree with a1 (autoregressive actions).
 """
 
 from __future__ import annotations

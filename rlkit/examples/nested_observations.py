@@ -88,8 +88,10 @@ class MiniGridModel(Model):
         original = obs_space.original_space
         height, width, channels = original["image"].shape
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 16, kernel_size=3), nn.ReLU(),  # 7x7 -> 5x5
-            nn.Conv2d(16, 32, kernel_size=3), nn.ReLU(),  # 5x5 -> 3x3
+            nn.Conv2d(channels, 16, kernel_size=3),
+            nn.ReLU(),  # 7x7 -> 5x5
+            nn.Conv2d(16, 32, kernel_size=3),
+            nn.ReLU(),  # 5x5 -> 3x3
             nn.Flatten(),  # [B, 32, 3, 3] -> [B, 288]
         )
         conv_out = 32 * (height - 4) * (width - 4)

@@ -91,27 +91,19 @@ MODELS = {
 }
 
 
-def config(model: str = "custom", seed: int = 0) -> dict:
-    """PPO config for RepeatAfterMeEnv with either recurrent model."""
-    return {
-        "seed": seed,
-        "model": MODELS[model],
-        "lr": 1e-3,
-        "entropy_coeff": 0.01,
-        "num_sgd_iter": 5,
-        "sgd_minibatch_size": 512,
-    }
+def config(model: str = "custom", seed: int = 0, algo: str = "PPO") -> dict:
+    """Trainer config for RepeatAfterMeEnv with either recurrent model."""
+    cfg = {"seed": seed, "model": dict(MODELS[model]), "lr": 1e-3}
+    if algo == "PPO":
+        cfg.update(entropy_coeff=0.01, num_sgd_iter=5, sgd_minibatch_size=512)
+    return cfg
 
 
 def main(argv=None) -> list[dict]:
     parser = example_parser(__doc__, ["PPO", "A2C", "PG"], 17.0, 200_000)
     parser.add_argument("--model", choices=list(MODELS), default="custom")
     args = parser.parse_args(argv)
-    cfg = config(args.model, args.seed)
-    if args.algo != "PPO":  # the PPO-only keys
-        for key in ("entropy_coeff", "num_sgd_iter", "sgd_minibatch_size"):
-            cfg.pop(key)
-    trainer = make_trainer(args.algo, "RepeatAfterMeEnv", cfg)
+    trainer = make_trainer(args.algo, "RepeatAfterMeEnv", config(args.model, args.seed, args.algo))
     print(trainer.get_policy().explain())
     return train(trainer, args.stop_reward, args.stop_timesteps)
 
