@@ -9,4 +9,22 @@ from rlkit.algorithms.ppo import PPO
 
 ALGORITHMS = {"PG": PG, "A2C": A2C, "PPO": PPO, "DQN": DQN, "BC": BC}
 
-__all__ = ["A2C", "ALGORITHMS", "BC", "COMMON_CONFIG", "DQN", "PG", "PPO", "Algorithm"]
+# RLlib's trainer names, so the seed's code runs after swapping the imports
+# (``ppo.PPOTrainer(env=..., config=...)`` -> ``PPOTrainer(env=..., config=...)``).
+PGTrainer, A2CTrainer, PPOTrainer, DQNTrainer, BCTrainer = PG, A2C, PPO, DQN, BC
+
+__all__ = [
+    "A2C",
+    "ALGORITHMS",
+    "BC",
+    "COMMON_CONFIG",
+    "DQN",
+    "PG",
+    "PPO",
+    "Algorithm",
+    "A2CTrainer",
+    "BCTrainer",
+    "DQNTrainer",
+    "PGTrainer",
+    "PPOTrainer",
+]
