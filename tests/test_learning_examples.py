@@ -50,6 +50,7 @@ def final_reward(history):
         ("DQN", "embeddings", 150_000),
         ("PPO", "masking", 100_000),
         ("A2C", "masking", 300_000),
+        ("PG", "masking", 150_000),
         ("DQN", "masking", 150_000),
     ],
 )
