@@ -57,9 +57,10 @@ def _check_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
     ]
     for key in kwargs:
         if key not in accepted:
+            takes = ", ".join(accepted) or "no extra arguments"
             raise ValueError(
                 f"custom_model_config key '{key}' is not a parameter of {cls.__name__}.__init__"
-                f"{suggest(key, accepted)}; it accepts: {', '.join(accepted) or 'no extra arguments'}"
+                f"{suggest(key, accepted)}; it accepts: {takes}"
             )
 
 

@@ -192,6 +192,12 @@ def _bounds(low: Any, high: Any, like: torch.Tensor, name: str):
     return low, high
 
 
+def _out_of_range(actions: torch.Tensor, n: int) -> bool:
+    """Whether any integer action lies outside [0, n) (one reduction: this runs per minibatch)."""
+    low, high = torch.aminmax(actions)
+    return int(low) < 0 or int(high) >= n
+
+
 def _check_kind(self: ActionDistribution, other: Any) -> None:
     if type(other) is not type(self):
         raise TypeError(
@@ -249,13 +255,29 @@ class Categorical(ActionDistribution):
             raise ValueError(f"Categorical temperature must be > 0; got {temperature!r}")
         logits = _as_inputs(inputs, "Categorical")
         finfo = torch.finfo(logits.dtype)
-        # A masked float_min logit divided by a temperature < 1 becomes -inf, and a row of -inf
-        # turns into NaN: keep every logit finite.
-        logits = (logits / temperature).clamp(finfo.min, finfo.max)
+        if temperature != 1.0:
+            logits = logits / temperature
+        # A masked float_min logit divided by a temperature < 1 becomes -inf (and -inf can come
+        # straight from a log(mask)), and a row of -inf turns into NaN: keep every logit finite.
+        logits = logits.clamp(finfo.min, finfo.max)
         # float_min - logsumexp can round to -inf; clamped log-probs keep logp finite and spare
         # kl the 0 * (-inf) and (-inf) - (-inf) NaNs where both sides mask an action.
         self.log_probs = torch.log_softmax(logits, dim=1).clamp(min=finfo.min)  # [B, n]
-        self.dist = torch.distributions.Categorical(logits=self.log_probs, validate_args=False)
+        self._torch_dist = None
+
+    @property
+    def dist(self) -> torch.distributions.Categorical:
+        """The equivalent ``torch.distributions.Categorical`` (built on first use: sampling and
+        logp do not need it, and building it costs more than they do)."""
+        if self._torch_dist is None:
+            self._torch_dist = torch.distributions.Categorical(
+                logits=self.log_probs, validate_args=False
+            )
+        return self._torch_dist
+
+    @dist.setter
+    def dist(self, value: torch.distributions.Categorical) -> None:
+        self._torch_dist = value
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
@@ -265,11 +287,28 @@ class Categorical(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B] int64."""
-        return self.dist.sample()
+        # The exponential race torch.multinomial runs for one draw, argmax(p / q) with
+        # q ~ Exp(1): the same draws for the same seed, minus its probability checks, which
+        # cost more than the draw. Only a NaN can get past the clamps in __init__.
+        probs = torch.softmax(self.log_probs, dim=1)  # [B, n]
+        if bool(torch.isnan(probs).any()):
+            raise RuntimeError(
+                "Categorical.sample: the probability tensor contains nan because the model "
+                "output NaN logits; the model has diverged (lower lr, set grad_clip, or check "
+                "the inputs for NaN)"
+            )
+        return (probs / torch.empty_like(probs).exponential_()).argmax(dim=1)  # [B]
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B] int64, the argmax action."""
         return self.log_probs.argmax(dim=1)
+
+    def sampled_action_logp(self) -> torch.Tensor:
+        """``logp`` of the last sample: [B]. Our own samples need no range checks."""
+        last = self._last_sample
+        if last is None or type(self).logp is not Categorical.logp:
+            return super().sampled_action_logp()
+        return self.log_probs.gather(1, last[:, None])[:, 0]  # [B, 1] -> [B]
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B] (or [B, 1]) integer indices in [0, n). Returns: [B]."""
@@ -283,7 +322,7 @@ class Categorical(ActionDistribution):
                 f"Categorical.logp expects actions of shape [B] = "
                 f"{list(self.log_probs.shape[:1])}; got {list(actions.shape)}"
             )
-        if actions.numel() and (actions.min() < 0 or actions.max() >= n):
+        if actions.numel() and _out_of_range(actions, n):
             raise ValueError(
                 f"Categorical.logp got actions {actions.unique().tolist()} but only "
                 f"0..{n - 1} exist (n={n})"

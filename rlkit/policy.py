@@ -28,6 +28,7 @@ from rlkit.filters import get_filter
 from rlkit.spaces import build_nested, leaf_paths
 
 POLICY_KEYS = ("model", "observation_filter")
+VALUE_CHUNK = 1024  # rows per forward in compute_values
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Policy:
     # -- the hot path: one batch of raw observations -> actions --------------------------------
     @property
     def device(self) -> torch.device:
-        return next(iter(self.model.parameters()), torch.zeros(0)).device
+        return self.model._device()  # cached by the model (it runs at every env step)
 
     def is_recurrent(self) -> bool:
         return len(self.model.get_initial_state()) > 0
@@ -199,6 +200,34 @@ class Policy:
             if with_value:
                 extra["vf_preds"] = self.model.value_function().cpu().numpy()
         return self.to_env_actions(flat), state_out, extra
+
+    def act(self, obs_batch: Any, explore: bool = False) -> Any:
+        """compute_actions' env actions alone (no extras, filter unchanged) for a feed-forward
+        model: what compute_single_action runs, where every microsecond is the user's wait."""
+        obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
+        with torch.inference_mode():
+            dist_inputs, _ = self.model(self.input_dict(obs), [], None)
+            dist = self.dist_class(dist_inputs, self.model)
+            actions = dist.sample() if explore else dist.deterministic_sample()
+            return self.to_env_actions(self.flatten_actions(actions))
+
+    def compute_values(
+        self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
+    ) -> np.ndarray:
+        """Values [N] float32 of a feed-forward model for filtered obs [N, *shape] (and
+        prev_actions / prev_rewards [N, ...]), VALUE_CHUNK rows per forward."""
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(obs), VALUE_CHUNK):
+                rows = slice(start, start + VALUE_CHUNK)
+                input_dict = self.input_dict(
+                    obs[rows],
+                    None if prev_actions is None else prev_actions[rows],
+                    None if prev_rewards is None else prev_rewards[rows],
+                )
+                self.model(input_dict, [], None)
+                out.append(self.model.value_function().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     # -- action layouts -----------------------------------------------------------------------
     def flatten_actions(self, actions: Any) -> torch.Tensor:

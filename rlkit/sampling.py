@@ -100,27 +100,50 @@ class Sampler:
             self.reset()
         self._broken = True
         compute = compute_actions or self.policy.compute_actions
+        # A feed-forward model's value of a row depends on that row alone and is not needed to
+        # act, so the whole rollout is valued in one forward afterwards instead of T small ones.
+        value_later = with_value and not self.policy.is_recurrent()
         rows: list[dict[str, Any]] = []
         for _ in range(num_steps):
-            rows.append(self._step(compute, with_value))
+            rows.append(self._step(compute, with_value and not value_later))
         batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "state_in"}
         batch["state_in"] = [
             np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
         ]
         batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
-        batch["next_vf"] = self._next_values(batch, with_value)
+        if value_later:
+            batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
+        else:
+            batch["next_vf"] = self._next_values(batch, with_value)
         self._broken = False
         return batch
 
+    def _rollout_values(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(vf_preds, next_vf), both [T, E], from one pass over the T rows and the last obs."""
+        T, E = batch["rewards"].shape
+
+        def rows_then_last(rows: np.ndarray, last: np.ndarray) -> np.ndarray:
+            # [T, E, ...] and [E, ...] -> [(T + 1) * E, ...]
+            return np.concatenate([rows.reshape(T * E, *rows.shape[2:]), last])
+
+        values = self.policy.compute_values(
+            rows_then_last(batch["obs"], batch["last_obs"]),
+            rows_then_last(batch["prev_actions"], self.prev_actions),
+            rows_then_last(batch["prev_rewards"], self.prev_rewards),
+        ).reshape(T + 1, E)  # [(T + 1) * E] -> [T + 1, E]
+        return values[:-1], values[1:]  # V(obs at t), V(obs at t + 1)
+
     def _step(self, compute: Callable, with_value: bool) -> dict[str, Any]:
-        E = self.num_envs
         state_in = [s.cpu().numpy() for s in self.state]
         env_actions, state_out, extra = compute(
             self.obs, self.state, self.prev_actions, self.prev_rewards, with_value=with_value
         )
         next_obs, rewards, terminated, truncated, _ = self.env.step(env_actions)
         rewards = np.asarray(rewards, dtype=np.float32)
-        valid = ~self.autoreset
+        terminated = np.asarray(terminated, dtype=bool)
+        truncated = np.asarray(truncated, dtype=bool)
+        new_episode = self.autoreset  # this row was the autoreset step
+        valid = ~new_episode
         row = {
             "obs": extra["obs"],
             "unfiltered_obs": extra.get("unfiltered_obs", extra["obs"]),
@@ -128,8 +151,8 @@ class Sampler:
             "action_logp": extra["action_logp"],
             "action_dist_inputs": extra["action_dist_inputs"],
             "rewards": rewards,
-            "terminated": np.asarray(terminated, dtype=bool),
-            "truncated": np.asarray(truncated, dtype=bool),
+            "terminated": terminated,
+            "truncated": truncated,
             "valid": valid,
             "eps_id": self.eps_id.copy(),
             "prev_actions": self.prev_actions,
@@ -138,10 +161,25 @@ class Sampler:
         }
         if with_value:
             row["vf_preds"] = extra["vf_preds"]
-        # Episode bookkeeping on real transitions only.
+        done = terminated | truncated
+        if new_episode.any() or done.any():
+            self._episode_boundaries(row, done & valid, state_out)
+        else:  # the common step: every env is mid-episode, nothing to reset
+            self.ep_return += rewards
+            self.ep_len += 1
+            self.prev_actions = extra["actions"].astype(self.prev_actions.dtype, copy=False)
+            self.prev_rewards = rewards
+            self.state = state_out
+            self.autoreset = done
+        self.obs = next_obs
+        return row
+
+    def _episode_boundaries(self, row: dict[str, Any], done: np.ndarray, state_out: list) -> None:
+        """Bookkeeping of a step where some env finished an episode or was autoreset."""
+        rewards, valid, actions = row["rewards"], row["valid"], row["actions"]
+        # Episode statistics count real transitions only.
         self.ep_return += np.where(valid, rewards, 0.0)
         self.ep_len += valid
-        done = (row["terminated"] | row["truncated"]) & valid
         for e in np.flatnonzero(done):
             self.episode_returns.append(float(self.ep_return[e]))
             self.episode_lengths.append(int(self.ep_len[e]))
@@ -153,12 +191,12 @@ class Sampler:
         reset_ids = done | new_episode
         self.eps_id[reset_ids] = self._next_eps_id + np.arange(int(reset_ids.sum()))
         self._next_eps_id += int(reset_ids.sum())
-        self.prev_actions = np.where(_expand(valid, extra["actions"]), extra["actions"], 0).astype(
+        self.prev_actions = np.where(_expand(valid, actions), actions, 0).astype(
             self.prev_actions.dtype
         )
         self.prev_rewards = np.where(valid, rewards, 0.0).astype(np.float32)
         if state_out and new_episode.any():
-            initial = self.policy.get_initial_state(E)
+            initial = self.policy.get_initial_state(self.num_envs)
             keep = torch.as_tensor(~new_episode, device=state_out[0].device)
             state_out = [torch.where(_expand_t(keep, s), s, i) for s, i in zip(state_out, initial)]
         if new_episode.any():
@@ -166,8 +204,6 @@ class Sampler:
             self.prev_rewards[new_episode] = 0.0
         self.state = state_out
         self.autoreset = done
-        self.obs = next_obs
-        return row
 
     def _next_values(self, batch: dict[str, Any], with_value: bool) -> np.ndarray:
         """V(obs at t+1) for every row: the next row's prediction, and for the last row one

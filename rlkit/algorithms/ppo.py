@@ -79,12 +79,13 @@ class PPO(OnPolicyAlgorithm):
             )
             vf_err = torch.max(vf_err, (clipped - mb["value_targets"]) ** 2)
         vf_loss = 0.5 * masked_mean(vf_err, mb)
-        entropy = masked_mean(dist.entropy(), mb)
-        total = (
-            policy_loss
-            + self.config["vf_loss_coeff"] * vf_loss
-            - self.config["entropy_coeff"] * entropy
-        )
+        total = policy_loss + self.config["vf_loss_coeff"] * vf_loss
+        if self.config["entropy_coeff"]:
+            entropy = masked_mean(dist.entropy(), mb)
+            total = total - self.config["entropy_coeff"] * entropy
+        else:  # only a statistic: keep it out of the backward pass
+            with torch.no_grad():
+                entropy = masked_mean(dist.entropy(), mb)
         with torch.no_grad():  # detail 6
             old = self.policy.dist_class(mb["action_dist_inputs"], self.model)
             try:

@@ -143,8 +143,22 @@ class Model(nn.Module):
         return self._check_result(result, rows)
 
     def _device(self) -> torch.device:
-        param = next(self.parameters(), None)
-        return param.device if param is not None else torch.device("cpu")
+        # Cached: walking self.parameters() at every call costs as much as a small layer.
+        # _apply (behind .to(), .cuda(), .cpu()) and state-dict loading clear the cache.
+        device = self.__dict__.get("_device_cache")
+        if device is None:
+            param = next(self.parameters(), None)
+            device = param.device if param is not None else torch.device("cpu")
+            self.__dict__["_device_cache"] = device
+        return device
+
+    def _apply(self, fn, *args, **kwargs):
+        self.__dict__.pop("_device_cache", None)
+        return super()._apply(fn, *args, **kwargs)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self.__dict__.pop("_device_cache", None)  # load_state_dict(assign=True) swaps tensors
+        return super()._load_from_state_dict(*args, **kwargs)
 
     def _complete_input_dict(self, input_dict) -> dict[str, Any]:
         # A shallow copy: the caller's dict is never changed (any mapping is accepted).
