@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms import PPO
-from rlkit.algorithms.onpolicy import clip_grad_norm
+from rlkit.algorithms.learner import clip_grad_norm
 from rlkit.distributions import Categorical
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.algorithms.learner import make_adam
 from rlkit.config import check_keys, suggest
 from rlkit.envs import VECTOR_MODES, env_label, make_env
 from rlkit.policy import Policy
@@ -59,19 +60,6 @@ def resolve_device(name: str) -> torch.device:
             f"{torch.__version__}, cuda available: False); use device 'auto' or 'cpu'"
         )
     return torch.device(name)
-
-
-def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam over ``model``'s parameters, fused into one kernel where torch has one.
-
-    The fused update does in one call what the default does in a dozen small ones per
-    parameter tensor: for the small networks of RL it halves the time of an optimizer step.
-    """
-    params = list(model.parameters())
-    fused = bool(params) and all(
-        p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
-    )
-    return torch.optim.Adam(params, lr=lr, fused=fused or None)
 
 
 def piecewise(schedule: list, t: float) -> float:

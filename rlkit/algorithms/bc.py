@@ -30,8 +30,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.dqn import optimizer_step
-from rlkit.algorithms.onpolicy import model_metrics
+from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
 
@@ -131,7 +130,9 @@ class BC(Algorithm):
             "obs_flat": obs.reshape(obs.shape[0], -1),  # [M, *obs_shape] -> [M, F]
             "actions": actions,
         }
-        loss = optimizer_step(self, bc_loss, loss_inputs)  # detail 5
+        loss = optimise(  # detail 5
+            self.model, self.optimizer, bc_loss, loss_inputs, self.config["grad_clip"]
+        )
         stats = {"bc_loss": float(bc_loss.detach()), "total_loss": float(loss)}
         if isinstance(self.policy.action_space, gym.spaces.Discrete):
             with torch.no_grad():

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.onpolicy import model_metrics
+from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.config import check_keys
 from rlkit.preprocessors import restore_original_dimensions
 
@@ -187,24 +187,6 @@ class ReplayBuffer:
         """``batch_size`` transitions drawn with replacement by torch's (seeded) RNG."""
         index = torch.randint(0, self.size, (batch_size,)).numpy()
         return {key: store[index] for key, store in self.data.items()}
-
-
-def optimizer_step(algorithm: Algorithm, loss: torch.Tensor, loss_inputs: dict) -> torch.Tensor:
-    """custom_loss, backward, clip and step; returns the optimised loss (detached)."""
-    model = algorithm.model
-    loss = model.custom_loss(loss, loss_inputs)
-    if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
-        shape = list(loss.shape) if isinstance(loss, torch.Tensor) else ""
-        raise ValueError(
-            f"{type(model).__name__}.custom_loss returned {type(loss).__name__}{shape}; it "
-            f"must return one scalar tensor (the loss to optimise)"
-        )
-    algorithm.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if algorithm.config["grad_clip"]:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), algorithm.config["grad_clip"])
-    algorithm.optimizer.step()
-    return loss.detach()
 
 
 class DQN(Algorithm):
@@ -380,7 +362,7 @@ class DQN(Algorithm):
             "q_targets": target,
             "td_error": td_error.detach(),
         }
-        loss = optimizer_step(self, loss, loss_inputs)
+        loss = optimise(self.model, self.optimizer, loss, loss_inputs, self.config["grad_clip"])
         return {
             "loss": float(loss),
             "mean_q": float(q_taken.detach().mean()),

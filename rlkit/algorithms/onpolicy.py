@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.distributions import Deterministic
 from rlkit.preprocessors import restore_original_dimensions
 
@@ -207,19 +208,10 @@ class OnPolicyAlgorithm(Algorithm):
             for mb in self.minibatches(lb, minibatch_size):
                 dist, values, loss_inputs = self.forward(mb)
                 total, stats = self.loss(mb, dist, values)
-                loss = self.model.custom_loss(total, loss_inputs)
-                if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
-                    raise ValueError(
-                        f"{type(self.model).__name__}.custom_loss returned {type(loss).__name__}"
-                        f"{'' if not isinstance(loss, torch.Tensor) else list(loss.shape)}; it "
-                        f"must return one scalar tensor (the loss to optimise)"
-                    )
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.config["grad_clip"]:
-                    clip_grad_norm(params, self.config["grad_clip"])
-                self.optimizer.step()
-                stats["total_loss"] = loss.detach()
+                loss = optimise(
+                    self.model, self.optimizer, total, loss_inputs, self.config["grad_clip"], params
+                )
+                stats["total_loss"] = loss
                 for k, v in stats.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 count += 1
@@ -227,25 +219,6 @@ class OnPolicyAlgorithm(Algorithm):
         out = {k: v / max(count, 1) for k, v in sums.items()}
         out.update(model_metrics(self.model))
         return out
-
-
-def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
-    """Scale the gradients so that their global L2 norm is at most ``max_norm``.
-
-    What ``torch.nn.utils.clip_grad_norm_`` computes, in three calls over the whole list when
-    every gradient shares one device and dtype (torch's version regroups the tensors on each
-    call, which for a small network takes longer than the clipping). Returns the norm before.
-    """
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    first = grads[0]
-    if any(g.device != first.device or g.dtype != first.dtype or g.is_sparse for g in grads):
-        return torch.nn.utils.clip_grad_norm_(params, max_norm)
-    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    # min(1, max_norm / norm), the 1e-6 as in torch; a tensor, so no device sync on CUDA.
-    torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp_(max=1.0))
-    return total
 
 
 def masked_mean(x: torch.Tensor, mb: dict[str, Any]) -> torch.Tensor:
@@ -262,11 +235,3 @@ def normalize(adv: torch.Tensor, mb: dict[str, Any]) -> torch.Tensor:
     mean = masked_mean(adv, mb)
     var = masked_mean((adv - mean) ** 2, mb)
     return (adv - mean) / (var.sqrt() + 1e-8)
-
-
-def model_metrics(model: torch.nn.Module) -> dict[str, float]:
-    """The model's metrics() as floats (tensors are converted)."""
-    out = {}
-    for k, v in (model.metrics() or {}).items():
-        out[k] = float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
-    return out
