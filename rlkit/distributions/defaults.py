@@ -1,0 +1,119 @@
+"""Choosing a distribution for a space: the defaults, the built-ins by name, readable names."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlkit.config import suggest
+from rlkit.distributions.base import ActionDistribution
+from rlkit.distributions.categorical import Categorical, MultiCategorical
+from rlkit.distributions.continuous import Beta, Deterministic, DiagGaussian, SquashedGaussian
+from rlkit.distributions.multi import MultiActionDistribution, _subspaces
+from rlkit.spaces import is_nested
+
+
+def get_dist_class_for_space(
+    action_space: gym.Space, model_config: Mapping[str, Any] | None = None
+) -> tuple[Any, int]:
+    """The default distribution for ``action_space`` and the model output width it needs.
+
+    Discrete -> Categorical; MultiDiscrete -> MultiCategorical; float Box -> DiagGaussian;
+    Tuple / Dict -> MultiActionDistribution over the entries' defaults, recursively. Classes
+    that need extra arguments come back as ``functools.partial``; call either as
+    ``dist_class(inputs, model)``, and name either with ``dist_name``.
+
+    Args:
+        action_space: the env's action space.
+        model_config: the model config (the defaults do not depend on it).
+
+    Returns:
+        (dist_class, num_outputs).
+
+    Raises:
+        ValueError: a space with no default (integer Box, MultiBinary, Text, ...), naming it.
+    """
+    return _default_dist(action_space, "action_space")
+
+
+def _default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
+    if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)) and np.any(space.start):
+        raise ValueError(
+            f"{where} is {space} with start={space.start}; rlkit's Categorical "
+            "actions count from 0, so shift the env's actions (an ActionWrapper) "
+            "or write a custom_action_dist"
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        return Categorical, int(space.n)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        lens = [int(n) for n in space.nvec.reshape(-1)]
+        return functools.partial(MultiCategorical, input_lens=lens), sum(lens)
+    if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating):
+        return DiagGaussian, 2 * int(np.prod(space.shape))
+    if is_nested(space):
+        children = [_default_dist(child, f"{where}[{key!r}]") for key, child in _subspaces(space)]
+        dist = functools.partial(
+            MultiActionDistribution,
+            action_space=space,
+            child_distributions=[cls for cls, _ in children],
+            input_lens=[width for _, width in children],
+        )
+        return dist, sum(width for _, width in children)
+    raise ValueError(
+        f"rlkit has no default action distribution for {where} = {space}. Write "
+        "an ActionDistribution subclass, register it with ModelCatalog."
+        "register_custom_action_dist(name, cls) and set the model config key "
+        "'custom_action_dist' to name"
+    )
+
+
+def dist_name(dist_class: Any) -> str:
+    """A readable name: "Categorical", "MultiActionDistribution(Categorical, DiagGaussian)"."""
+    if isinstance(dist_class, functools.partial):
+        children = dist_class.keywords.get("child_distributions")
+        if children is not None:
+            return f"{dist_name(dist_class.func)}({', '.join(map(dist_name, children))})"
+        return dist_name(dist_class.func)
+    return getattr(dist_class, "__name__", type(dist_class).__name__)
+
+
+BUILTIN_DISTRIBUTIONS: dict[str, type[ActionDistribution]] = {
+    "Categorical": Categorical,
+    "DiagGaussian": DiagGaussian,
+    "SquashedGaussian": SquashedGaussian,
+    "Beta": Beta,
+    "Deterministic": Deterministic,
+}
+
+
+def make_builtin_dist(
+    name: str, action_space: gym.Space, model_config: Mapping[str, Any] | None = None
+) -> tuple[Any, int]:
+    """A built-in distribution named in config (``custom_action_dist: "Beta"``) for a space.
+
+    SquashedGaussian and Beta get the Box's low/high bound in (``functools.partial``).
+
+    Returns:
+        (dist_class, num_outputs).
+
+    Raises:
+        ValueError: an unknown name (with the closest one), or a name that does not fit the
+            space (saying which spaces it takes).
+    """
+    if name not in BUILTIN_DISTRIBUTIONS:
+        raise ValueError(
+            f"unknown built-in action distribution '{name}'"
+            f"{suggest(str(name), BUILTIN_DISTRIBUTIONS)}; built-ins are "
+            f"{', '.join(BUILTIN_DISTRIBUTIONS)}"
+        )
+    dist_class = BUILTIN_DISTRIBUTIONS[name]
+    num_outputs = dist_class.required_model_output_shape(action_space, model_config)
+    if dist_class in (SquashedGaussian, Beta):
+        low = action_space.low.reshape(-1).astype(np.float32)  # [*shape] -> [A]
+        high = action_space.high.reshape(-1).astype(np.float32)
+        dist_class = functools.partial(dist_class, low=low, high=high)
+    return dist_class, num_outputs

@@ -1,0 +1,198 @@
+"""Tuple and Dict actions: MultiActionDistribution, one child distribution per entry.
+
+The helpers convert between nested actions (a tuple / dict shaped like the space) and the flat
+[B, F] layout, always in canonical order: depth first, Dict keys sorted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlkit.distributions.base import ActionDistribution, _as_inputs, _check_kind, _space_error
+from rlkit.spaces import is_nested
+
+
+def _subspaces(space: gym.Space) -> list[tuple[Any, gym.Space]]:
+    """(key, child) pairs of a Tuple / Dict in canonical order: Dict keys sorted."""
+    if isinstance(space, gym.spaces.Dict):
+        return [(key, space.spaces[key]) for key in sorted(space.spaces)]
+    return list(enumerate(space.spaces))
+
+
+def _nest(space: gym.Space, values: list) -> Any:
+    """Children's values in canonical order -> a dict (keys sorted) or tuple like ``space``."""
+    if isinstance(space, gym.spaces.Dict):
+        return {key: value for (key, _), value in zip(_subspaces(space), values)}
+    return tuple(values)
+
+
+def _unnest(space: gym.Space, actions: Any) -> list:
+    """A nested action (dict / tuple / list) -> its children's actions in canonical order."""
+    keys = [key for key, _ in _subspaces(space)]
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(actions, Mapping) or sorted(actions) != keys:
+            found = sorted(actions) if isinstance(actions, Mapping) else type(actions).__name__
+            raise ValueError(
+                f"actions for {space} must be a dict with keys {keys} (or flat "
+                f"[B, F] actions); got {found}"
+            )
+        return [actions[key] for key in keys]
+    if not isinstance(actions, (tuple, list)) or len(actions) != len(keys):
+        raise ValueError(
+            f"actions for {space} must be a tuple of {len(keys)} actions (or flat "
+            f"[B, F] actions); got {type(actions).__name__}"
+        )
+    return list(actions)
+
+
+def _flat_width(space: gym.Space) -> int:
+    """Columns of ``space`` in the flat layout: 1 per Discrete, prod(shape) per other leaf."""
+    if is_nested(space):
+        return sum(_flat_width(child) for _, child in _subspaces(space))
+    return 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
+
+
+def _flatten(space: gym.Space, actions: Any) -> torch.Tensor:
+    """Nested actions of ``space`` -> float32 [B, F], leaves side by side in canonical order."""
+    if not is_nested(space):
+        actions = torch.as_tensor(actions)
+        return actions.reshape(actions.shape[0], -1).float()  # [B, *shape] -> [B, width]
+    parts = [
+        _flatten(child, action)
+        for (_, child), action in zip(_subspaces(space), _unnest(space, actions))
+    ]
+    return torch.cat(parts, dim=1)  # [B, F]
+
+
+def _unflatten(space: gym.Space, flat: torch.Tensor) -> Any:
+    """float [B, F] -> nested actions of ``space`` (Discrete [B] / MultiDiscrete int64)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return flat[:, 0].round().long()  # [B, 1] -> [B]
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return flat.round().long()  # [B, K]
+    if not is_nested(space):
+        return flat.reshape(flat.shape[0], *space.shape)  # [B, width] -> [B, *shape]
+    widths = [_flat_width(child) for _, child in _subspaces(space)]
+    parts = flat.split(widths, dim=1)  # one [B, width_i] per child
+    return _nest(
+        space, [_unflatten(child, part) for (_, child), part in zip(_subspaces(space), parts)]
+    )
+
+
+class MultiActionDistribution(ActionDistribution):
+    """One child distribution per entry of a Tuple or Dict action space (nested to any depth).
+
+    Actions come in two forms. *Nested*: a tuple / dict (keys sorted) shaped like the space,
+    Discrete entries [B] int64, Box entries [B, *shape], MultiDiscrete [B, K]. *Flat*: one
+    float32 tensor [B, F] with the leaves side by side in canonical order (depth first, Dict
+    keys sorted): 1 column per Discrete, prod(shape) columns per Box / MultiDiscrete.
+    ``logp`` takes either form; entropy and kl are sums over the children.
+
+    Args:
+        inputs: [B, sum(input_lens)], the children's inputs side by side.
+        model: the producing model, passed on to the children.
+        action_space: the Tuple / Dict space.
+        child_distributions: one class (or functools.partial) per entry, in canonical order.
+        input_lens: each child's num_outputs.
+    """
+
+    def __init__(
+        self,
+        inputs: Any,
+        model: Any = None,
+        *,
+        action_space: gym.Space,
+        child_distributions: Sequence[Any],
+        input_lens: Sequence[int],
+    ):
+        super().__init__(inputs, model)
+        inputs = _as_inputs(inputs, "MultiActionDistribution")
+        if not is_nested(action_space):
+            raise _space_error(
+                "MultiActionDistribution", "a Tuple or Dict action space", action_space
+            )
+        self.action_space = action_space
+        self.entries = _subspaces(action_space)
+        input_lens = [int(n) for n in input_lens]
+        if not len(child_distributions) == len(input_lens) == len(self.entries):
+            raise ValueError(
+                f"MultiActionDistribution for {action_space} needs one child "
+                f"distribution and one input_len per entry ({len(self.entries)}); "
+                f"got {len(child_distributions)} and {len(input_lens)}"
+            )
+        if sum(input_lens) != inputs.shape[1]:
+            raise ValueError(
+                f"MultiActionDistribution got {inputs.shape[1]} inputs per row but "
+                f"input_lens={input_lens} sum to {sum(input_lens)}"
+            )
+        parts = inputs.split(input_lens, dim=1)  # [B, sum] -> one [B, len_i] per child
+        self.children = [cls(part, model) for cls, part in zip(child_distributions, parts)]
+
+    @staticmethod
+    def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        if not is_nested(action_space):
+            raise _space_error(
+                "MultiActionDistribution", "a Tuple or Dict action space", action_space
+            )
+        # Imported here, not at the top: defaults builds on this class.
+        from rlkit.distributions.defaults import get_dist_class_for_space
+
+        return get_dist_class_for_space(action_space, model_config)[1]
+
+    def _collect(self, method: str) -> Any:
+        values = []
+        for child, (_, space) in zip(self.children, self.entries):
+            action = getattr(child, method)()
+            if isinstance(space, gym.spaces.Box):  # Box children give [B, A]
+                action = action.reshape(action.shape[0], *space.shape)  # -> [B, *shape]
+            values.append(action)
+        return _nest(self.action_space, values)
+
+    def sample(self) -> Any:
+        """Returns: a tuple / dict shaped like the space, of [B, ...] actions."""
+        return self._collect("sample")
+
+    def deterministic_sample(self) -> Any:
+        """Returns: a tuple / dict shaped like the space, of [B, ...] actions."""
+        return self._collect("deterministic_sample")
+
+    def logp(self, actions: Any) -> torch.Tensor:
+        """Args: actions: nested or flat [B, F] (see class doc). Returns: [B], sum over children."""
+        if isinstance(actions, (torch.Tensor, np.ndarray)):
+            actions = self.unflatten_actions(actions)
+        entries = _unnest(self.action_space, actions)
+        return sum(child.logp(action) for child, action in zip(self.children, entries))
+
+    def entropy(self) -> torch.Tensor:
+        """Returns: [B], the sum of the children's entropies."""
+        return sum(child.entropy() for child in self.children)
+
+    def kl(self, other: MultiActionDistribution) -> torch.Tensor:
+        """Returns: [B], the sum of the children's KLs."""
+        _check_kind(self, other)
+        if other.action_space != self.action_space:
+            raise ValueError(
+                f"MultiActionDistribution.kl needs the same action space; got "
+                f"{self.action_space} and {other.action_space}"
+            )
+        return sum(p.kl(q) for p, q in zip(self.children, other.children))
+
+    def flatten_actions(self, actions: Any) -> torch.Tensor:
+        """Nested actions -> flat float32 [B, F] (integers stay exact below 2**24)."""
+        return _flatten(self.action_space, actions)
+
+    def unflatten_actions(self, flat: Any) -> Any:
+        """Flat [B, F] actions -> the nested form (Discrete and MultiDiscrete as int64)."""
+        flat = torch.as_tensor(flat)
+        width = _flat_width(self.action_space)
+        if flat.dim() != 2 or flat.shape[1] != width:
+            raise ValueError(
+                f"flat actions for {self.action_space} must have shape "
+                f"[B, {width}]; got {list(flat.shape)}"
+            )
+        return _unflatten(self.action_space, flat)
