@@ -15,6 +15,7 @@ passes back to ``dist.logp``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,7 @@ class Policy:
         explore: bool = True,
         update_filter: bool = True,
         with_value: bool = False,
+        choose: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> tuple[Any, list, dict[str, Any]]:
         """Actions for a batch of raw observations.
 
@@ -169,6 +171,8 @@ class Policy:
             explore: sample (True) or take the distribution's deterministic action.
             update_filter: grow the observation filter's statistics (False when evaluating).
             with_value: also return the model's value estimates as extra["vf_preds"] [B].
+            choose: replaces the distribution: ``choose(model_outputs [B, n]) -> (actions,
+                logp)`` (DQN's epsilon-greedy over Q-values).
 
         Returns:
             env_actions: actions in the env's layout (numpy; Box clipped to its bounds).
@@ -186,9 +190,12 @@ class Policy:
             input_dict = self.input_dict(obs, prev_actions, prev_rewards)
             seq_lens = torch.ones(batch, dtype=torch.long) if state else None
             dist_inputs, state_out = self.model(input_dict, state, seq_lens)
-            dist = self.dist_class(dist_inputs, self.model)
-            actions = dist.sample() if explore else dist.deterministic_sample()
-            logp = dist.sampled_action_logp()
+            if choose is None:
+                dist = self.dist_class(dist_inputs, self.model)
+                actions = dist.sample() if explore else dist.deterministic_sample()
+                logp = dist.sampled_action_logp()
+            else:
+                actions, logp = choose(dist_inputs)
             flat = self.flatten_actions(actions)
             extra = {
                 "obs": obs,

@@ -282,20 +282,17 @@ class DQN(Algorithm):
         with_value: bool = False,
     ) -> tuple[Any, list, dict[str, Any]]:
         """Policy.compute_actions with epsilon-greedy actions (detail 1); same returns."""
-        policy = self.policy
-        unfiltered = policy.preprocessor.transform_batch(obs_batch)
-        obs = policy.filter(unfiltered, update=update_filter)
-        with torch.inference_mode():
-            q, _ = policy.model(policy.input_dict(obs), [], None)  # [B, n]
-            actions, logp = epsilon_greedy(q, self.epsilon if explore else 0.0)
-        extra = {
-            "obs": obs,
-            "unfiltered_obs": unfiltered,
-            "actions": actions.cpu().numpy(),
-            "action_logp": logp.cpu().numpy(),
-            "action_dist_inputs": q.cpu().numpy(),
-        }
-        return policy.to_env_actions(actions), [], extra
+        epsilon = self.epsilon if explore else 0.0
+        return self.policy.compute_actions(
+            obs_batch,
+            state,
+            prev_actions,
+            prev_rewards,
+            explore,
+            update_filter,
+            with_value,
+            choose=lambda q: epsilon_greedy(q, epsilon),  # q: [B, n] model outputs
+        )
 
     def action_fn(self):
         """compute_single_action explores epsilon-greedily, as sampling does."""
