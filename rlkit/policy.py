@@ -26,7 +26,7 @@ import torch
 from rlkit.config import check_keys, merge_model_config
 from rlkit.distributions import dist_name
 from rlkit.filters import get_filter
-from rlkit.spaces import build_nested, leaf_paths
+from rlkit.spaces import build_nested, first_of_batch, leaf_paths
 
 POLICY_KEYS = ("model", "observation_filter")
 VALUE_CHUNK = 1024  # rows per forward in compute_values
@@ -347,7 +347,7 @@ class Policy:
             Stage("distribution", dist_name(self.dist_class), out, *_shape_dtype(out), details)
         )
         env_action = self.to_env_actions(self.flatten_actions(actions))
-        action = _to_numpy(_index0(env_action))
+        action = _to_numpy(first_of_batch(env_action))
         stages.append(Stage("action", repr(self.action_space), action, *_shape_dtype(action), {}))
         return stages
 
@@ -401,11 +401,3 @@ def _nested_leaves(x: Any) -> list:
     if isinstance(x, (tuple, list)):
         return [leaf for v in x for leaf in _nested_leaves(v)]
     return [x]
-
-
-def _index0(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _index0(v) for k, v in x.items()}
-    if isinstance(x, tuple):
-        return tuple(_index0(v) for v in x)
-    return x[0]

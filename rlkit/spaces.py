@@ -158,3 +158,21 @@ def one_hot(x: Any, n: int) -> np.ndarray:
     if x.size and (x.min() < 0 or x.max() >= n):
         raise ValueError(f"one_hot values must lie in [0, {n}); got min {x.min()}, max {x.max()}")
     return np.eye(n, dtype=np.float32)[x]
+
+
+def add_batch_dim(x: Any) -> Any:
+    """One (possibly nested) observation -> a batch of one in vector-env layout [1, ...]."""
+    if isinstance(x, dict):
+        return {k: add_batch_dim(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(add_batch_dim(v) for v in x)
+    return np.asarray(x)[None]
+
+
+def first_of_batch(x: Any) -> Any:
+    """Row 0 of a (possibly nested) batch, structure kept: the inverse of add_batch_dim."""
+    if isinstance(x, dict):
+        return {k: first_of_batch(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(first_of_batch(v) for v in x)
+    return x[0]

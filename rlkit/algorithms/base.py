@@ -24,6 +24,7 @@ from rlkit.config import check_keys, suggest
 from rlkit.envs import VECTOR_MODES, env_label, make_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
+from rlkit.spaces import add_batch_dim
 
 COMMON_CONFIG: dict[str, Any] = {
     "num_envs": 8,  # parallel env copies E
@@ -250,7 +251,7 @@ class Algorithm:
         Returns the action, or ``(action, state_out, extra)`` when ``state`` is given or the
         model is recurrent (the initial state is created when none is given).
         """
-        batch_obs = _add_batch_dim(obs)
+        batch_obs = add_batch_dim(obs)
         recurrent = self.policy.is_recurrent()
         plain = state is None and prev_action is None and prev_reward is None
         if plain and not recurrent and self.action_fn() == self.policy.compute_actions:
@@ -402,15 +403,8 @@ class Algorithm:
             self.writer.close()
 
 
-def _add_batch_dim(obs: Any) -> Any:
-    if isinstance(obs, dict):
-        return {k: _add_batch_dim(v) for k, v in obs.items()}
-    if isinstance(obs, tuple):
-        return tuple(_add_batch_dim(v) for v in obs)
-    return np.asarray(obs)[None]
-
-
 def _remove_batch_dim(actions: Any) -> Any:
+    """Row 0 of a batch of actions; scalar leaves as Python numbers."""
     if isinstance(actions, dict):
         return {k: _remove_batch_dim(v) for k, v in actions.items()}
     if isinstance(actions, tuple):

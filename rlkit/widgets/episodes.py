@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlkit.envs import env_label, make_env
+from rlkit.spaces import add_batch_dim, first_of_batch
 
 
 @dataclass
@@ -43,23 +44,6 @@ def make_render_env(env: Any, env_config: dict | None = None) -> gym.Env:
         made = make_env(env, env_config)
         made.unwrapped.render_mode = "rgb_array"
     return made
-
-
-def _batch(obs: Any) -> Any:
-    """One observation -> a batch of one, nested structure kept (vector-env layout)."""
-    if isinstance(obs, dict):
-        return {k: _batch(v) for k, v in obs.items()}
-    if isinstance(obs, tuple):
-        return tuple(_batch(v) for v in obs)
-    return np.asarray(obs)[None]
-
-
-def _first(actions: Any) -> Any:
-    if isinstance(actions, dict):
-        return {k: _first(v) for k, v in actions.items()}
-    if isinstance(actions, tuple):
-        return tuple(_first(v) for v in actions)
-    return actions[0]
 
 
 def _frame(env: gym.Env, where: str) -> np.ndarray:
@@ -100,14 +84,14 @@ def record_episode(
         prev_rewards = np.zeros(1, np.float32)
         for _ in range(max_steps):
             actions, state, extra = policy.compute_actions(
-                _batch(obs),
+                add_batch_dim(obs),
                 state,
                 prev_actions if recurrent else None,
                 prev_rewards if recurrent else None,
                 explore=explore,
                 update_filter=False,
             )
-            action = _first(actions)
+            action = first_of_batch(actions)
             obs, reward, terminated, truncated, _ = render_env.step(action)
             recording.frames.append(_frame(render_env, env_label(env)))
             recording.rewards.append(float(reward))
