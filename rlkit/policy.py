@@ -15,6 +15,7 @@ passes back to ``dist.logp``):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,9 @@ import numpy as np
 import torch
 
 from rlkit.config import check_keys, merge_model_config
-from rlkit.distributions import dist_name
+from rlkit.distributions import Categorical, DiagGaussian, dist_name
 from rlkit.filters import get_filter
+from rlkit.models.numpy_mlp import NumpyMLP, gaussian_sample_logp, log_softmax, sample_categorical
 from rlkit.spaces import build_nested, first_of_batch, leaf_paths
 
 POLICY_KEYS = ("model", "observation_filter")
@@ -186,6 +188,19 @@ class Policy:
         batch = obs.shape[0]
         if state is None:
             state = self.get_initial_state(batch)
+        engine = None if (choose is not None or state) else self.numpy_engine()
+        if engine is not None:
+            flat, logp, dist_inputs, values = self._numpy_actions(engine, obs, explore, with_value)
+            extra = {
+                "obs": obs,
+                "unfiltered_obs": unfiltered,
+                "actions": flat,
+                "action_logp": logp,
+                "action_dist_inputs": dist_inputs,
+            }
+            if with_value:
+                extra["vf_preds"] = values
+            return self.to_env_actions(flat), [], extra
         with torch.inference_mode():
             input_dict = self.input_dict(obs, prev_actions, prev_rewards)
             seq_lens = torch.ones(batch, dtype=torch.long) if state else None
@@ -208,21 +223,38 @@ class Policy:
                 extra["vf_preds"] = self.model.value_function().cpu().numpy()
         return self.to_env_actions(flat), state_out, extra
 
-    def act(self, obs_batch: Any, explore: bool = False) -> Any:
+    def act(self, obs_batch: Any, explore: bool = False, rng: Callable | None = None) -> Any:
         """compute_actions' env actions alone (no extras, filter unchanged) for a feed-forward
-        model: what compute_single_action runs, where every microsecond is the user's wait."""
+        model: what compute_single_action runs, where every microsecond is the user's wait.
+
+        Args:
+            rng: a context manager factory entered around whatever may draw random numbers
+                (a trainer's own RNG stream); the numpy engine's greedy action draws none.
+        """
         obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
-        with torch.inference_mode():
-            dist_inputs, _ = self.model(self.input_dict(obs), [], None)
-            dist = self.dist_class(dist_inputs, self.model)
-            actions = dist.sample() if explore else dist.deterministic_sample()
-            return self.to_env_actions(self.flatten_actions(actions))
+        engine = self.numpy_engine()
+        if engine is not None and not explore:  # the mode: no log-probabilities needed
+            dist_inputs = engine.forward(obs, values=False)[0]  # [B, n]
+            if self.dist_class is Categorical:
+                return self.to_env_actions(dist_inputs.argmax(axis=1))
+            return self.to_env_actions(np.split(dist_inputs, 2, axis=1)[0])  # the means
+        with rng() if rng is not None else contextlib.nullcontext():
+            if engine is not None:
+                return self.to_env_actions(self._numpy_actions(engine, obs, explore, False)[0])
+            with torch.inference_mode():
+                dist_inputs, _ = self.model(self.input_dict(obs), [], None)
+                dist = self.dist_class(dist_inputs, self.model)
+                actions = dist.sample() if explore else dist.deterministic_sample()
+                return self.to_env_actions(self.flatten_actions(actions))
 
     def compute_values(
         self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
     ) -> np.ndarray:
         """Values [N] float32 of a feed-forward model for filtered obs [N, *shape] (and
         prev_actions / prev_rewards [N, ...]), VALUE_CHUNK rows per forward."""
+        engine = self.numpy_engine(any_dist=True)
+        if engine is not None:
+            return engine.forward(obs, outputs=False)[1].astype(np.float32, copy=False)
         out = []
         with torch.inference_mode():
             for start in range(0, len(obs), VALUE_CHUNK):
@@ -236,6 +268,32 @@ class Policy:
                 out.append(self.model.value_function().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
+    # -- the numpy fast path (rlkit.models.numpy_mlp) ---------------------------------------
+    def numpy_engine(self, any_dist: bool = False) -> NumpyMLP | None:
+        """The numpy engine that runs this policy's model, or None where torch runs it: a
+        model or distribution the engine does not reproduce exactly (custom ones, a GPU...).
+
+        Args:
+            any_dist: only the model is needed (values), whatever the distribution.
+        """
+        if any_dist or self.dist_class is Categorical or self.dist_class is DiagGaussian:
+            return NumpyMLP.of(self.model)
+        return None
+
+    def _numpy_actions(
+        self, engine: NumpyMLP, obs: np.ndarray, explore: bool, with_value: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(learner-layout actions, their logp [B], distribution inputs [B, n], values [B])
+        for filtered obs [B, *shape], as compute_actions computes them with torch."""
+        dist_inputs, values = engine.forward(obs, values=with_value)
+        if self.dist_class is Categorical:
+            log_probs = log_softmax(dist_inputs)  # [B, n]
+            actions = sample_categorical(log_probs, explore)  # [B]
+            logp = log_probs[np.arange(len(actions)), actions]
+        else:
+            actions, logp = gaussian_sample_logp(dist_inputs, explore)  # [B, A], [B]
+        return actions, logp, dist_inputs, values
+
     # -- action layouts -----------------------------------------------------------------------
     def flatten_actions(self, actions: Any) -> torch.Tensor:
         """Sampled actions (tensor or nested) -> the learner layout of the module docstring."""
@@ -246,10 +304,10 @@ class Policy:
         leaves = [a.reshape(a.shape[0], -1).float() for a in _nested_leaves(actions)]
         return torch.cat(leaves, dim=1)  # [B, F]
 
-    def to_env_actions(self, flat: torch.Tensor) -> Any:
+    def to_env_actions(self, flat: torch.Tensor | np.ndarray) -> Any:
         """Learner-layout actions [B, ...] -> numpy actions the vector env accepts."""
         space = self.action_space
-        arr = flat.cpu().numpy()
+        arr = flat.cpu().numpy() if isinstance(flat, torch.Tensor) else flat
         if isinstance(space, gym.spaces.Box):
             return np.clip(arr.reshape(arr.shape[0], *space.shape), space.low, space.high).astype(
                 space.dtype, copy=False

@@ -1,4 +1,4 @@
-"""Proposed tests (not added to tests/): the speed-ups keep behaviour."""
+"""The speed-ups keep behaviour: Categorical draws, rollout values, clipping, the quick path."""
 
 import gymnasium as gym
 import numpy as np

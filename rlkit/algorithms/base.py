@@ -255,8 +255,8 @@ class Algorithm:
         recurrent = self.policy.is_recurrent()
         plain = state is None and prev_action is None and prev_reward is None
         if plain and not recurrent and self.action_fn() == self.policy.compute_actions:
-            with self._own_rng():  # the quick path: no state, no extras to return
-                return _remove_batch_dim(self.policy.act(batch_obs, explore))
+            # The quick path: no state, no extras to return.
+            return _remove_batch_dim(self.policy.act(batch_obs, explore, rng=self._own_rng))
         if recurrent and state is None:
             state = self.policy.get_initial_state(1)
         elif state is not None:

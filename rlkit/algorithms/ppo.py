@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from rlkit.algorithms.base import piecewise
+from rlkit.algorithms.numpy_loss import ppo_loss
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean, normalize
 
 
@@ -100,3 +101,8 @@ class PPO(OnPolicyAlgorithm):
             "kl": kl,
             "clip_fraction": clip_fraction,
         }
+
+    numpy_twin_of = loss  # numpy_loss computes this loss (rlkit.algorithms.onpolicy detail 5)
+
+    def numpy_loss(self, mb, outputs, values):
+        return ppo_loss(mb, outputs, values, self.config, self._clip)

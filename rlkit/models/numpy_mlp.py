@@ -1,0 +1,277 @@
+"""A numpy engine for the built-in FullyConnectedNetwork on the CPU: the fast path.
+
+For the small networks of RL, torch spends far longer dispatching an operator, and autograd
+recording it, than the arithmetic takes: a 64-64 MLP's forward on 8 observations is ~5
+operators of ~1 us of maths each, wrapped in ~20 us of framework. This module runs the very
+same network (the same parameter tensors: numpy views share their memory, so nothing is
+copied and an optimizer step is seen at once) with numpy, forward and, for the learner,
+backward by hand.
+
+It applies only where its result is the model's own: an unmodified ``FullyConnectedNetwork``
+(not a subclass, no hooks) on the CPU in float32 with tanh / relu / linear activations.
+Anything else (a custom model, a GPU, batch norm) runs through torch as before; nothing
+the user wrote is ever bypassed. ``tests/test_fast_path.py`` checks outputs, values and
+gradients against torch's.
+
+Shapes: ``x: [N, F]`` float32 -> outputs ``[N, num_outputs]``, values ``[N]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+# name -> (activation in place, derivative from the activation's output)
+_ACTIVATIONS = {
+    "tanh": (lambda z: np.tanh(z, out=z), lambda h: 1.0 - h * h),
+    "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda h: (h > 0).astype(h.dtype)),
+    "linear": (lambda z: z, None),
+}
+_MODULES = {torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu", torch.nn.Identity: "linear"}
+
+
+class _Layer:
+    """One dense layer: ``h = act(x @ W.T + b)`` with W ``[out, in]`` as nn.Linear keeps it."""
+
+    __slots__ = ("weight", "bias", "act")
+
+    def __init__(self, linear: torch.nn.Linear, act: str):
+        self.weight, self.bias, self.act = linear.weight, linear.bias, act
+
+
+def _tower(seq: torch.nn.Sequential | None) -> list[_Layer] | None:
+    """Layers of an ``mlp()`` Sequential (Linear, activation, Linear, ...), or None when it
+    holds anything else."""
+    if seq is None:
+        return []
+    mods = list(seq)
+    if len(mods) % 2:
+        return None
+    layers = []
+    for linear, act in zip(mods[::2], mods[1::2]):
+        if type(linear) is not torch.nn.Linear or type(act) not in _MODULES:
+            return None
+        layers.append(_Layer(linear, _MODULES[type(act)]))
+    return layers
+
+
+class NumpyMLP:
+    """Forward (and backward) of one FullyConnectedNetwork with numpy, on its own parameters.
+
+    Build with ``NumpyMLP.of(model)``, which returns None when the model is not one this
+    engine reproduces exactly; callers then use torch.
+    """
+
+    def __init__(self, model: Any, hidden: list[_Layer], logits: _Layer | None, value_tower):
+        self.model = model
+        self.hidden = hidden  # policy tower (the last layer is the output when no logits)
+        self.logits = logits
+        self.value_tower = value_tower  # None: the value head reads the policy features
+        self.value_head = _Layer(model._value_head, "linear")
+        self.params = [p for p in model.parameters()]
+        self._modules = list(model.modules())
+        # (module, its children, its parameters): the layers were read off exactly these
+        self._layout = [
+            (m, tuple(m._modules.values()), tuple(m._parameters.values())) for m in self._modules
+        ]
+        self._ptrs = None
+        self._np: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def of(model: Any) -> NumpyMLP | None:
+        """The engine for ``model``, cached on it; None where torch must run the model."""
+        from rlkit.models.fcnet import FullyConnectedNetwork
+
+        if type(model) is not FullyConnectedNetwork or model._value_head is None:
+            return None
+        engine = model.__dict__.get("_numpy_mlp")
+        if engine is False:  # known not to fit (Model._apply and state loading clear this)
+            return None
+        if engine is None or not engine._valid():
+            engine = NumpyMLP._build(model)
+            model.__dict__["_numpy_mlp"] = engine or False
+        return engine or None
+
+    @staticmethod
+    def _build(model: Any) -> NumpyMLP | None:
+        if model.log_std is not None:  # free_log_std: left to torch
+            return None
+        hidden = _tower(model._hidden)
+        value_tower = None if model._value_tower is None else _tower(model._value_tower)
+        if hidden is None or (model._value_tower is not None and value_tower is None):
+            return None
+        logits = None if model._logits is None else _Layer(model._logits, "linear")
+        engine = NumpyMLP(model, hidden, logits, value_tower)
+        return engine if engine._valid() else None
+
+    def _valid(self) -> bool:
+        """The layers are still the model's, its parameters still the float32 CPU tensors the
+        views were made of, and nobody hooked a module since (a hook must see every forward).
+        Runs before every use, so it checks identities rather than walking the model."""
+        from torch.nn.modules import module as m
+
+        if m._global_forward_hooks or m._global_forward_pre_hooks:
+            return False
+        for mod, children, params in self._layout:
+            if mod._forward_hooks or mod._forward_pre_hooks:
+                return False
+            # identity: Modules compare by id; a tuple of tensors would compare values
+            if (
+                tuple(mod._modules.values()) != children
+                or len(mod._parameters) != len(params)
+                or any(a is not b for a, b in zip(mod._parameters.values(), params))
+            ):
+                return False
+        ptrs = [p.data_ptr() for p in self.params]
+        if ptrs != self._ptrs:  # new storage: moved, cast or assigned; check, then view it
+            if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in self.params):
+                return False
+            self._np = {id(p): p.detach().numpy() for p in self.params}
+            self._ptrs = ptrs
+        return True
+
+    def _w(self, layer: _Layer) -> tuple[np.ndarray, np.ndarray]:
+        return self._np[id(layer.weight)], self._np[id(layer.bias)]
+
+    # -- forward --------------------------------------------------------------------------
+    def _run(self, layers: list[_Layer], x: np.ndarray, keep: list | None) -> np.ndarray:
+        for layer in layers:
+            W, b = self._w(layer)
+            x = x @ W.T  # [N, in] @ [in, out] -> [N, out]
+            x += b
+            _ACTIVATIONS[layer.act][0](x)
+            if keep is not None:
+                keep.append(x)
+        return x
+
+    def forward(
+        self, x: np.ndarray, outputs: bool = True, values: bool = True, keep: dict | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(outputs [N, num_outputs] or None, values [N] or None) for flat obs ``x [N, F]``.
+
+        ``keep``: a dict that receives the activations the backward pass needs.
+        """
+        x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), -1)  # [N, *shape] -> [N, F]
+        pi_acts = [] if keep is not None else None
+        features = out = None
+        if outputs or self.value_tower is None:
+            features = self._run(self.hidden, x, pi_acts)
+            out = features
+            if self.logits is not None and outputs:
+                W, b = self._w(self.logits)
+                out = features @ W.T + b  # [N, H] -> [N, num_outputs]
+        value = None
+        if values:
+            vf_acts = [] if keep is not None else None
+            v_in = features if self.value_tower is None else self._run(self.value_tower, x, vf_acts)
+            W, b = self._w(self.value_head)
+            value = v_in @ W[0] + b[0]  # [N, D] -> [N]
+            if keep is not None:
+                keep.update(vf_acts=vf_acts, v_in=v_in)
+        if keep is not None:
+            keep.update(x=x, pi_acts=pi_acts, features=features)
+        return (out if outputs else None), value
+
+    # -- backward -------------------------------------------------------------------------
+    def backward(self, keep: dict, d_out: np.ndarray, d_value: np.ndarray) -> None:
+        """Write d loss / d parameter into every parameter's ``.grad`` (replacing it).
+
+        Args:
+            keep: what ``forward(..., keep=keep)`` stored.
+            d_out: [N, num_outputs] d loss / d outputs.
+            d_value: [N] d loss / d values.
+        """
+        grads = self._grads()
+        W, _ = self._w(self.value_head)
+        gw, gb = grads[id(self.value_head.weight)], grads[id(self.value_head.bias)]
+        np.matmul(d_value, keep["v_in"], out=gw[0])  # [N] @ [N, D] -> [D]
+        gb[0] = d_value.sum()
+        d_v_in = d_value[:, None] * W  # [N, 1] * [1, D] -> [N, D]
+        d_feat = None
+        if self.logits is not None:
+            lw, _ = self._w(self.logits)
+            np.matmul(d_out.T, keep["features"], out=grads[id(self.logits.weight)])
+            grads[id(self.logits.bias)][...] = d_out.sum(0)
+            d_feat = d_out @ lw  # [N, n] @ [n, H] -> [N, H]
+        else:  # the last hidden layer is the output layer
+            d_feat = d_out
+        if self.value_tower is None:
+            d_feat = d_feat + d_v_in
+        else:
+            self._back(self.value_tower, keep["vf_acts"], keep["x"], d_v_in, grads)
+        self._back(self.hidden, keep["pi_acts"], keep["x"], d_feat, grads)
+
+    def _back(self, layers, acts, x, g, grads) -> None:
+        for i in reversed(range(len(layers))):
+            layer = layers[i]
+            derivative = _ACTIVATIONS[layer.act][1]
+            if derivative is not None:
+                g = g * derivative(acts[i])  # through the activation
+            below = acts[i - 1] if i else x
+            np.matmul(g.T, below, out=grads[id(layer.weight)])  # [out, N] @ [N, in]
+            np.sum(g, axis=0, out=grads[id(layer.bias)])
+            if i:
+                g = g @ self._np[id(layer.weight)]  # [N, out] @ [out, in] -> [N, in]
+
+    def clip_grads(self, max_norm: float) -> float:
+        """Scale every gradient so their global L2 norm is at most ``max_norm``, as
+        rlkit.algorithms.learner.clip_grad_norm does; returns the norm before."""
+        grads = [p.grad.numpy().reshape(-1) for p in self.params]
+        total = float(np.sqrt(sum(float(g @ g) for g in grads)))
+        scale = max_norm / (total + 1e-6)
+        if scale < 1.0:
+            for g in grads:
+                g *= scale
+        return total
+
+    def _grads(self) -> dict[int, np.ndarray]:
+        """numpy views of every parameter's ``.grad``, created (zeros) where missing."""
+        out = {}
+        for p in self.params:
+            if p.grad is None or p.grad.data_ptr() == 0:
+                p.grad = torch.zeros_like(p)
+            out[id(p)] = p.grad.numpy()
+        return out
+
+
+# -- distributions, in numpy ----------------------------------------------------------------
+def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray, np.ndarray]:
+    """DiagGaussian on [N, 2A] inputs (means, then log stds clamped as DiagGaussian does):
+    (actions [N, A], their logp [N]). Noise comes from torch's generator."""
+    from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
+
+    mean, log_std = np.split(inputs, 2, axis=1)  # [N, 2A] -> 2 x [N, A]
+    log_std = np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+    if not explore:
+        noise = np.zeros_like(mean)
+    else:
+        noise = torch.randn(mean.shape).numpy()
+    actions = mean + np.exp(log_std) * noise
+    logp = (-0.5 * noise * noise - log_std - 0.5 * np.log(2 * np.pi)).sum(axis=1)
+    return actions.astype(np.float32), logp.astype(np.float32)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """[N, n] logits -> [N, n] log-probabilities (the max is subtracted first)."""
+    z = z - z.max(axis=1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return z
+
+
+def sample_categorical(log_probs: np.ndarray, explore: bool) -> np.ndarray:
+    """[N, n] log-probabilities -> [N] int64 actions.
+
+    Sampling runs the exponential race torch.multinomial runs (argmax of p / q, q ~ Exp(1))
+    with q drawn from torch's generator, so the trainer's seeded RNG stream decides it.
+    """
+    if not explore:
+        return log_probs.argmax(axis=1)
+    if np.isnan(log_probs).any():
+        raise RuntimeError(
+            "Categorical.sample: the model output NaN logits; the model has diverged "
+            "(lower lr, set grad_clip, or check the inputs for NaN)"
+        )
+    q = torch.empty(log_probs.shape).exponential_().numpy()
+    return (np.exp(log_probs) / q).argmax(axis=1)

@@ -1,0 +1,258 @@
+"""The numpy fast path (rlkit.models.numpy_mlp, rlkit.algorithms.numpy_loss) computes what
+torch computes: outputs, values, actions and their logp, PPO's loss, statistics and every
+parameter's gradient; and it steps aside wherever it would not be the user's model."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from rlkit import ModelCatalog
+from rlkit.algorithms import PPO
+from rlkit.algorithms.numpy_loss import ppo_loss
+from rlkit.distributions import DiagGaussian
+from rlkit.models.fcnet import FullyConnectedNetwork
+from rlkit.models.numpy_mlp import NumpyMLP, log_softmax, sample_categorical
+from rlkit.policy import Policy
+
+BOX4 = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+CONFIGS = {
+    "separate tanh": {"fcnet_hiddens": [16, 8], "vf_share_layers": False},
+    "shared relu": {"fcnet_hiddens": [16, 8], "vf_share_layers": True, "fcnet_activation": "relu"},
+    "no_final_linear": {"fcnet_hiddens": [16, 3], "no_final_linear": True},
+    "post_fcnet linear": {
+        "fcnet_hiddens": [8],
+        "post_fcnet_hiddens": [6],
+        "post_fcnet_activation": "linear",
+    },
+}
+
+
+def _model(config: dict, n: int = 3) -> FullyConnectedNetwork:
+    model = ModelCatalog.get_model(BOX4, gym.spaces.Discrete(n), n, config)
+    for p in model.parameters():  # RLlib's init makes the logits tiny: move off it
+        p.data.add_(torch.randn_like(p) * 0.3)
+    return model
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_outputs_and_values_equal_torch(seed, name):
+    model = _model(CONFIGS[name])
+    engine = NumpyMLP.of(model)
+    assert engine is not None
+    obs = np.random.randn(32, 4).astype(np.float32)
+    outputs, values = engine.forward(obs)
+    with torch.no_grad():
+        t_out, _ = model({"obs": torch.as_tensor(obs)})
+        t_values = model.value_function()
+    np.testing.assert_allclose(outputs, t_out.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, t_values.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _ppo_mb(model, rng, N=64, n=3):
+    obs = torch.as_tensor(rng.standard_normal((N, 4)), dtype=torch.float32)
+    with torch.no_grad():
+        old_logits = model({"obs": obs})[0] + 0.3 * torch.randn(N, n)
+        old_values = model.value_function() + 0.5 * torch.randn(N)
+    actions = torch.as_tensor(rng.integers(0, n, N))
+    return {
+        "obs": obs,
+        "actions": actions,
+        "action_logp": torch.log_softmax(old_logits, 1).gather(1, actions[:, None])[:, 0],
+        "advantages": torch.as_tensor(rng.standard_normal(N) * 2 + 0.5, dtype=torch.float32),
+        "value_targets": torch.as_tensor(rng.standard_normal(N), dtype=torch.float32),
+        "action_dist_inputs": old_logits,
+        "vf_preds": old_values,
+        "prev_actions": actions,
+        "prev_rewards": torch.zeros(N),
+        "state_in": [],
+        "seq_lens": None,
+    }
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize(
+    "ppo_config",
+    [
+        {},
+        {"entropy_coeff": 0.05, "vf_clip_param": 0.2, "vf_loss_coeff": 1.0},
+        {"normalize_advantages": False, "clip_param": 0.05},
+    ],
+)
+def test_ppo_loss_and_gradients_equal_autograd(seed, name, ppo_config):
+    trainer = PPO(
+        env="CartPole-v1",
+        config={"seed": 0, "num_envs": 1, "rollout_fragment_length": 8, **ppo_config},
+    )
+    trainer._clip = trainer.clip_param()
+    model = _model(CONFIGS[name], n=3)
+    mb = _ppo_mb(model, np.random.default_rng(1))
+    trainer.model = model  # PPO.loss only reads config, policy.dist_class and model
+    trainer.policy.model = model
+
+    dist, values, _ = trainer.forward(mb)
+    total, stats = trainer.loss(mb, dist, values)
+    model.zero_grad()
+    total.backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    engine = NumpyMLP.of(model)
+    keep = {}
+    outputs, np_values = engine.forward(mb["obs"].numpy(), keep=keep)
+    np_total, np_stats, d_out, d_values = ppo_loss(
+        mb, outputs, np_values, trainer.config, trainer._clip
+    )
+    for p in model.parameters():
+        p.grad.fill_(123.0)  # the engine must replace, not add to, what is there
+    engine.backward(keep, d_out, d_values)
+
+    assert np_total == pytest.approx(float(total.detach()), rel=1e-5, abs=1e-6)
+    for key, value in stats.items():
+        assert np_stats[key] == pytest.approx(float(value), rel=1e-4, abs=1e-6), key
+    assert 0.0 < np_stats["clip_fraction"] < 1.0  # both branches of the clip were exercised
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(
+            p.grad.numpy(), expected[key].numpy(), rtol=1e-4, atol=1e-6, err_msg=key
+        )
+
+
+def test_clip_grads_matches_torch(seed):
+    model = _model(CONFIGS["separate tanh"])
+    engine = NumpyMLP.of(model)
+    twin = _model(CONFIGS["separate tanh"])
+    for p, q in zip(model.parameters(), twin.parameters()):
+        p.grad = torch.randn_like(p)
+        q.grad = p.grad.clone()
+    norm = engine.clip_grads(0.5)
+    torch_norm = torch.nn.utils.clip_grad_norm_(list(twin.parameters()), 0.5)
+    assert norm == pytest.approx(float(torch_norm), rel=1e-5)
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_categorical_sampling_follows_the_probabilities(seed):
+    log_probs = log_softmax(np.array([[0.0, 1.0, 2.0, -30.0]] * 20000, np.float32))
+    actions = sample_categorical(log_probs, explore=True)
+    freq = np.bincount(actions, minlength=4) / len(actions)
+    np.testing.assert_allclose(freq[:3], np.exp(log_probs[0, :3]), atol=0.012)
+    assert freq[3] == 0.0
+    assert (sample_categorical(log_probs[:3], explore=False) == 2).all()
+    with pytest.raises(RuntimeError, match="NaN"):
+        sample_categorical(np.full((1, 2), np.nan, np.float32), explore=True)
+
+
+@pytest.mark.parametrize(
+    "action_space",
+    [gym.spaces.Discrete(3), gym.spaces.Box(-2.0, 2.0, (2,), np.float32)],
+    ids=["Categorical", "DiagGaussian"],
+)
+def test_policy_actions_and_logp_agree_with_the_torch_distribution(seed, action_space):
+    policy = Policy(BOX4, action_space, {"model": {"fcnet_hiddens": [16]}})
+    assert policy.numpy_engine() is not None
+    obs = np.random.randn(50, 4).astype(np.float32)
+    env_actions, _, extra = policy.compute_actions(obs, with_value=True)
+    with torch.no_grad():
+        inputs, _ = policy.model({"obs": torch.as_tensor(obs)})
+        dist = policy.dist_class(inputs, policy.model)
+        logp = dist.logp(torch.as_tensor(extra["actions"]))
+        values = policy.model.value_function()
+        mode = policy.flatten_actions(dist.deterministic_sample()).numpy()
+    np.testing.assert_allclose(extra["action_logp"], logp.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(extra["vf_preds"], values.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(extra["action_dist_inputs"], inputs.numpy(), rtol=1e-5, atol=1e-6)
+    greedy = policy.act(obs, explore=False)
+    if isinstance(action_space, gym.spaces.Box):
+        np.testing.assert_allclose(greedy, np.clip(mode, -2, 2), rtol=1e-5, atol=1e-6)
+        assert env_actions.min() >= -2.0 and env_actions.max() <= 2.0
+    else:
+        np.testing.assert_array_equal(greedy, mode)
+
+
+class _Subclassed(FullyConnectedNetwork):
+    def forward(self, input_dict, state, seq_lens):
+        outputs, state = super().forward(input_dict, state, seq_lens)
+        return outputs * 0.0, state  # the user's change must be what runs
+
+
+def test_users_models_and_hooks_are_never_bypassed(seed):
+    ModelCatalog.register_custom_model("numpy_engine_subclass", _Subclassed)
+    policy = Policy(
+        BOX4, gym.spaces.Discrete(3), {"model": {"custom_model": "numpy_engine_subclass"}}
+    )
+    assert policy.numpy_engine() is None
+    _, _, extra = policy.compute_actions(np.ones((4, 4), np.float32))
+    assert np.all(extra["action_dist_inputs"] == 0.0)
+
+    policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
+    assert policy.numpy_engine() is not None
+    seen = []
+    handle = policy.model.register_forward_hook(lambda *args: seen.append(1))
+    assert policy.numpy_engine() is None
+    policy.compute_actions(np.ones((2, 4), np.float32))
+    assert seen == [1]
+    handle.remove()
+    policy.model.__dict__.pop("_numpy_mlp")  # a removed hook: the engine may come back
+    assert policy.numpy_engine() is not None
+
+    # A replaced layer or a reassigned weight: the engine reads the new ones.
+    policy.model._logits = torch.nn.Linear(8, 3)
+    with torch.no_grad():
+        policy.model._value_head.weight = torch.nn.Parameter(torch.full((1, 8), 2.0))
+    obs = np.ones((3, 4), np.float32)
+    engine = NumpyMLP.of(policy.model)
+    assert engine.logits.weight is policy.model._logits.weight
+    with torch.no_grad():
+        outputs, _ = policy.model({"obs": torch.as_tensor(obs)})
+        values = policy.model.value_function().numpy()
+    np.testing.assert_allclose(engine.forward(obs)[0], outputs.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(engine.forward(obs)[1], values, rtol=1e-5, atol=1e-6)
+
+
+def test_engine_sees_optimizer_steps_and_load_state_dict(seed):
+    model = _model(CONFIGS["separate tanh"])
+    engine = NumpyMLP.of(model)
+    obs = np.random.randn(5, 4).astype(np.float32)
+    before = engine.forward(obs)[0].copy()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1)  # what an optimizer step does: in place
+    after = NumpyMLP.of(model).forward(obs)[0]
+    assert not np.allclose(before, after)
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            after, model({"obs": torch.as_tensor(obs)})[0].numpy(), rtol=1e-5, atol=1e-6
+        )
+    other = _model(CONFIGS["separate tanh"])
+    model.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            NumpyMLP.of(model).forward(obs)[0],
+            other({"obs": torch.as_tensor(obs)})[0].numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+
+def test_other_setups_take_the_torch_path(seed):
+    # free_log_std, a Beta distribution, a double-precision model: torch runs them.
+    box = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    assert Policy(BOX4, box, {"model": {"free_log_std": True}}).numpy_engine() is None
+    policy = Policy(BOX4, box, {"model": {"custom_action_dist": "Beta"}})
+    assert policy.numpy_engine() is None
+    assert policy.numpy_engine(any_dist=True) is not None  # values still come from numpy
+    model = _model(CONFIGS["separate tanh"]).double()
+    assert NumpyMLP.of(model) is None
+    assert Policy(BOX4, gym.spaces.Discrete(2), {}).dist_class is not DiagGaussian
+
+
+def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
+    trainer = PPO(env="CartPole-v1", config={"seed": 0, "model": {"fcnet_hiddens": [8]}})
+    assert trainer.numpy_learner() is not None
+    trainer.model._hidden[0].weight.requires_grad_(False)
+    assert trainer.numpy_learner() is None
+
+    class Custom(PPO):
+        def loss(self, mb, dist, values):
+            return super().loss(mb, dist, values)
+
+    assert Custom(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
