@@ -11,7 +11,8 @@ Both libraries train PPO on CartPole-v1 with the same network: two separate 64-6
 cleanrl: the defaults of cleanrl/ppo.py. zoo: rl-baselines3-zoo's hyperparams/ppo.yml entry for
 CartPole-v1 (its budget: 1e5 steps).
 
-Both sets: vf_coef 0.5, max_grad_norm 0.5, advantages normalised per minibatch, no value
+Both sets: vf_coef 0.5, max_grad_norm 0.5, Adam eps 1e-5 (SB3's and CleanRL's choice),
+advantages normalised per minibatch, no value
 clipping (CleanRL clips the value loss, but SB3 and rlkit clip it in different ways, so neither
 run does). Linear schedules run from the start value to 0 over the run's step budget, as SB3's
 do over ``total_timesteps``.
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 NET = [64, 64]
+ADAM_EPS = 1e-5  # SB3's PPO and CleanRL's ppo.py both set it
 
 HPARAMS: dict[str, dict[str, Any]] = {
     "cleanrl": {
@@ -80,6 +82,7 @@ def rlkit_config(hp_name: str, seed: int, budget: int) -> dict[str, Any]:
         "entropy_coeff": hp["ent_coef"],
         "vf_loss_coeff": 2 * hp["vf_coef"],  # see the module docstring
         "grad_clip": hp["max_grad_norm"],
+        "adam_epsilon": ADAM_EPS,
         "normalize_advantages": True,
         "vf_clip_param": None,
         "model": {"fcnet_hiddens": NET, "fcnet_activation": "tanh", "vf_share_layers": False},

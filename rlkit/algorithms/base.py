@@ -40,6 +40,7 @@ COMMON_CONFIG: dict[str, Any] = {
     "lr_schedule": None,  # [[timestep, lr], ...], piecewise linear; overrides lr
     "gamma": 0.99,
     "grad_clip": None,  # max global gradient norm
+    "adam_epsilon": 1e-8,  # Adam's eps (torch's default; SB3's PPO uses 1e-5)
     "output": None,  # directory: write sampled batches as JSON lines
     "input": None,  # path or glob of JSON lines (BC, or custom losses reading expert data)
     "num_threads": 1,  # torch intra-op threads; 1 is fastest for small models on few cores
@@ -116,7 +117,7 @@ class Algorithm:
             if self.device.type == "cpu"
             else copy.deepcopy(self.policy.model).to(self.device)
         )
-        self.optimizer = make_adam(self.model, self.config["lr"])
+        self.optimizer = make_adam(self.model, self.config["lr"], self.config["adam_epsilon"])
         self.sampler = Sampler(
             env,
             self.policy,
@@ -182,6 +183,10 @@ class Algorithm:
             )
         if not (isinstance(c["lr"], (int, float)) and c["lr"] > 0):
             raise ValueError(f"config key 'lr' takes a positive number; got {c['lr']!r}")
+        if not (isinstance(c["adam_epsilon"], (int, float)) and c["adam_epsilon"] > 0):
+            raise ValueError(
+                f"config key 'adam_epsilon' takes a positive number; got {c['adam_epsilon']!r}"
+            )
         if not (0.0 <= c["gamma"] <= 1.0):
             raise ValueError(f"config key 'gamma' takes a number in [0, 1]; got {c['gamma']!r}")
         if c["train_batch_size"] is None:

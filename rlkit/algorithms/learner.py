@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 
-def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+def make_adam(model: torch.nn.Module, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
     """Adam over ``model``'s parameters, fused into one kernel where torch has one.
 
     The fused update does in one call what the default does in a dozen small ones per
@@ -22,7 +22,7 @@ def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
     fused = bool(params) and all(
         p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
     )
-    return torch.optim.Adam(params, lr=lr, fused=fused or None)
+    return torch.optim.Adam(params, lr=lr, eps=eps, fused=fused or None)
 
 
 def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
