@@ -255,4 +255,9 @@ def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
         def loss(self, mb, dist, values):
             return super().loss(mb, dist, values)
 
+    class CustomForward(PPO):
+        def forward(self, mb):
+            return super().forward(mb)
+
     assert Custom(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
+    assert CustomForward(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None

@@ -210,10 +210,14 @@ class OnPolicyAlgorithm(Algorithm):
     numpy_twin_of: Callable | None = None
 
     def numpy_learner(self) -> NumpyMLP | None:
-        """The numpy engine where it computes exactly what loss() + optimise() would: this
-        class's own loss (not a subclass's), a built-in MLP learning on the CPU with every
-        parameter trainable, a Categorical policy and no custom_loss. Otherwise None."""
-        if self.numpy_loss is None or type(self).loss is not type(self).numpy_twin_of:
+        """The numpy engine where it computes exactly what forward() + loss() + optimise()
+        would: this class's own loss and forward (not a subclass's), a built-in MLP learning
+        on the CPU with every parameter trainable, a Categorical policy, no custom_loss.
+        Otherwise None."""
+        cls = type(self)
+        if self.numpy_loss is None or cls.loss is not cls.numpy_twin_of:
+            return None
+        if cls.forward is not OnPolicyAlgorithm.forward:
             return None
         model = self.model
         if model is not self.policy.model or self.policy.dist_class is not Categorical:
