@@ -3,7 +3,7 @@
 ``PPO.loss`` (rlkit.algorithms.ppo) is the definition; this is its twin for a Categorical
 policy, used where the numpy engine runs the model (rlkit.models.numpy_mlp): there, one
 minibatch step of a small MLP costs a third of what torch's autograd takes for the same maths.
-``tests/test_fast_path.py`` checks the loss, the statistics and every parameter's gradient
+``tests/test_numpy_engine.py`` checks the loss, the statistics and every parameter's gradient
 against autograd on ``PPO.loss``.
 
 Gradients (N rows, a = advantages, r = ratio, p = softmax(z), l = log p, onehot of a_t):

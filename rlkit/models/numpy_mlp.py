@@ -10,7 +10,7 @@ backward by hand.
 It applies only where its result is the model's own: an unmodified ``FullyConnectedNetwork``
 (not a subclass, no hooks) on the CPU in float32 with tanh / relu / linear activations.
 Anything else (a custom model, a GPU, batch norm) runs through torch as before; nothing
-the user wrote is ever bypassed. ``tests/test_fast_path.py`` checks outputs, values and
+the user wrote is ever bypassed. ``tests/test_numpy_engine.py`` checks outputs, values and
 gradients against torch's.
 
 Shapes: ``x: [N, F]`` float32 -> outputs ``[N, num_outputs]``, values ``[N]``.
@@ -71,10 +71,9 @@ class NumpyMLP:
         self.value_tower = value_tower  # None: the value head reads the policy features
         self.value_head = _Layer(model._value_head, "linear")
         self.params = [p for p in model.parameters()]
-        self._modules = list(model.modules())
         # (module, its children, its parameters): the layers were read off exactly these
         self._layout = [
-            (m, tuple(m._modules.values()), tuple(m._parameters.values())) for m in self._modules
+            (m, tuple(m._modules.values()), tuple(m._parameters.values())) for m in model.modules()
         ]
         self._ptrs = None
         self._np: dict[int, np.ndarray] = {}
