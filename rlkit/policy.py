@@ -98,6 +98,7 @@ class Policy:
             self.preprocessor.observation_space, action_space, self.num_outputs, self.model_config
         )
         self._leaves = leaf_paths(action_space)
+        self._pinned: list = []  # engines pinned by pin_engine(), innermost last
         self.action_shape, self.action_dtype = self._probe_action_layout()
 
     def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
@@ -277,8 +278,25 @@ class Policy:
             any_dist: only the model is needed (values), whatever the distribution.
         """
         if any_dist or self.dist_class is Categorical or self.dist_class is DiagGaussian:
-            return NumpyMLP.of(self.model)
+            return self._pinned[-1] if self._pinned else NumpyMLP.of(self.model)
         return None
+
+    @contextlib.contextmanager
+    def pin_engine(self):
+        """Within this block numpy_engine() answers as it did on entry, without checking
+        the model again before every call.
+
+        A rollout is such a block: between its env steps nothing changes the model (no
+        optimizer step, no new hook, no move to a GPU), so the check that the numpy engine
+        still matches the model (hooks, module and parameter identities, storage) runs once
+        per rollout instead of once per step. Code that changes the model must not run
+        inside the block.
+        """
+        self._pinned.append(NumpyMLP.of(self.model))
+        try:
+            yield
+        finally:
+            self._pinned.pop()
 
     def _numpy_actions(
         self, engine: NumpyMLP, obs: np.ndarray, explore: bool, with_value: bool

@@ -104,17 +104,18 @@ class Sampler:
         # act, so the whole rollout is valued in one forward afterwards instead of T small ones.
         value_later = with_value and not self.policy.is_recurrent()
         rows: list[dict[str, Any]] = []
-        for _ in range(num_steps):
-            rows.append(self._step(compute, with_value and not value_later))
-        batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "state_in"}
-        batch["state_in"] = [
-            np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
-        ]
-        batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
-        if value_later:
-            batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
-        else:
-            batch["next_vf"] = self._next_values(batch, with_value)
+        with self.policy.pin_engine():  # the model cannot change between these steps
+            for _ in range(num_steps):
+                rows.append(self._step(compute, with_value and not value_later))
+            batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k != "state_in"}
+            batch["state_in"] = [
+                np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
+            ]
+            batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
+            if value_later:
+                batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
+            else:
+                batch["next_vf"] = self._next_values(batch, with_value)
         self._broken = False
         return batch
 

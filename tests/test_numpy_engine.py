@@ -12,7 +12,7 @@ from rlkit.algorithms import PPO
 from rlkit.algorithms.numpy_loss import ppo_loss
 from rlkit.distributions import DiagGaussian
 from rlkit.models.fcnet import FullyConnectedNetwork
-from rlkit.models.numpy_mlp import NumpyMLP, log_softmax, sample_categorical
+from rlkit.models.numpy_mlp import _TANH_BY_EXP, NumpyMLP, _tanh, log_softmax, sample_categorical
 from rlkit.policy import Policy
 
 BOX4 = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
@@ -20,6 +20,8 @@ CONFIGS = {
     "separate tanh": {"fcnet_hiddens": [16, 8], "vf_share_layers": False},
     "shared relu": {"fcnet_hiddens": [16, 8], "vf_share_layers": True, "fcnet_activation": "relu"},
     "no_final_linear": {"fcnet_hiddens": [16, 3], "no_final_linear": True},
+    # 32-64 rows x 256 units: above _TANH_BY_EXP, so tanh runs as 2 / (1 + exp(-2z)) - 1
+    "wide tanh": {"fcnet_hiddens": [256, 8], "vf_share_layers": False},
     "post_fcnet linear": {
         "fcnet_hiddens": [8],
         "post_fcnet_hiddens": [6],
@@ -47,6 +49,21 @@ def test_outputs_and_values_equal_torch(seed, name):
         t_values = model.value_function()
     np.testing.assert_allclose(outputs, t_out.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(values, t_values.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tanh_by_exp_matches_numpy_tanh_everywhere():
+    z = np.concatenate(
+        [
+            np.linspace(-60, 60, _TANH_BY_EXP),
+            [0.0, -0.0, 1e-30, -1e-30, 89.0, -89.0, np.inf, -np.inf],
+        ]
+    ).astype(np.float32)
+    with np.errstate(all="raise"):  # no overflow warning escapes for very negative inputs
+        got = _tanh(z.copy())
+    np.testing.assert_allclose(got, np.tanh(z), rtol=0, atol=3e-7)
+    assert got[-2] == 1.0 and got[-1] == -1.0
+    small = np.float32([0.5, -2.0])
+    np.testing.assert_array_equal(_tanh(small.copy()), np.tanh(small))
 
 
 def _ppo_mb(model, rng, N=64, n=3):
@@ -206,6 +223,28 @@ def test_users_models_and_hooks_are_never_bypassed(seed):
         values = policy.model.value_function().numpy()
     np.testing.assert_allclose(engine.forward(obs)[0], outputs.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(engine.forward(obs)[1], values, rtol=1e-5, atol=1e-6)
+
+
+def test_a_pinned_rollout_checks_the_model_once_and_a_hook_before_it_is_seen(seed):
+    policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
+    engine = policy.numpy_engine()
+    calls = []
+    check = engine._valid
+    engine._valid = lambda: calls.append(1) or check()
+    with policy.pin_engine():
+        for _ in range(5):
+            assert policy.numpy_engine() is engine
+            policy.compute_actions(np.ones((2, 4), np.float32))
+    assert calls == [1]  # once, at entry, not once per step
+    assert policy._pinned == []
+    # A hook registered before the rollout is honoured by all of it, and by the values.
+    seen = []
+    policy.model.register_forward_hook(lambda *args: seen.append(1))
+    with policy.pin_engine():
+        assert policy.numpy_engine() is None
+        policy.compute_actions(np.ones((2, 4), np.float32))
+        policy.compute_values(np.ones((2, 4), np.float32))
+    assert seen == [1, 1]
 
 
 def test_engine_sees_optimizer_steps_and_load_state_dict(seed):

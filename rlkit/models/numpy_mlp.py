@@ -23,9 +23,35 @@ from typing import Any
 import numpy as np
 import torch
 
+# Above this many elements tanh is computed as 2 / (1 + exp(-2z)) - 1: numpy's exp is
+# vectorised where its tanh is not (1.5-2.5x faster on a [256, 256] block; below, the five
+# calls cost more than they save). Both agree to float32 rounding (~2e-7).
+_TANH_BY_EXP = 8192
+
+
+def _tanh(z: np.ndarray) -> np.ndarray:
+    """tanh of z, in place."""
+    if z.size < _TANH_BY_EXP:
+        return np.tanh(z, out=z)
+    with np.errstate(over="ignore", under="ignore"):  # exp(-2z) = inf for z < -44: -1 then
+        z *= -2.0
+        np.exp(z, out=z)
+        z += 1.0
+        np.divide(2.0, z, out=z)
+        z -= 1.0
+    return z
+
+
+def _tanh_grad(h: np.ndarray) -> np.ndarray:
+    """d tanh / dz = 1 - tanh^2, from the output h."""
+    out = h * h
+    np.subtract(1.0, out, out=out)
+    return out
+
+
 # name -> (activation in place, derivative from the activation's output)
 _ACTIVATIONS = {
-    "tanh": (lambda z: np.tanh(z, out=z), lambda h: 1.0 - h * h),
+    "tanh": (_tanh, _tanh_grad),
     "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda h: (h > 0).astype(h.dtype)),
     "linear": (lambda z: z, None),
 }
@@ -207,7 +233,9 @@ class NumpyMLP:
             layer = layers[i]
             derivative = _ACTIVATIONS[layer.act][1]
             if derivative is not None:
-                g = g * derivative(acts[i])  # through the activation
+                d = derivative(acts[i])  # a new array: g may be the caller's
+                d *= g
+                g = d  # through the activation
             below = acts[i - 1] if i else x
             np.matmul(g.T, below, out=grads[id(layer.weight)])  # [out, N] @ [N, in]
             np.sum(g, axis=0, out=grads[id(layer.bias)])
