@@ -16,6 +16,7 @@ passes back to ``dist.logp``):
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ class Policy:
             self.preprocessor.observation_space, action_space, self.num_outputs, self.model_config
         )
         self._leaves = leaf_paths(action_space)
-        self._pinned: list = []  # engines pinned by pin_engine(), innermost last
+        self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
         self.action_shape, self.action_dtype = self._probe_action_layout()
 
     def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
@@ -278,7 +279,10 @@ class Policy:
             any_dist: only the model is needed (values), whatever the distribution.
         """
         if any_dist or self.dist_class is Categorical or self.dist_class is DiagGaussian:
-            return self._pinned[-1] if self._pinned else NumpyMLP.of(self.model)
+            pinned = self._pinned
+            if pinned and pinned[-1][0] == threading.get_ident():
+                return pinned[-1][1]
+            return NumpyMLP.of(self.model)
         return None
 
     @contextlib.contextmanager
@@ -290,13 +294,15 @@ class Policy:
         optimizer step, no new hook, no move to a GPU), so the check that the numpy engine
         still matches the model (hooks, module and parameter identities, storage) runs once
         per rollout instead of once per step. Code that changes the model must not run
-        inside the block.
+        inside the block. The pin holds for the thread that entered the block alone (a
+        dashboard trains in a thread while the notebook may hook the model).
         """
-        self._pinned.append(NumpyMLP.of(self.model))
+        entry = (threading.get_ident(), NumpyMLP.of(self.model))
+        self._pinned.append(entry)
         try:
             yield
         finally:
-            self._pinned.pop()
+            self._pinned.remove(entry)
 
     def _numpy_actions(
         self, engine: NumpyMLP, obs: np.ndarray, explore: bool, with_value: bool

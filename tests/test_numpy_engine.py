@@ -247,6 +247,29 @@ def test_a_pinned_rollout_checks_the_model_once_and_a_hook_before_it_is_seen(see
     assert seen == [1, 1]
 
 
+def test_a_pin_holds_only_in_the_thread_that_pinned(seed):
+    import threading
+
+    policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
+    seen = []
+    with policy.pin_engine():
+        assert policy.numpy_engine() is not None
+
+        # Another thread (the notebook, while a dashboard trains) hooks the model: its own
+        # calls see the hook at once; the pinned rollout keeps its engine.
+        def other():
+            policy.model.register_forward_hook(lambda *args: seen.append(1))
+            seen.append(policy.numpy_engine())
+            policy.compute_actions(np.ones((2, 4), np.float32))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert seen == [None, 1]  # no engine in that thread, and its forward ran the hook
+        assert policy.numpy_engine() is not None
+    assert policy.numpy_engine() is None  # after the rollout the hook is seen here too
+
+
 def test_engine_sees_optimizer_steps_and_load_state_dict(seed):
     model = _model(CONFIGS["separate tanh"])
     engine = NumpyMLP.of(model)
