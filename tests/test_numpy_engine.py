@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rlkit import ModelCatalog
-from rlkit.algorithms import PPO
-from rlkit.algorithms.numpy_loss import ppo_loss
-from rlkit.distributions import DiagGaussian
+from rlkit.algorithms import A2C, PPO
+from rlkit.algorithms.numpy_loss import a2c_loss, ppo_loss
+from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.models.fcnet import FullyConnectedNetwork
 from rlkit.models.numpy_mlp import _TANH_BY_EXP, NumpyMLP, _tanh, log_softmax, sample_categorical
 from rlkit.policy import Policy
@@ -66,19 +66,24 @@ def test_tanh_by_exp_matches_numpy_tanh_everywhere():
     np.testing.assert_array_equal(_tanh(small.copy()), np.tanh(small))
 
 
-def _ppo_mb(model, rng, N=64, n=3):
+def _mb(model, rng, dist_class, N=64, n=3):
+    """A minibatch whose old policy is the model's, perturbed; actions sampled from it."""
     obs = torch.as_tensor(rng.standard_normal((N, 4)), dtype=torch.float32)
     with torch.no_grad():
-        old_logits = model({"obs": obs})[0] + 0.3 * torch.randn(N, n)
+        old_inputs = model({"obs": obs})[0] + 0.3 * torch.randn(N, n)
         old_values = model.value_function() + 0.5 * torch.randn(N)
-    actions = torch.as_tensor(rng.integers(0, n, N))
+        old = dist_class(old_inputs)
+        actions = old.sample()
+        if dist_class is Categorical:
+            actions = torch.as_tensor(rng.integers(0, n, N))  # every action, likely or not
+        logp = old.logp(actions)
     return {
         "obs": obs,
         "actions": actions,
-        "action_logp": torch.log_softmax(old_logits, 1).gather(1, actions[:, None])[:, 0],
+        "action_logp": logp,
         "advantages": torch.as_tensor(rng.standard_normal(N) * 2 + 0.5, dtype=torch.float32),
         "value_targets": torch.as_tensor(rng.standard_normal(N), dtype=torch.float32),
-        "action_dist_inputs": old_logits,
+        "action_dist_inputs": old_inputs,
         "vf_preds": old_values,
         "prev_actions": actions,
         "prev_rewards": torch.zeros(N),
@@ -87,25 +92,51 @@ def _ppo_mb(model, rng, N=64, n=3):
     }
 
 
+def _twin_case(algo, dist_class, name, config):
+    """(trainer, model, minibatch, numpy loss function) for a loss-twin comparison."""
+    env = "CartPole-v1" if dist_class is Categorical else "Pendulum-v1"
+    trainer = algo(
+        env=env, config={"seed": 0, "num_envs": 1, "rollout_fragment_length": 8, **config}
+    )
+    assert trainer.policy.dist_class is dist_class
+    n = 3 if dist_class is Categorical else 4  # a Gaussian over 2 action dims
+    model = _model(CONFIGS[name], n=n)
+    if dist_class is DiagGaussian and model._logits is not None:
+        with torch.no_grad():  # some log stds above 2 (clamped: zero gradient), some inside
+            model._logits.weight[2:] *= 4.0
+            model._logits.bias[2:] = torch.tensor([0.0, 2.5])
+    trainer.model = model  # the losses read config, policy.dist_class and model only
+    trainer.policy.model = model
+    if algo is PPO:
+        trainer._clip = trainer.clip_param()
+        fn = lambda mb, out, v: ppo_loss(mb, out, v, trainer.config, trainer._clip, dist_class)  # noqa: E731
+    else:
+        fn = lambda mb, out, v: a2c_loss(mb, out, v, trainer.config, dist_class)  # noqa: E731
+    return trainer, model, _mb(model, np.random.default_rng(1), dist_class, n=n), fn
+
+
+PPO_CONFIGS = [
+    {},
+    {"entropy_coeff": 0.05, "vf_clip_param": 0.2, "vf_loss_coeff": 1.0},
+    {"normalize_advantages": False, "clip_param": 0.05},
+]
+A2C_CONFIGS = [{}, {"entropy_coeff": 0.0, "vf_loss_coeff": 1.0}]
+LOSS_CASES = [
+    (algo, dist, config)
+    for dist in (Categorical, DiagGaussian)
+    for algo, configs in ((PPO, PPO_CONFIGS), (A2C, A2C_CONFIGS))
+    for config in configs
+]
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 @pytest.mark.parametrize(
-    "ppo_config",
-    [
-        {},
-        {"entropy_coeff": 0.05, "vf_clip_param": 0.2, "vf_loss_coeff": 1.0},
-        {"normalize_advantages": False, "clip_param": 0.05},
-    ],
+    "algo,dist_class,config",
+    LOSS_CASES,
+    ids=[f"{a.__name__}-{d.__name__}-{i}" for i, (a, d, _) in enumerate(LOSS_CASES)],
 )
-def test_ppo_loss_and_gradients_equal_autograd(seed, name, ppo_config):
-    trainer = PPO(
-        env="CartPole-v1",
-        config={"seed": 0, "num_envs": 1, "rollout_fragment_length": 8, **ppo_config},
-    )
-    trainer._clip = trainer.clip_param()
-    model = _model(CONFIGS[name], n=3)
-    mb = _ppo_mb(model, np.random.default_rng(1))
-    trainer.model = model  # PPO.loss only reads config, policy.dist_class and model
-    trainer.policy.model = model
+def test_loss_twins_and_gradients_equal_autograd(seed, name, algo, dist_class, config):
+    trainer, model, mb, numpy_loss = _twin_case(algo, dist_class, name, config)
 
     dist, values, _ = trainer.forward(mb)
     total, stats = trainer.loss(mb, dist, values)
@@ -116,20 +147,23 @@ def test_ppo_loss_and_gradients_equal_autograd(seed, name, ppo_config):
     engine = NumpyMLP.of(model)
     keep = {}
     outputs, np_values = engine.forward(mb["obs"].numpy(), keep=keep)
-    np_total, np_stats, d_out, d_values = ppo_loss(
-        mb, outputs, np_values, trainer.config, trainer._clip
-    )
+    np_total, np_stats, d_out, d_values = numpy_loss(mb, outputs, np_values)
     for p in model.parameters():
         p.grad.fill_(123.0)  # the engine must replace, not add to, what is there
     engine.backward(keep, d_out, d_values)
 
-    assert np_total == pytest.approx(float(total.detach()), rel=1e-5, abs=1e-6)
+    assert np_total == pytest.approx(float(total.detach()), rel=1e-5, abs=1e-5)
+    assert set(np_stats) == set(stats)
     for key, value in stats.items():
-        assert np_stats[key] == pytest.approx(float(value), rel=1e-4, abs=1e-6), key
-    assert 0.0 < np_stats["clip_fraction"] < 1.0  # both branches of the clip were exercised
+        assert np_stats[key] == pytest.approx(float(value), rel=1e-4, abs=1e-5), key
+    if algo is PPO:
+        assert 0.0 < np_stats["clip_fraction"] < 1.0  # both branches of the clip were exercised
+    if dist_class is DiagGaussian and model._logits is not None:
+        log_std = outputs[:, 2:]
+        assert (log_std > 2.0).any() and ((log_std > -20) & (log_std < 2)).any()
     for key, p in model.named_parameters():
         np.testing.assert_allclose(
-            p.grad.numpy(), expected[key].numpy(), rtol=1e-4, atol=1e-6, err_msg=key
+            p.grad.numpy(), expected[key].numpy(), rtol=1e-4, atol=1e-5, err_msg=key
         )
 
 
@@ -323,3 +357,33 @@ def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
 
     assert Custom(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
     assert CustomForward(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
+
+
+@pytest.mark.parametrize(
+    "algo,env,config",
+    [
+        (PPO, "Pendulum-v1", {"num_sgd_iter": 3, "sgd_minibatch_size": 64}),
+        (A2C, "CartPole-v1", {}),
+        (A2C, "Pendulum-v1", {"microbatch_size": 32}),
+    ],
+    ids=["PPO-DiagGaussian", "A2C-Categorical", "A2C-DiagGaussian-microbatches"],
+)
+def test_a_training_iteration_on_the_numpy_path_equals_the_torch_path(algo, env, config):
+    config = {"seed": 3, "num_envs": 2, "rollout_fragment_length": 64, **config}
+    config["model"] = {"fcnet_hiddens": [32, 32]}
+    fast, slow = algo(env=env, config=config), algo(env=env, config=config)
+    assert fast.numpy_learner() is not None
+    slow.numpy_learner = lambda: None  # this one learns through autograd
+    before = [p.detach().clone() for p in fast.model.parameters()]
+    fast_stats, slow_stats = fast.train(), slow.train()
+    for key in ("policy_loss", "vf_loss", "entropy"):
+        assert fast_stats[key] == pytest.approx(slow_stats[key], rel=1e-3, abs=1e-5), key
+    assert any(not torch.equal(p, b) for p, b in zip(fast.model.parameters(), before))
+    for (key, p), q in zip(fast.model.named_parameters(), slow.model.parameters()):
+        np.testing.assert_allclose(p.detach(), q.detach(), rtol=1e-4, atol=2e-5, err_msg=key)
+
+
+def test_pg_learns_through_autograd():
+    from rlkit.algorithms import PG
+
+    assert PG(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None

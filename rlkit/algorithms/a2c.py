@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.numpy_loss import a2c_loss
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean
 
 
@@ -60,3 +61,8 @@ class A2C(OnPolicyAlgorithm):
             "vf_loss": vf_loss.detach(),
             "entropy": entropy.detach(),
         }
+
+    numpy_twin_of = loss  # numpy_loss computes this loss (rlkit.algorithms.onpolicy detail 5)
+
+    def numpy_loss(self, mb, outputs, values):
+        return a2c_loss(mb, outputs, values, self.config, self.policy.dist_class)

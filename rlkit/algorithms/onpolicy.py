@@ -28,7 +28,8 @@ import torch
 
 from rlkit.algorithms.base import Algorithm
 from rlkit.algorithms.learner import model_metrics, optimise
-from rlkit.distributions import Categorical, Deterministic
+from rlkit.algorithms.numpy_loss import TWINS
+from rlkit.distributions import Deterministic
 from rlkit.models.base import Model
 from rlkit.models.numpy_mlp import NumpyMLP
 from rlkit.preprocessors import restore_original_dimensions
@@ -212,15 +213,15 @@ class OnPolicyAlgorithm(Algorithm):
     def numpy_learner(self) -> NumpyMLP | None:
         """The numpy engine where it computes exactly what forward() + loss() + optimise()
         would: this class's own loss and forward (not a subclass's), a built-in MLP learning
-        on the CPU with every parameter trainable, a Categorical policy, no custom_loss.
-        Otherwise None."""
+        on the CPU with every parameter trainable, a Categorical or DiagGaussian policy, no
+        custom_loss. Otherwise None."""
         cls = type(self)
         if self.numpy_loss is None or cls.loss is not cls.numpy_twin_of:
             return None
         if cls.forward is not OnPolicyAlgorithm.forward:
             return None
         model = self.model
-        if model is not self.policy.model or self.policy.dist_class is not Categorical:
+        if model is not self.policy.model or self.policy.dist_class not in TWINS:
             return None
         if type(model).custom_loss is not Model.custom_loss:
             return None

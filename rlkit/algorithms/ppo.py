@@ -105,4 +105,4 @@ class PPO(OnPolicyAlgorithm):
     numpy_twin_of = loss  # numpy_loss computes this loss (rlkit.algorithms.onpolicy detail 5)
 
     def numpy_loss(self, mb, outputs, values):
-        return ppo_loss(mb, outputs, values, self.config, self._clip)
+        return ppo_loss(mb, outputs, values, self.config, self._clip, self.policy.dist_class)
