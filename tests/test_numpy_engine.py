@@ -12,7 +12,15 @@ from rlkit.algorithms import A2C, PPO
 from rlkit.algorithms.numpy_loss import a2c_loss, ppo_loss
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.models.fcnet import FullyConnectedNetwork
-from rlkit.models.numpy_mlp import _TANH_BY_EXP, NumpyMLP, _tanh, log_softmax, sample_categorical
+from rlkit.models.numpy_mlp import (
+    _TANH_BY_EXP,
+    NumpyMLP,
+    _tanh,
+    log_softmax,
+    row_max,
+    row_sum,
+    sample_categorical,
+)
 from rlkit.policy import Policy
 
 BOX4 = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
@@ -64,6 +72,17 @@ def test_tanh_by_exp_matches_numpy_tanh_everywhere():
     assert got[-2] == 1.0 and got[-1] == -1.0
     small = np.float32([0.5, -2.0])
     np.testing.assert_array_equal(_tanh(small.copy()), np.tanh(small))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 11])
+def test_row_reductions_are_bit_for_bit_numpys(n):
+    rng = np.random.default_rng(n)
+    z = (rng.standard_normal((300, n)) * rng.choice([1e-4, 1.0, 1e4], (300, n))).astype(np.float32)
+    np.testing.assert_array_equal(row_sum(z), z.sum(axis=1))
+    np.testing.assert_array_equal(row_max(z), z.max(axis=1))
+    z[5, n - 1] = np.nan
+    assert np.isnan(row_max(z)[5]) and np.isnan(row_sum(z)[5])
+    assert not np.isnan(row_max(z)[6])
 
 
 def _mb(model, rng, dist_class, N=64, n=3):

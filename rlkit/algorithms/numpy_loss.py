@@ -33,7 +33,7 @@ import numpy as np
 
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-from rlkit.models.numpy_mlp import log_softmax
+from rlkit.models.numpy_mlp import log_softmax, row_sum
 
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -48,7 +48,7 @@ class _CategoricalTwin:
         self.log_probs = log_softmax(logits)  # [N, n]
         self.probs = np.exp(self.log_probs)
         self.logp = self.log_probs[self.rows, self.actions]  # [N]
-        self.entropy = -(self.probs * self.log_probs).sum(axis=1)  # [N]
+        self.entropy = -row_sum(self.probs * self.log_probs)  # [N]
 
     def grad(self, d_logp: np.ndarray, d_entropy: float) -> np.ndarray:
         """d loss / d logits [N, n] from d loss / d logp_t [N] and d loss / d H_t (the same
@@ -62,7 +62,7 @@ class _CategoricalTwin:
     def kl_from(self, old_logits: np.ndarray) -> np.ndarray:
         """KL(old || this) per row [N]."""
         old = log_softmax(old_logits)
-        return (np.exp(old) * (old - self.log_probs)).sum(axis=1)
+        return row_sum(np.exp(old) * (old - self.log_probs))
 
 
 class _GaussianTwin:
@@ -75,8 +75,8 @@ class _GaussianTwin:
         self.log_std = np.clip(raw_log_std, LOG_STD_MIN, LOG_STD_MAX)
         self.inv_std = np.exp(-self.log_std)
         self.z = (actions.reshape(N, -1) - self.mean) * self.inv_std  # [N, A]
-        self.logp = (-0.5 * self.z * self.z - self.log_std - _HALF_LOG_2PI).sum(axis=1)
-        self.entropy = (self.log_std + (0.5 + _HALF_LOG_2PI)).sum(axis=1)
+        self.logp = row_sum(-0.5 * self.z * self.z - self.log_std - _HALF_LOG_2PI)
+        self.entropy = row_sum(self.log_std + (0.5 + _HALF_LOG_2PI))
 
     def grad(self, d_logp: np.ndarray, d_entropy: float) -> np.ndarray:
         d_mean = d_logp[:, None] * self.z * self.inv_std
@@ -89,7 +89,7 @@ class _GaussianTwin:
         old_log_std = np.clip(old_log_std, LOG_STD_MIN, LOG_STD_MAX)
         ratio = np.exp(2.0 * (old_log_std - self.log_std))  # old var / var
         diff = (old_mean - self.mean) * self.inv_std
-        return 0.5 * (ratio + diff * diff - 1.0 - np.log(ratio)).sum(axis=1)
+        return 0.5 * row_sum(ratio + diff * diff - 1.0 - np.log(ratio))
 
 
 TWINS = {Categorical: _CategoricalTwin, DiagGaussian: _GaussianTwin}
@@ -111,6 +111,11 @@ def _value_loss(
         d_err = np.where(use_c, err_c * (np.abs(values - old) <= clip), err)
         vf_err = np.maximum(vf_err, err_c * err_c)
     return 0.5 * vf_err, d_err
+
+
+def _mean(x: np.ndarray) -> np.ndarray:
+    """x.mean() of a 1-D array, the same float32 value without ndarray.mean's Python layer."""
+    return x.sum() / len(x)
 
 
 def _out(total, stats, d_inputs, d_values):
@@ -147,25 +152,25 @@ def ppo_loss(
     dist = TWINS[dist_class](inputs, mb["actions"].numpy())
     adv = mb["advantages"].numpy()
     if config["normalize_advantages"]:
-        adv = (adv - adv.mean()) / (adv.std() + np.float32(1e-8))  # population std, as torch
+        adv = (adv - _mean(adv)) / (adv.std() + np.float32(1e-8))  # population std, as torch
     ratio = np.exp(dist.logp - mb["action_logp"].numpy())  # [N]
     unclipped = ratio * adv
     clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * adv
-    policy_loss = -np.minimum(unclipped, clipped).mean()
+    policy_loss = -_mean(np.minimum(unclipped, clipped))
     d_logp = np.where(unclipped <= clipped, -unclipped / N, 0.0).astype(np.float32)  # [N]
     ent_coeff = config["entropy_coeff"]
     d_inputs = dist.grad(d_logp, -ent_coeff / N)  # the loss subtracts ent_coeff * mean H
-    entropy = dist.entropy.mean()
+    entropy = _mean(dist.entropy)
 
     vf_err, d_err = _value_loss(mb, values, config["vf_clip_param"])
-    vf_loss = vf_err.mean()
+    vf_loss = _mean(vf_err)
     vf_coeff = config["vf_loss_coeff"]
     stats = {
         "policy_loss": float(policy_loss),
         "vf_loss": float(vf_loss),
         "entropy": float(entropy),
-        "kl": float(dist.kl_from(mb["action_dist_inputs"].numpy()).mean()),
-        "clip_fraction": float((np.abs(ratio - 1.0) > clip).mean()),
+        "kl": float(_mean(dist.kl_from(mb["action_dist_inputs"].numpy()))),
+        "clip_fraction": float(np.count_nonzero(np.abs(ratio - 1.0) > clip) / N),
     }
     total = float(policy_loss) + vf_coeff * float(vf_loss) - ent_coeff * float(entropy)
     return _out(total, stats, d_inputs, (vf_coeff / N) * d_err)
@@ -182,12 +187,12 @@ def a2c_loss(
     N = len(inputs)
     dist = TWINS[dist_class](inputs, mb["actions"].numpy())
     adv = mb["advantages"].numpy()
-    policy_loss = -(dist.logp * adv).mean()
+    policy_loss = -_mean(dist.logp * adv)
     ent_coeff = config["entropy_coeff"]
     d_inputs = dist.grad((-adv / N).astype(np.float32), -ent_coeff / N)
-    entropy = dist.entropy.mean()
+    entropy = _mean(dist.entropy)
     vf_err, d_err = _value_loss(mb, values, None)
-    vf_loss = vf_err.mean()
+    vf_loss = _mean(vf_err)
     vf_coeff = config["vf_loss_coeff"]
     stats = {
         "policy_loss": float(policy_loss),

@@ -276,14 +276,40 @@ def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray,
     else:
         noise = torch.randn(mean.shape).numpy()
     actions = mean + np.exp(log_std) * noise
-    logp = (-0.5 * noise * noise - log_std - 0.5 * np.log(2 * np.pi)).sum(axis=1)
+    logp = row_sum(-0.5 * noise * noise - log_std - 0.5 * np.log(2 * np.pi))
     return actions.astype(np.float32), logp.astype(np.float32)
+
+
+# numpy reduces a short last axis slowly (~6-11 us for [256, 2], against ~1 us per
+# elementwise call): below this width rows are reduced column by column, which adds in the
+# same order numpy does for fewer than 8 values, so the results are bit for bit the same.
+_COLUMNWISE = 8
+
+
+def row_sum(z: np.ndarray) -> np.ndarray:
+    """[N, n] -> [N], sum over each row."""
+    if z.shape[1] >= _COLUMNWISE:
+        return z.sum(axis=1)
+    out = z[:, 0].copy()
+    for j in range(1, z.shape[1]):
+        out += z[:, j]
+    return out
+
+
+def row_max(z: np.ndarray) -> np.ndarray:
+    """[N, n] -> [N], max over each row (NaN propagates, as ndarray.max)."""
+    if z.shape[1] >= _COLUMNWISE:
+        return z.max(axis=1)
+    out = z[:, 0].copy()
+    for j in range(1, z.shape[1]):
+        np.maximum(out, z[:, j], out=out)
+    return out
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """[N, n] logits -> [N, n] log-probabilities (the max is subtracted first)."""
-    z = z - z.max(axis=1, keepdims=True)
-    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+    z = z - row_max(z)[:, None]
+    z -= np.log(row_sum(np.exp(z)))[:, None]
     return z
 
 
