@@ -33,9 +33,7 @@ import numpy as np
 
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-from rlkit.models.numpy_mlp import log_softmax, row_sum
-
-_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+from rlkit.models.numpy_mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
 
 
 class _CategoricalTwin:
@@ -75,8 +73,8 @@ class _GaussianTwin:
         self.log_std = np.clip(raw_log_std, LOG_STD_MIN, LOG_STD_MAX)
         self.inv_std = np.exp(-self.log_std)
         self.z = (actions.reshape(N, -1) - self.mean) * self.inv_std  # [N, A]
-        self.logp = row_sum(-0.5 * self.z * self.z - self.log_std - _HALF_LOG_2PI)
-        self.entropy = row_sum(self.log_std + (0.5 + _HALF_LOG_2PI))
+        self.logp = gaussian_logp(self.z, self.log_std)
+        self.entropy = row_sum(self.log_std + (0.5 + HALF_LOG_2PI))
 
     def grad(self, d_logp: np.ndarray, d_entropy: float) -> np.ndarray:
         d_mean = d_logp[:, None] * self.z * self.inv_std
@@ -118,12 +116,36 @@ def _mean(x: np.ndarray) -> np.ndarray:
     return x.sum() / len(x)
 
 
-def _out(total, stats, d_inputs, d_values):
+def _combine(
+    config: dict,
+    dist: Any,
+    policy_loss: np.ndarray,
+    d_logp: np.ndarray,
+    vf_err: np.ndarray,
+    d_err: np.ndarray,
+    **more_stats: float,
+) -> tuple[float, dict[str, float], np.ndarray, np.ndarray]:
+    """What PPO and A2C share: total = policy_loss + vf_loss_coeff * mean vf_err -
+    entropy_coeff * mean H, its statistics and its gradients w.r.t. the distribution's
+    inputs and the values, from d policy_loss / d logp_t (``d_logp``) and the value errors."""
+    N = len(d_logp)
+    ent_coeff = config["entropy_coeff"]
+    vf_coeff = config["vf_loss_coeff"]
+    d_inputs = dist.grad(d_logp, -ent_coeff / N)  # the loss subtracts ent_coeff * mean H
+    entropy = _mean(dist.entropy)
+    vf_loss = _mean(vf_err)
+    stats = {
+        "policy_loss": float(policy_loss),
+        "vf_loss": float(vf_loss),
+        "entropy": float(entropy),
+        **more_stats,
+    }
+    total = float(policy_loss) + vf_coeff * float(vf_loss) - ent_coeff * float(entropy)
     return (
         total,
         stats,
         d_inputs.astype(np.float32, copy=False),
-        d_values.astype(np.float32, copy=False),
+        ((vf_coeff / N) * d_err).astype(np.float32, copy=False),
     )
 
 
@@ -158,22 +180,17 @@ def ppo_loss(
     clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * adv
     policy_loss = -_mean(np.minimum(unclipped, clipped))
     d_logp = np.where(unclipped <= clipped, -unclipped / N, 0.0).astype(np.float32)  # [N]
-    ent_coeff = config["entropy_coeff"]
-    d_inputs = dist.grad(d_logp, -ent_coeff / N)  # the loss subtracts ent_coeff * mean H
-    entropy = _mean(dist.entropy)
-
     vf_err, d_err = _value_loss(mb, values, config["vf_clip_param"])
-    vf_loss = _mean(vf_err)
-    vf_coeff = config["vf_loss_coeff"]
-    stats = {
-        "policy_loss": float(policy_loss),
-        "vf_loss": float(vf_loss),
-        "entropy": float(entropy),
-        "kl": float(_mean(dist.kl_from(mb["action_dist_inputs"].numpy()))),
-        "clip_fraction": float(np.count_nonzero(np.abs(ratio - 1.0) > clip) / N),
-    }
-    total = float(policy_loss) + vf_coeff * float(vf_loss) - ent_coeff * float(entropy)
-    return _out(total, stats, d_inputs, (vf_coeff / N) * d_err)
+    return _combine(
+        config,
+        dist,
+        policy_loss,
+        d_logp,
+        vf_err,
+        d_err,
+        kl=float(_mean(dist.kl_from(mb["action_dist_inputs"].numpy()))),
+        clip_fraction=float(np.count_nonzero(np.abs(ratio - 1.0) > clip) / N),
+    )
 
 
 def a2c_loss(
@@ -188,16 +205,5 @@ def a2c_loss(
     dist = TWINS[dist_class](inputs, mb["actions"].numpy())
     adv = mb["advantages"].numpy()
     policy_loss = -_mean(dist.logp * adv)
-    ent_coeff = config["entropy_coeff"]
-    d_inputs = dist.grad((-adv / N).astype(np.float32), -ent_coeff / N)
-    entropy = _mean(dist.entropy)
     vf_err, d_err = _value_loss(mb, values, None)
-    vf_loss = _mean(vf_err)
-    vf_coeff = config["vf_loss_coeff"]
-    stats = {
-        "policy_loss": float(policy_loss),
-        "vf_loss": float(vf_loss),
-        "entropy": float(entropy),
-    }
-    total = float(policy_loss) + vf_coeff * float(vf_loss) - ent_coeff * float(entropy)
-    return _out(total, stats, d_inputs, (vf_coeff / N) * d_err)
+    return _combine(config, dist, policy_loss, (-adv / N).astype(np.float32), vf_err, d_err)

@@ -264,6 +264,15 @@ class NumpyMLP:
 
 
 # -- distributions, in numpy ----------------------------------------------------------------
+HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+def gaussian_logp(z: np.ndarray, log_std: np.ndarray) -> np.ndarray:
+    """DiagGaussian's log-probability [N] of standardised actions z = (a - mean) / std
+    [N, A] with log stds [N, A]: sum(-z^2 / 2 - log std - log(2 pi) / 2)."""
+    return row_sum(-0.5 * z * z - log_std - HALF_LOG_2PI)
+
+
 def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray, np.ndarray]:
     """DiagGaussian on [N, 2A] inputs (means, then log stds clamped as DiagGaussian does):
     (actions [N, A], their logp [N]). Noise comes from torch's generator."""
@@ -276,7 +285,7 @@ def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray,
     else:
         noise = torch.randn(mean.shape).numpy()
     actions = mean + np.exp(log_std) * noise
-    logp = row_sum(-0.5 * noise * noise - log_std - 0.5 * np.log(2 * np.pi))
+    logp = gaussian_logp(noise, log_std)
     return actions.astype(np.float32), logp.astype(np.float32)
 
 
