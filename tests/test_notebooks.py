@@ -2,9 +2,11 @@
 
 Marker ``notebook``: each notebook is executed by nbval in a subprocess (``--nbval-lax``:
 only cells marked ``# NBVAL_CHECK_OUTPUT`` have their output compared with the stored one),
-with ``RLKIT_FAST=1``, which shrinks training budgets and never skips a cell. The unmarked
+with ``RLKIT_FAST=1``, which shrinks training budgets and never skips a cell, and one notebook
+is executed by ``jupyter nbconvert --execute`` as nbgrader would. The unmarked
 tests below check, without running anything, what the committed files must look like:
-outputs stripped except the checked ones, the python3 kernel, a "Try this" section.
+valid nbformat files, outputs stripped except the checked ones, the python3 kernel, a "Try this"
+section.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +79,28 @@ def test_notebook_runs_top_to_bottom_under_nbval(path):
     assert result.returncode == 0, f"nbval failed on {_rel(path)}:\n{output}"
 
 
+@pytest.mark.notebook
+def test_jupyter_nbconvert_executes_a_notebook(tmp_path):
+    # nbgrader and every export go through nbconvert, which validates the file before running.
+    path = NOTEBOOK_DIR / "exercises" / "ex01_one_hot.ipynb"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "agg"}
+    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute"]
+    command += ["--output-dir", str(tmp_path), str(path)]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    executed = json.loads((tmp_path / path.name).read_text(encoding="utf-8"))
+    counts = [c["execution_count"] for c in executed["cells"] if c["cell_type"] == "code"]
+    assert counts and all(isinstance(n, int) for n in counts), counts
+
+
 # -- static: what the committed files look like ------------------------------------------------
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_notebook_is_a_valid_nbformat_file(path):
+    # nbval does not validate; nbconvert (and so nbgrader) refuses an invalid file before running.
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(nb)
+
+
 def test_every_tutorial_of_the_issue_is_there():
     names = {p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")}
     missing = [name for name in TUTORIALS if name not in names]
