@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -27,8 +28,10 @@ from rlkit.distributions import (
     get_dist_class_for_space,
     make_builtin_dist,
 )
+from rlkit.filters import MeanStdFilter, NoFilter, get_filter
 from rlkit.models import FullyConnectedNetwork, LSTMWrapper, Model, VisionNetwork
 from rlkit.preprocessors import Preprocessor, get_preprocessor
+from rlkit.trace import Explanation, explain_components
 
 
 def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
@@ -200,21 +203,57 @@ class ModelCatalog:
     ) -> Explanation:
         """A readable account of what will be built for these spaces and why, with the shape at
         every stage. Builds the components (so it also raises the errors a trainer would)."""
-        from rlkit.policy import Policy  # the policy assembles exactly what a trainer uses
-
-        policy = Policy(
-            obs_space,
-            action_space,
-            {"model": model_config or {}, "observation_filter": observation_filter},
+        return explain_components(
+            ModelCatalog.assemble(obs_space, action_space, model_config, observation_filter)
         )
-        return policy.explain()
+
+    @staticmethod
+    def assemble(
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        model_config: dict | None = None,
+        observation_filter: str = "NoFilter",
+    ) -> Components:
+        """Build every component for these spaces, in pipeline order: what a Policy runs.
+
+        Args:
+            obs_space: the env's raw observation space.
+            action_space: the env's action space.
+            model_config: RLlib model keys (merged with MODEL_DEFAULTS and checked).
+            observation_filter: "NoFilter" or "MeanStdFilter".
+        """
+        config = merge_model_config(model_config)
+        preprocessor = ModelCatalog.get_preprocessor_for_space(obs_space, config)
+        dist_class, num_outputs = ModelCatalog.get_action_dist(action_space, config)
+        model = ModelCatalog.get_model(
+            preprocessor.observation_space, action_space, num_outputs, config
+        )
+        return Components(
+            observation_space=obs_space,
+            action_space=action_space,
+            model_config=config,
+            preprocessor=preprocessor,
+            filter_name=observation_filter,
+            filter=get_filter(observation_filter, preprocessor.shape),
+            dist_class=dist_class,
+            num_outputs=num_outputs,
+            model=model,
+        )
 
 
-class Explanation(str):
-    """explain()'s text; prints as plain text in notebooks (no quotes)."""
+@dataclass
+class Components:
+    """The parts the catalog assembled for one env's spaces, in pipeline order."""
 
-    def __repr__(self) -> str:
-        return str(self)
+    observation_space: gym.Space
+    action_space: gym.Space
+    model_config: dict
+    preprocessor: Preprocessor
+    filter_name: str
+    filter: NoFilter | MeanStdFilter
+    dist_class: Any
+    num_outputs: int
+    model: Model
 
 
 def dummy_input_dict(

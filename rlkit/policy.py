@@ -18,52 +18,21 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from rlkit.config import check_keys, merge_model_config
-from rlkit.distributions import Categorical, DiagGaussian, dist_name
-from rlkit.filters import get_filter
+from rlkit.catalog import ModelCatalog, dummy_input_dict
+from rlkit.config import check_keys
+from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.models.numpy_mlp import NumpyMLP, gaussian_sample_logp, log_softmax, sample_categorical
-from rlkit.spaces import build_nested, first_of_batch, leaf_paths
+from rlkit.spaces import build_nested, leaf_paths, value_leaves
+from rlkit.trace import Explanation, Stage, explain_components, trace_policy
 
 POLICY_KEYS = ("model", "observation_filter")
 VALUE_CHUNK = 1024  # rows per forward in compute_values
-
-
-@dataclass
-class Stage:
-    """One stage of the data flow for one observation (see Policy.trace)."""
-
-    name: str  # "env", "preprocessor", "filter", "model", "distribution", "action"
-    component: str  # what did the work, e.g. "OneHotPreprocessor" or "Categorical"
-    output: Any  # numpy array (or nested dict/tuple of arrays for the env stage)
-    shape: tuple
-    dtype: str
-    details: dict  # extras for the view: probabilities, value, LSTM state, action mask...
-
-
-def _shape_dtype(x: Any) -> tuple[tuple, str]:
-    if isinstance(x, dict):
-        return tuple(_shape_dtype(v)[0] for v in x.values()), "dict"
-    if isinstance(x, tuple):
-        return tuple(_shape_dtype(v)[0] for v in x), "tuple"
-    arr = np.asarray(x)
-    return tuple(arr.shape), str(arr.dtype)
-
-
-def _to_numpy(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    if isinstance(x, dict):
-        return {k: _to_numpy(v) for k, v in x.items()}
-    if isinstance(x, (tuple, list)):
-        return tuple(_to_numpy(v) for v in x)
-    return x
 
 
 class Policy:
@@ -80,32 +49,28 @@ class Policy:
     def __init__(
         self, observation_space: gym.Space, action_space: gym.Space, config: dict | None = None
     ):
-        from rlkit.catalog import ModelCatalog
-
         config = dict(config or {})
         check_keys(config, POLICY_KEYS, "policy config")
+        parts = ModelCatalog.assemble(
+            observation_space,
+            action_space,
+            config.get("model"),
+            config.get("observation_filter", "NoFilter"),
+        )
         self.observation_space = observation_space
         self.action_space = action_space
-        self.model_config = merge_model_config(config.get("model"))
-        self.preprocessor = ModelCatalog.get_preprocessor_for_space(
-            observation_space, self.model_config
-        )
-        self.filter_name = config.get("observation_filter", "NoFilter")
-        self.filter = get_filter(self.filter_name, self.preprocessor.shape)
-        self.dist_class, self.num_outputs = ModelCatalog.get_action_dist(
-            action_space, self.model_config
-        )
-        self.model = ModelCatalog.get_model(
-            self.preprocessor.observation_space, action_space, self.num_outputs, self.model_config
-        )
+        self.model_config = parts.model_config
+        self.preprocessor = parts.preprocessor
+        self.filter_name = parts.filter_name
+        self.filter = parts.filter
+        self.dist_class, self.num_outputs = parts.dist_class, parts.num_outputs
+        self.model = parts.model
         self._leaves = leaf_paths(action_space)
         self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
         self.action_shape, self.action_dtype = self._probe_action_layout()
 
     def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
         """Per-row shape and dtype of learner-layout actions, from one sample on zeros."""
-        from rlkit.catalog import dummy_input_dict
-
         input_dict = dummy_input_dict(
             self.model, self.preprocessor.observation_space, self.action_space, batch=1
         )
@@ -325,7 +290,7 @@ class Policy:
             return actions
         if isinstance(actions, dict):
             actions = [actions[k] for k in sorted(actions)]
-        leaves = [a.reshape(a.shape[0], -1).float() for a in _nested_leaves(actions)]
+        leaves = [a.reshape(a.shape[0], -1).float() for a in value_leaves(actions)]
         return torch.cat(leaves, dim=1)  # [B, F]
 
     def to_env_actions(self, flat: torch.Tensor | np.ndarray) -> Any:
@@ -356,7 +321,7 @@ class Policy:
             leaves.append(part)
         return build_nested(space, leaves)
 
-    # -- teaching: every stage for one observation ------------------------------------------
+    # -- teaching: every stage for one observation (the code is in rlkit/trace.py) ----------
     def trace(
         self,
         obs: Any,
@@ -368,105 +333,14 @@ class Policy:
         """Run one raw observation through every stage and return what each produced.
 
         Stage names, in order: env, preprocessor, filter, model, distribution, action. The
-        filter is applied without updating its statistics, so tracing changes nothing.
+        filter is applied without updating its statistics, so tracing changes nothing. See
+        ``rlkit.trace.trace_policy``.
         """
-        stages = [
-            Stage(
-                "env",
-                type(self.observation_space).__name__,
-                obs,
-                *_shape_dtype(obs),
-                {"space": repr(self.observation_space)},
-            )
-        ]
-        pre = self.preprocessor.transform(obs)
-        stages.append(
-            Stage("preprocessor", type(self.preprocessor).__name__, pre, *_shape_dtype(pre), {})
-        )
-        filtered = self.filter(pre[None], update=False)[0]
-        stages.append(
-            Stage("filter", type(self.filter).__name__, filtered, *_shape_dtype(filtered), {})
-        )
-        if state is None:
-            state = self.get_initial_state(1)
-        prev_actions = None
-        if self.model_config["lstm_use_prev_action"]:
-            prev_actions = (
-                np.zeros((1, *self.action_space.shape))
-                if prev_action is None
-                else np.asarray(prev_action)[None]
-            )
-        with torch.inference_mode():
-            input_dict = self.input_dict(filtered[None], prev_actions, [prev_reward])
-            seq_lens = torch.ones(1, dtype=torch.long) if state else None
-            dist_inputs, state_out = self.model(input_dict, state, seq_lens)
-            try:
-                value = float(self.model.value_function()[0])
-            except NotImplementedError:
-                value = None
-            dist = self.dist_class(dist_inputs, self.model)
-            actions = dist.sample() if explore else dist.deterministic_sample()
-            logp = float(dist.sampled_action_logp()[0])
-        out = dist_inputs[0].cpu().numpy()
-        stages.append(
-            Stage(
-                "model",
-                type(self.model).__name__,
-                out,
-                *_shape_dtype(out),
-                {
-                    "value": value,
-                    "state": [s[0].cpu().numpy() for s in state_out],
-                    "state_out": state_out,
-                },
-            )
-        )
-        details = {"logp": logp}
-        probs = getattr(getattr(dist, "dist", None), "probs", None)
-        if probs is not None:
-            details["probs"] = probs[0].cpu().numpy()
-        stages.append(
-            Stage("distribution", dist_name(self.dist_class), out, *_shape_dtype(out), details)
-        )
-        env_action = self.to_env_actions(self.flatten_actions(actions))
-        action = _to_numpy(first_of_batch(env_action))
-        stages.append(Stage("action", repr(self.action_space), action, *_shape_dtype(action), {}))
-        return stages
+        return trace_policy(self, obs, state, explore, prev_action, prev_reward)
 
-    def explain(self) -> str:
+    def explain(self) -> Explanation:
         """What was built for these spaces and why, with the shape at each stage."""
-        from rlkit.catalog import Explanation
-
-        cfg = self.model_config
-        pre = self.preprocessor
-        n_params = sum(p.numel() for p in self.model.parameters())
-        model_why = (
-            f"custom model '{cfg['custom_model']}'"
-            if cfg["custom_model"]
-            else "observation rank >= 3 -> VisionNetwork"
-            if len(pre.shape) >= 3
-            else "observation rank < 3 -> FullyConnectedNetwork"
-        )
-        lines = [
-            f"observation   {self.observation_space}",
-            f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32",
-            f"filter        {type(self.filter).__name__} -> shape {tuple(pre.shape)} float32",
-            f"model         {type(self.model).__name__} ({model_why}"
-            f"{', wrapped in an LSTM' if cfg['use_lstm'] else ''}) -> [B, {self.num_outputs}], "
-            f"{n_params:,} parameters",
-        ]
-        for layer_name, shape in getattr(self.model, "layer_shapes", []):
-            lines.append(f"                {layer_name}: {shape}")
-        if self.is_recurrent():
-            shapes = [tuple(s.shape) for s in self.model.get_initial_state()]
-            lines.append(
-                f"                recurrent state {shapes}, max_seq_len {cfg['max_seq_len']}"
-            )
-        lines += [
-            f"distribution  {dist_name(self.dist_class)} reads {self.num_outputs} model outputs",
-            f"action        {self.action_space}",
-        ]
-        return Explanation("\n".join(lines))
+        return explain_components(self)
 
     # -- state for checkpoints ----------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -475,11 +349,3 @@ class Policy:
     def set_state(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.filter.set_state(state["filter"])
-
-
-def _nested_leaves(x: Any) -> list:
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _nested_leaves(x[k])]
-    if isinstance(x, (tuple, list)):
-        return [leaf for v in x for leaf in _nested_leaves(v)]
-    return [x]

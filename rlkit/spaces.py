@@ -56,6 +56,19 @@ def leaf_paths(space: gym.Space, prefix: Path = ()) -> list[tuple[Path, gym.Spac
     return leaves
 
 
+def value_leaves(x: Any) -> list:
+    """Leaves of a nested value (dicts, tuples, lists of arrays) in canonical order.
+
+    The value twin of ``leaf_paths``: Dict keys sorted, Tuple in index order, depth first, so
+    ``value_leaves(obs)[i]`` belongs to ``leaf_paths(space)[i]``.
+    """
+    if isinstance(x, Mapping):
+        return [leaf for key in sorted(x) for leaf in value_leaves(x[key])]
+    if isinstance(x, (tuple, list)):
+        return [leaf for value in x for leaf in value_leaves(value)]
+    return [x]
+
+
 def path_str(path: Path, root: str = "obs") -> str:
     """Write a path the way a user would index the observation.
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch.nn as nn
 
+from rlkit import ModelCatalog  # the seed: from ray.rllib.models import ModelCatalog
 from rlkit.algorithms import A2CTrainer, PPOTrainer
 from rlkit.models import Model as TorchModelV2
-from rlkit.models import ModelCatalog
 
 
 class CustomTorchModel(TorchModelV2):

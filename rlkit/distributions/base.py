@@ -180,14 +180,7 @@ def _check_same_bounds(self: Any, other: Any) -> None:
 
 
 def _space_error(name: str, takes: str, space: gym.Space) -> ValueError:
-    # Imported here, not at the top: defaults imports every distribution, and they import this.
-    from rlkit.distributions.defaults import dist_name, get_dist_class_for_space
-
-    try:
-        hint = f"; the default for {space} is {dist_name(get_dist_class_for_space(space)[0])}"
-    except ValueError:
-        hint = ""
-    return ValueError(f"{name} takes {takes}; got {space}{hint}")
+    return ValueError(f"{name} takes {takes}; got {space}")
 
 
 def _float_box(name: str, space: gym.Space, bounded: bool = False) -> int:

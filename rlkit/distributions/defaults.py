@@ -11,10 +11,9 @@ import numpy as np
 
 from rlkit.config import suggest
 from rlkit.distributions.base import ActionDistribution
-from rlkit.distributions.categorical import Categorical, MultiCategorical
+from rlkit.distributions.categorical import Categorical
 from rlkit.distributions.continuous import Beta, Deterministic, DiagGaussian, SquashedGaussian
-from rlkit.distributions.multi import MultiActionDistribution, _subspaces
-from rlkit.spaces import is_nested
+from rlkit.distributions.multi import default_dist
 
 
 def get_dist_class_for_space(
@@ -37,38 +36,7 @@ def get_dist_class_for_space(
     Raises:
         ValueError: a space with no default (integer Box, MultiBinary, Text, ...), naming it.
     """
-    return _default_dist(action_space, "action_space")
-
-
-def _default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
-    if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)) and np.any(space.start):
-        raise ValueError(
-            f"{where} is {space} with start={space.start}; rlkit's Categorical "
-            "actions count from 0, so shift the env's actions (an ActionWrapper) "
-            "or write a custom_action_dist"
-        )
-    if isinstance(space, gym.spaces.Discrete):
-        return Categorical, int(space.n)
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        lens = [int(n) for n in space.nvec.reshape(-1)]
-        return functools.partial(MultiCategorical, input_lens=lens), sum(lens)
-    if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating):
-        return DiagGaussian, 2 * int(np.prod(space.shape))
-    if is_nested(space):
-        children = [_default_dist(child, f"{where}[{key!r}]") for key, child in _subspaces(space)]
-        dist = functools.partial(
-            MultiActionDistribution,
-            action_space=space,
-            child_distributions=[cls for cls, _ in children],
-            input_lens=[width for _, width in children],
-        )
-        return dist, sum(width for _, width in children)
-    raise ValueError(
-        f"rlkit has no default action distribution for {where} = {space}. Write "
-        "an ActionDistribution subclass, register it with ModelCatalog."
-        "register_custom_action_dist(name, cls) and set the model config key "
-        "'custom_action_dist' to name"
-    )
+    return default_dist(action_space, "action_space")
 
 
 def dist_name(dist_class: Any) -> str:
@@ -111,7 +79,15 @@ def make_builtin_dist(
             f"{', '.join(BUILTIN_DISTRIBUTIONS)}"
         )
     dist_class = BUILTIN_DISTRIBUTIONS[name]
-    num_outputs = dist_class.required_model_output_shape(action_space, model_config)
+    try:
+        num_outputs = dist_class.required_model_output_shape(action_space, model_config)
+    except ValueError as err:
+        try:
+            default = dist_name(default_dist(action_space, "action_space")[0])
+            hint = f"; the default for {action_space} is {default}"
+        except ValueError:
+            hint = ""
+        raise ValueError(f"{err}{hint}") from None
     if dist_class in (SquashedGaussian, Beta):
         low = action_space.low.reshape(-1).astype(np.float32)  # [*shape] -> [A]
         high = action_space.high.reshape(-1).astype(np.float32)

@@ -1,4 +1,5 @@
-"""Tuple and Dict actions: MultiActionDistribution, one child distribution per entry.
+"""Tuple and Dict actions: MultiActionDistribution, one child distribution per entry; and the
+default distribution of any space (``default_dist``), which recurses into nested spaces here.
 
 The helpers convert between nested actions (a tuple / dict shaped like the space) and the flat
 [B, F] layout, always in canonical order: depth first, Dict keys sorted.
@@ -6,6 +7,7 @@ The helpers convert between nested actions (a tuple / dict shaped like the space
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,26 +16,21 @@ import numpy as np
 import torch
 
 from rlkit.distributions.base import ActionDistribution, _as_inputs, _check_kind, _space_error
-from rlkit.spaces import is_nested
-
-
-def _subspaces(space: gym.Space) -> list[tuple[Any, gym.Space]]:
-    """(key, child) pairs of a Tuple / Dict in canonical order: Dict keys sorted."""
-    if isinstance(space, gym.spaces.Dict):
-        return [(key, space.spaces[key]) for key in sorted(space.spaces)]
-    return list(enumerate(space.spaces))
+from rlkit.distributions.categorical import Categorical, MultiCategorical
+from rlkit.distributions.continuous import DiagGaussian
+from rlkit.spaces import children, is_nested
 
 
 def _nest(space: gym.Space, values: list) -> Any:
     """Children's values in canonical order -> a dict (keys sorted) or tuple like ``space``."""
     if isinstance(space, gym.spaces.Dict):
-        return {key: value for (key, _), value in zip(_subspaces(space), values)}
+        return {key: value for (key, _), value in zip(children(space), values)}
     return tuple(values)
 
 
 def _unnest(space: gym.Space, actions: Any) -> list:
     """A nested action (dict / tuple / list) -> its children's actions in canonical order."""
-    keys = [key for key, _ in _subspaces(space)]
+    keys = [key for key, _ in children(space)]
     if isinstance(space, gym.spaces.Dict):
         if not isinstance(actions, Mapping) or sorted(actions) != keys:
             found = sorted(actions) if isinstance(actions, Mapping) else type(actions).__name__
@@ -53,7 +50,7 @@ def _unnest(space: gym.Space, actions: Any) -> list:
 def _flat_width(space: gym.Space) -> int:
     """Columns of ``space`` in the flat layout: 1 per Discrete, prod(shape) per other leaf."""
     if is_nested(space):
-        return sum(_flat_width(child) for _, child in _subspaces(space))
+        return sum(_flat_width(child) for _, child in children(space))
     return 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
 
 
@@ -64,7 +61,7 @@ def _flatten(space: gym.Space, actions: Any) -> torch.Tensor:
         return actions.reshape(actions.shape[0], -1).float()  # [B, *shape] -> [B, width]
     parts = [
         _flatten(child, action)
-        for (_, child), action in zip(_subspaces(space), _unnest(space, actions))
+        for (_, child), action in zip(children(space), _unnest(space, actions))
     ]
     return torch.cat(parts, dim=1)  # [B, F]
 
@@ -77,10 +74,10 @@ def _unflatten(space: gym.Space, flat: torch.Tensor) -> Any:
         return flat.round().long()  # [B, K]
     if not is_nested(space):
         return flat.reshape(flat.shape[0], *space.shape)  # [B, width] -> [B, *shape]
-    widths = [_flat_width(child) for _, child in _subspaces(space)]
+    widths = [_flat_width(child) for _, child in children(space)]
     parts = flat.split(widths, dim=1)  # one [B, width_i] per child
     return _nest(
-        space, [_unflatten(child, part) for (_, child), part in zip(_subspaces(space), parts)]
+        space, [_unflatten(child, part) for (_, child), part in zip(children(space), parts)]
     )
 
 
@@ -117,7 +114,7 @@ class MultiActionDistribution(ActionDistribution):
                 "MultiActionDistribution", "a Tuple or Dict action space", action_space
             )
         self.action_space = action_space
-        self.entries = _subspaces(action_space)
+        self.entries = children(action_space)
         input_lens = [int(n) for n in input_lens]
         if not len(child_distributions) == len(input_lens) == len(self.entries):
             raise ValueError(
@@ -139,10 +136,7 @@ class MultiActionDistribution(ActionDistribution):
             raise _space_error(
                 "MultiActionDistribution", "a Tuple or Dict action space", action_space
             )
-        # Imported here, not at the top: defaults builds on this class.
-        from rlkit.distributions.defaults import get_dist_class_for_space
-
-        return get_dist_class_for_space(action_space, model_config)[1]
+        return default_dist(action_space, "action_space")[1]
 
     def _collect(self, method: str) -> Any:
         values = []
@@ -196,3 +190,36 @@ class MultiActionDistribution(ActionDistribution):
                 f"[B, {width}]; got {list(flat.shape)}"
             )
         return _unflatten(self.action_space, flat)
+
+
+def default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
+    """(class, model output width) of the default distribution for ``space``; ``where`` names
+    the space in errors (``action_space['move']``). See ``get_dist_class_for_space``."""
+    if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)) and np.any(space.start):
+        raise ValueError(
+            f"{where} is {space} with start={space.start}; rlkit's Categorical "
+            "actions count from 0, so shift the env's actions (an ActionWrapper) "
+            "or write a custom_action_dist"
+        )
+    if isinstance(space, gym.spaces.Discrete):
+        return Categorical, int(space.n)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        lens = [int(n) for n in space.nvec.reshape(-1)]
+        return functools.partial(MultiCategorical, input_lens=lens), sum(lens)
+    if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating):
+        return DiagGaussian, 2 * int(np.prod(space.shape))
+    if is_nested(space):
+        parts = [default_dist(child, f"{where}[{key!r}]") for key, child in children(space)]
+        dist = functools.partial(
+            MultiActionDistribution,
+            action_space=space,
+            child_distributions=[cls for cls, _ in parts],
+            input_lens=[width for _, width in parts],
+        )
+        return dist, sum(width for _, width in parts)
+    raise ValueError(
+        f"rlkit has no default action distribution for {where} = {space}. Write "
+        "an ActionDistribution subclass, register it with ModelCatalog."
+        "register_custom_action_dist(name, cls) and set the model config key "
+        "'custom_action_dist' to name"
+    )

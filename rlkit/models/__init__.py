@@ -33,12 +33,3 @@ __all__ = [
     "add_time_dimension",
 ]
 
-
-def __getattr__(name: str):
-    # The seed imports ModelCatalog from the models package (``from ray.rllib.models import
-    # ModelCatalog``); the catalog imports this package, so it is resolved on first use.
-    if name == "ModelCatalog":
-        from rlkit.catalog import ModelCatalog
-
-        return ModelCatalog
-    raise AttributeError(f"module 'rlkit.models' has no attribute '{name}'")

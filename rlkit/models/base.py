@@ -31,6 +31,7 @@ from torch import nn
 
 from rlkit.config import merge_model_config
 from rlkit.models.sequences import add_time_dimension
+from rlkit.spaces import value_leaves
 
 
 class Model(nn.Module):
@@ -187,7 +188,7 @@ class Model(nn.Module):
             elif "obs_flat" not in input_dict:
                 input_dict["obs_flat"] = obs.reshape(obs.shape[0], -1)  # [B, *shape] -> [B, F]
         elif "obs_flat" not in input_dict:
-            leaves = _leaves(obs)
+            leaves = value_leaves(obs)
             rows = leaves[0].shape[0]
             # [B, *leaf_shape] each -> [B, F], in canonical order (Dict keys sorted).
             input_dict["obs_flat"] = torch.cat([leaf.reshape(rows, -1) for leaf in leaves], 1)
@@ -303,12 +304,3 @@ def _to_float32(x, device: torch.device):
         f"observation of type {type(x).__name__} cannot be fed to a model; pass "
         f"a tensor/array [B, *obs_shape] or a dict/tuple of them"
     )
-
-
-def _leaves(x) -> list[torch.Tensor]:
-    """Leaves of a nested observation in canonical order: Dict keys sorted, depth first."""
-    if isinstance(x, dict):
-        return [leaf for key in sorted(x) for leaf in _leaves(x[key])]
-    if isinstance(x, (tuple, list)):
-        return [leaf for value in x for leaf in _leaves(value)]
-    return [x]

@@ -1,0 +1,173 @@
+"""Teaching views of a policy: every stage for one observation (``trace_policy``) and a
+readable account of what was built and why (``explain_components``).
+
+These are the code behind ``Policy.trace``, ``Policy.explain`` and ``ModelCatalog.explain``.
+They read the assembled parts and never change them: the filter is applied without updating
+its statistics, and the model runs in inference mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlkit.distributions import dist_name
+from rlkit.spaces import first_of_batch
+
+
+class Explanation(str):
+    """explain()'s text; prints as plain text in notebooks (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class Stage:
+    """One stage of the data flow for one observation (see Policy.trace)."""
+
+    name: str  # "env", "preprocessor", "filter", "model", "distribution", "action"
+    component: str  # what did the work, e.g. "OneHotPreprocessor" or "Categorical"
+    output: Any  # numpy array (or nested dict/tuple of arrays for the env stage)
+    shape: tuple
+    dtype: str
+    details: dict  # extras for the view: probabilities, value, LSTM state, action mask...
+
+
+def _shape_dtype(x: Any) -> tuple[tuple, str]:
+    if isinstance(x, dict):
+        return tuple(_shape_dtype(v)[0] for v in x.values()), "dict"
+    if isinstance(x, tuple):
+        return tuple(_shape_dtype(v)[0] for v in x), "tuple"
+    arr = np.asarray(x)
+    return tuple(arr.shape), str(arr.dtype)
+
+
+def _to_numpy(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return tuple(_to_numpy(v) for v in x)
+    return x
+
+
+
+def trace_policy(
+    policy: Any,
+    obs: Any,
+    state: list | None = None,
+    explore: bool = False,
+    prev_action: Any = None,
+    prev_reward: float = 0.0,
+) -> list[Stage]:
+    """Run one raw observation through every stage and return what each produced.
+
+    Stage names, in order: env, preprocessor, filter, model, distribution, action. The
+    filter is applied without updating its statistics, so tracing changes nothing.
+    """
+    stages = [
+        Stage(
+            "env",
+            type(policy.observation_space).__name__,
+            obs,
+            *_shape_dtype(obs),
+            {"space": repr(policy.observation_space)},
+        )
+    ]
+    pre = policy.preprocessor.transform(obs)
+    stages.append(
+        Stage("preprocessor", type(policy.preprocessor).__name__, pre, *_shape_dtype(pre), {})
+    )
+    filtered = policy.filter(pre[None], update=False)[0]
+    stages.append(
+        Stage("filter", type(policy.filter).__name__, filtered, *_shape_dtype(filtered), {})
+    )
+    if state is None:
+        state = policy.get_initial_state(1)
+    prev_actions = None
+    if policy.model_config["lstm_use_prev_action"]:
+        prev_actions = (
+            np.zeros((1, *policy.action_space.shape))
+            if prev_action is None
+            else np.asarray(prev_action)[None]
+        )
+    with torch.inference_mode():
+        input_dict = policy.input_dict(filtered[None], prev_actions, [prev_reward])
+        seq_lens = torch.ones(1, dtype=torch.long) if state else None
+        dist_inputs, state_out = policy.model(input_dict, state, seq_lens)
+        try:
+            value = float(policy.model.value_function()[0])
+        except NotImplementedError:
+            value = None
+        dist = policy.dist_class(dist_inputs, policy.model)
+        actions = dist.sample() if explore else dist.deterministic_sample()
+        logp = float(dist.sampled_action_logp()[0])
+    out = dist_inputs[0].cpu().numpy()
+    stages.append(
+        Stage(
+            "model",
+            type(policy.model).__name__,
+            out,
+            *_shape_dtype(out),
+            {
+                "value": value,
+                "state": [s[0].cpu().numpy() for s in state_out],
+                "state_out": state_out,
+            },
+        )
+    )
+    details = {"logp": logp}
+    probs = getattr(getattr(dist, "dist", None), "probs", None)
+    if probs is not None:
+        details["probs"] = probs[0].cpu().numpy()
+    stages.append(
+        Stage("distribution", dist_name(policy.dist_class), out, *_shape_dtype(out), details)
+    )
+    env_action = policy.to_env_actions(policy.flatten_actions(actions))
+    action = _to_numpy(first_of_batch(env_action))
+    stages.append(Stage("action", repr(policy.action_space), action, *_shape_dtype(action), {}))
+    return stages
+
+
+def explain_components(parts: Any) -> Explanation:
+    """What was built for these spaces and why, with the shape at each stage.
+
+    Args:
+        parts: a ``Policy`` or ``rlkit.catalog.Components``: anything with observation_space,
+            action_space, model_config, preprocessor, filter, model, dist_class, num_outputs.
+    """
+    cfg = parts.model_config
+    pre = parts.preprocessor
+    n_params = sum(p.numel() for p in parts.model.parameters())
+    model_why = (
+        f"custom model '{cfg['custom_model']}'"
+        if cfg["custom_model"]
+        else "observation rank >= 3 -> VisionNetwork"
+        if len(pre.shape) >= 3
+        else "observation rank < 3 -> FullyConnectedNetwork"
+    )
+    lines = [
+        f"observation   {parts.observation_space}",
+        f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32",
+        f"filter        {type(parts.filter).__name__} -> shape {tuple(pre.shape)} float32",
+        f"model         {type(parts.model).__name__} ({model_why}"
+        f"{', wrapped in an LSTM' if cfg['use_lstm'] else ''}) -> [B, {parts.num_outputs}], "
+        f"{n_params:,} parameters",
+    ]
+    for layer_name, shape in getattr(parts.model, "layer_shapes", []):
+        lines.append(f"                {layer_name}: {shape}")
+    if len(parts.model.get_initial_state()) > 0:
+        shapes = [tuple(s.shape) for s in parts.model.get_initial_state()]
+        lines.append(
+            f"                recurrent state {shapes}, max_seq_len {cfg['max_seq_len']}"
+        )
+    lines += [
+        f"distribution  {dist_name(parts.dist_class)} reads {parts.num_outputs} model outputs",
+        f"action        {parts.action_space}",
+    ]
+    return Explanation("\n".join(lines))
