@@ -29,9 +29,10 @@ from rlkit.config import check_keys
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.models.numpy_mlp import NumpyMLP, gaussian_sample_logp, log_softmax, sample_categorical
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
+from rlkit.threads import check_num_threads, limit_threads
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
 
-POLICY_KEYS = ("model", "observation_filter")
+POLICY_KEYS = ("model", "observation_filter", "num_threads")
 VALUE_CHUNK = 1024  # rows per forward in compute_values
 
 
@@ -41,7 +42,8 @@ class Policy:
     Args:
         observation_space: the env's (raw) observation space.
         action_space: the env's action space.
-        config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter"}``.
+        config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
+            "num_threads": 1}`` (threads of every pool while the policy acts: rlkit.threads).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config.
     """
@@ -65,6 +67,7 @@ class Policy:
         self.filter = parts.filter
         self.dist_class, self.num_outputs = parts.dist_class, parts.num_outputs
         self.model = parts.model
+        self.num_threads = check_num_threads(config.get("num_threads", 1))
         self._leaves = leaf_paths(action_space)
         self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
         self.action_shape, self.action_dtype = self._probe_action_layout()
@@ -150,6 +153,29 @@ class Policy:
                     "actions": learner layout (see module doc),
                     "action_logp": [B], "action_dist_inputs": [B, num_outputs]}
         """
+        with limit_threads(self.num_threads):
+            return self._compute_actions(
+                obs_batch,
+                state,
+                prev_actions,
+                prev_rewards,
+                explore,
+                update_filter,
+                with_value,
+                choose,
+            )
+
+    def _compute_actions(
+        self,
+        obs_batch,
+        state,
+        prev_actions,
+        prev_rewards,
+        explore,
+        update_filter,
+        with_value,
+        choose,
+    ) -> tuple[Any, list, dict[str, Any]]:
         unfiltered = self.preprocessor.transform_batch(obs_batch)
         obs = self.filter(unfiltered, update=update_filter)
         batch = obs.shape[0]
@@ -198,6 +224,10 @@ class Policy:
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
+        with limit_threads(self.num_threads):
+            return self._act(obs_batch, explore, rng)
+
+    def _act(self, obs_batch: Any, explore: bool, rng: Callable | None) -> Any:
         obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
         engine = self.numpy_engine()
         if engine is not None and not explore:  # the mode: no log-probabilities needed
@@ -219,6 +249,10 @@ class Policy:
     ) -> np.ndarray:
         """Values [N] float32 of a feed-forward model for filtered obs [N, *shape] (and
         prev_actions / prev_rewards [N, ...]), VALUE_CHUNK rows per forward."""
+        with limit_threads(self.num_threads):
+            return self._compute_values(obs, prev_actions, prev_rewards)
+
+    def _compute_values(self, obs: np.ndarray, prev_actions: Any, prev_rewards: Any) -> np.ndarray:
         engine = self.numpy_engine(any_dist=True)
         if engine is not None:
             return engine.forward(obs, outputs=False)[1].astype(np.float32, copy=False)

@@ -37,6 +37,7 @@ import torch
 
 from rlkit.envs import make_vec_env
 from rlkit.policy import Policy
+from rlkit.threads import limit_threads
 
 
 class Sampler:
@@ -96,6 +97,12 @@ class Sampler:
             compute_actions: replaces policy.compute_actions (DQN's epsilon-greedy); same
                 signature and return values.
         """
+        with limit_threads(self.policy.num_threads):
+            return self._sample(num_steps, with_value, compute_actions)
+
+    def _sample(
+        self, num_steps: int, with_value: bool, compute_actions: Callable | None
+    ) -> dict[str, Any]:
         if self._broken:  # an interrupted step may have left an env half-stepped
             self.reset()
         self._broken = True

@@ -13,7 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 .venv/bin/ruff check rlkit tests benchmarks notebooks
-export OMP_NUM_THREADS=1
 if [ "$#" -gt 0 ]; then
     exec .venv/bin/python -m pytest "$@"
 fi

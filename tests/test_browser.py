@@ -114,7 +114,6 @@ def jupyter_lab(tmp_path):
         "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / ".workspaces"),
         "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / ".settings"),
-        "OMP_NUM_THREADS": "1",
     }
     # No "would you like to get Jupyter news?" prompt over the widgets in the screenshots.
     notification = tmp_path / ".settings" / "@jupyterlab" / "apputils-extension"

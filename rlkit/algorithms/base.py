@@ -25,6 +25,7 @@ from rlkit.envs import VECTOR_MODES, env_label, make_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.spaces import add_batch_dim
+from rlkit.threads import limit_threads
 
 COMMON_CONFIG: dict[str, Any] = {
     "num_envs": 8,  # parallel env copies E
@@ -43,7 +44,9 @@ COMMON_CONFIG: dict[str, Any] = {
     "adam_epsilon": 1e-8,  # Adam's eps (torch's default; SB3's PPO uses 1e-5)
     "output": None,  # directory: write sampled batches as JSON lines
     "input": None,  # path or glob of JSON lines (BC, or custom losses reading expert data)
-    "num_threads": 1,  # torch intra-op threads; 1 is fastest for small models on few cores
+    # threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts (rlkit.threads);
+    # 1 is fastest for small models, and keeps a busy machine from slowing rlkit down
+    "num_threads": 1,
 }
 
 CHECKPOINT_FORMAT = "rlkit-checkpoint"
@@ -93,7 +96,6 @@ class Algorithm:
         self.config["model"] = {**defaults["model"], **dict(config.get("model") or {})}
         self._validate_common()
         self.env_spec = env
-        torch.set_num_threads(self.config["num_threads"])
         seed = self.config["seed"]
         if seed is not None:
             torch.manual_seed(seed)
@@ -108,6 +110,7 @@ class Algorithm:
             {
                 "model": self.config["model"],
                 "observation_filter": self.config["observation_filter"],
+                "num_threads": self.config["num_threads"],
             },
         )
         self.check_policy()
@@ -221,7 +224,7 @@ class Algorithm:
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
         try:
-            with self._own_rng():
+            with limit_threads(self.config["num_threads"]), self._own_rng():
                 stats = self.training_step()
         finally:
             self._sync_weights()
@@ -256,6 +259,12 @@ class Algorithm:
         Returns the action, or ``(action, state_out, extra)`` when ``state`` is given or the
         model is recurrent (the initial state is created when none is given).
         """
+        with limit_threads(self.config["num_threads"]):
+            return self._single_action(obs, state, prev_action, prev_reward, explore)
+
+    def _single_action(
+        self, obs: Any, state: list | None, prev_action: Any, prev_reward: Any, explore: bool
+    ) -> Any:
         batch_obs = add_batch_dim(obs)
         recurrent = self.policy.is_recurrent()
         plain = state is None and prev_action is None and prev_reward is None
