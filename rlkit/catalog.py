@@ -48,6 +48,15 @@ def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
     return registry[name]
 
 
+def check_framework(framework: Any, where: str) -> None:
+    """rlkit runs on PyTorch alone: "torch" passes, RLlib's "tf" / "tf2" are a clear error."""
+    if framework != "torch":
+        raise ValueError(
+            f"{where}: framework={framework!r}, but rlkit is PyTorch only; use "
+            f"framework='torch' (or leave it out) and write the model as a torch Model"
+        )
+
+
 def _check_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
     """Every custom_model_config key must be a parameter of cls.__init__ (never dropped)."""
     params = inspect.signature(cls.__init__).parameters
@@ -129,6 +138,17 @@ class ModelCatalog:
             cls = get_preprocessor(space)
         return cls(space, options)
 
+    @staticmethod
+    def get_preprocessor(env: gym.Env, options: dict | None = None) -> Preprocessor:
+        """RLlib's name: the preprocessor for ``env.observation_space``."""
+        space = getattr(env, "observation_space", None)
+        if not isinstance(space, gym.Space):
+            raise TypeError(
+                f"ModelCatalog.get_preprocessor takes an env (with .observation_space); got "
+                f"{type(env).__name__}. For a space use get_preprocessor_for_space(space)"
+            )
+        return ModelCatalog.get_preprocessor_for_space(space, options)
+
     # -- action distributions -----------------------------------------------------------------
     @staticmethod
     def get_action_dist(action_space: gym.Space, model_config: dict | None) -> tuple[Any, int]:
@@ -193,6 +213,41 @@ class ModelCatalog:
             model = LSTMWrapper(model, obs_space, action_space, num_outputs, config, name + "_lstm")
         check_model(model, obs_space, action_space, num_outputs)
         return model
+
+    @staticmethod
+    def get_model_v2(
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        num_outputs: int,
+        model_config: dict | None,
+        framework: str = "torch",
+        name: str = "default_model",
+        model_interface: Any = None,
+        default_model: type | None = None,
+        **model_kwargs: Any,
+    ) -> Model:
+        """RLlib's signature for :meth:`get_model`.
+
+        ``framework`` must be "torch"; ``default_model`` (a Model class) is built when the
+        config names no custom model; ``model_kwargs`` go to the custom model's ``__init__``
+        with ``custom_model_config`` (checked the same way). RLlib's ``model_interface`` has
+        no rlkit counterpart: subclass the model instead.
+        """
+        check_framework(framework, "ModelCatalog.get_model_v2")
+        if model_interface is not None:
+            raise ValueError(
+                "ModelCatalog.get_model_v2: rlkit has no model_interface (RLlib wraps the "
+                "model class in it); subclass your model and register the subclass instead"
+            )
+        config = dict(model_config or {})
+        if model_kwargs:
+            config["custom_model_config"] = {
+                **dict(config.get("custom_model_config") or {}),
+                **model_kwargs,
+            }
+        if default_model is not None and not config.get("custom_model"):
+            config["custom_model"] = default_model
+        return ModelCatalog.get_model(obs_space, action_space, num_outputs, config, name)
 
     @staticmethod
     def explain(

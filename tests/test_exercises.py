@@ -436,12 +436,12 @@ def test_gae_reference_matches_rlkit_compute_gae():
 
 
 def test_chop_sequences_reference_matches_rlkit():
-    from rlkit.models.sequences import chop_into_sequences
+    from rlkit.models.sequences import sequence_lengths
 
     ids = np.array([3, 3, 3, 3, 3, 8, 2, 2, 2, 2])
     for max_seq_len in (1, 2, 3, 4, 20):
         np.testing.assert_array_equal(
-            reference.chop_sequences(ids, max_seq_len), chop_into_sequences(ids, max_seq_len)
+            reference.chop_sequences(ids, max_seq_len), sequence_lengths(ids, max_seq_len)
         )
 
 

@@ -16,12 +16,12 @@ from rlkit.models import (
     RecurrentModel,
     VisionNetwork,
     add_time_dimension,
-    chop_into_sequences,
     conv_output_shapes,
     get_activation,
     get_filter_config,
     mask,
     pad_batch,
+    sequence_lengths,
     suggest_conv_filters,
 )
 
@@ -541,7 +541,7 @@ def test_recurrent_model_sequence_equals_single_steps(seed):
 
 def test_chop_pad_mask_worked_example():
     episode_ids = np.array([7, 7, 7, 7, 9, 9])
-    seq_lens = chop_into_sequences(episode_ids, 3)
+    seq_lens = sequence_lengths(episode_ids, 3)
     assert seq_lens.tolist() == [3, 1, 2]
     padded = pad_batch({"obs": np.arange(1, 7)[:, None] * 1.0, "ep": episode_ids}, seq_lens)
     assert padded["obs"][:, 0].tolist() == [1, 2, 3, 4, 0, 0, 5, 6, 0]
@@ -555,7 +555,7 @@ def test_chop_pad_mask_worked_example():
 
 
 def test_chop_cuts_at_unroll_boundaries_and_pad_to_fixed_length():
-    seq_lens = chop_into_sequences([1, 1, 1, 1, 1], 4, unroll_ids=np.array([0, 0, 1, 1, 1]))
+    seq_lens = sequence_lengths([1, 1, 1, 1, 1], 4, unroll_ids=np.array([0, 0, 1, 1, 1]))
     assert seq_lens.tolist() == [2, 3]
     padded = pad_batch({"x": torch.arange(1.0, 6.0)}, seq_lens, max_seq_len=4)["x"]
     assert padded.tolist() == [1, 2, 0, 0, 3, 4, 5, 0]

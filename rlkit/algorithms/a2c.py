@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.base import full_default_config
 from rlkit.algorithms.numpy_loss import a2c_loss
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean
 
@@ -66,3 +67,10 @@ class A2C(OnPolicyAlgorithm):
 
     def numpy_loss(self, mb, outputs, values):
         return a2c_loss(mb, outputs, values, self.config, self.policy.dist_class)
+
+
+# RLlib's module-level names (``from ray.rllib.agents import a2c; a2c.A2CTrainer(...)``):
+# the trainer class, and the full default config (common keys included), a fresh copy per
+# import so that editing it cannot change the class's defaults.
+A2CTrainer = A2C
+DEFAULT_CONFIG: dict[str, Any] = full_default_config(A2C)

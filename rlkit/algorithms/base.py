@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.algorithms.learner import make_adam
+from rlkit.algorithms.learner import make_adam, model_metrics
 from rlkit.config import check_keys, suggest
 from rlkit.envs import VECTOR_MODES, env_label, make_env
 from rlkit.policy import Policy
@@ -49,6 +49,12 @@ COMMON_CONFIG: dict[str, Any] = {
     "num_threads": 1,
 }
 
+# Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
+RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
+DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
+
+DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
+
 CHECKPOINT_FORMAT = "rlkit-checkpoint"
 CHECKPOINT_VERSION = 1
 
@@ -72,6 +78,15 @@ def piecewise(schedule: list, t: float) -> float:
     ts = [p[0] for p in schedule]
     vs = [p[1] for p in schedule]
     return float(np.interp(t, ts, vs))
+
+
+def full_default_config(algorithm: type) -> dict[str, Any]:
+    """Every key an algorithm takes with its default (RLlib's ``ppo.DEFAULT_CONFIG``).
+
+    A deep copy: ``config = ppo.DEFAULT_CONFIG.copy(); config["model"]["fcnet_hiddens"] = ...``
+    edits the copy, never the algorithm's own defaults.
+    """
+    return copy.deepcopy({**COMMON_CONFIG, **algorithm.DEFAULT_CONFIG})
 
 
 class Algorithm:
@@ -130,6 +145,7 @@ class Algorithm:
             seed,
         )
         self.iteration = 0
+        self._logdir: str | None = None
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.writer = None
@@ -239,6 +255,15 @@ class Algorithm:
             "lr": self.current_lr(),
             **stats,
         }
+        # RLlib's place for the same figures: result["info"]["learner"]["default_policy"]
+        # ["learner_stats"] (every statistic) and [...]["model"] (the model's metrics()).
+        # (A DQN iteration before learning_starts made no update: no metrics to report.)
+        learned = stats.get("num_updates", 1) > 0
+        policy_info = {
+            "learner_stats": dict(stats),
+            "model": model_metrics(self.model) if learned else {},
+        }
+        result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
         return result
 
     def _sync_weights(self) -> None:
@@ -319,13 +344,32 @@ class Algorithm:
         base = self.config["seed"] if self.config["seed"] is not None else 0
         return int(base) * 100_003 + self.iteration
 
-    def save(self, checkpoint_dir: str) -> str:
+    @property
+    def logdir(self) -> str:
+        """This trainer's results directory (RLlib's ``trainer.logdir``), made on first use:
+        ``$RLKIT_RESULTS_DIR`` (default ``~/rlkit_results``) / ``<Algo>_<env>_<date-time>``."""
+        if self._logdir is None:
+            root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
+            label = env_label(self.env_spec).replace("/", "_").replace(" ", "_")
+            stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+            os.makedirs(root, exist_ok=True)
+            self._logdir = tempfile.mkdtemp(
+                prefix=f"{type(self).__name__}_{label}_{stamp}_", dir=root
+            )
+        return self._logdir
+
+    def save(self, checkpoint_dir: str | None = None) -> str:
         """Write a checkpoint atomically (temp file + rename); returns its path.
+
+        Without a directory (as RLlib's ``trainer.save()``), it writes to
+        ``<logdir>/checkpoint_<iteration, 6 digits>``.
 
         A simulator's internal state cannot go into a checkpoint, so saving starts fresh
         episodes with a seed derived from (seed, iteration); restore() does the same, which
         makes the next train() of the saved and of the restored trainer identical.
         """
+        if checkpoint_dir is None:
+            checkpoint_dir = os.path.join(self.logdir, f"checkpoint_{self.iteration:06d}")
         os.makedirs(checkpoint_dir, exist_ok=True)
         path = os.path.join(checkpoint_dir, "checkpoint.pt")
         fd, tmp = tempfile.mkstemp(dir=checkpoint_dir, prefix=".checkpoint-", suffix=".tmp")

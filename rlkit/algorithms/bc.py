@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.base import Algorithm, full_default_config
 from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
@@ -145,3 +145,10 @@ class BC(Algorithm):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.num_samples_trained = int(state["num_samples_trained"])
+
+
+# RLlib's module-level names (``from ray.rllib.agents import bc; bc.BCTrainer(...)``):
+# the trainer class, and the full default config (common keys included), a fresh copy per
+# import so that editing it cannot change the class's defaults.
+BCTrainer = BC
+DEFAULT_CONFIG: dict[str, Any] = full_default_config(BC)

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.base import Algorithm, full_default_config
 from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.config import check_keys
 from rlkit.preprocessors import restore_original_dimensions
@@ -377,3 +377,10 @@ class DQN(Algorithm):
         self.target_model.load_state_dict(state["target_model"])
         self.last_target_update = int(state["last_target_update"])
         self.update_credit = float(state["update_credit"])
+
+
+# RLlib's module-level names (``from ray.rllib.agents import dqn; dqn.DQNTrainer(...)``):
+# the trainer class, and the full default config (common keys included), a fresh copy per
+# import so that editing it cannot change the class's defaults.
+DQNTrainer = DQN
+DEFAULT_CONFIG: dict[str, Any] = full_default_config(DQN)

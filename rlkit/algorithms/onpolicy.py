@@ -71,10 +71,10 @@ def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np
         index [S, L] int64 rows of the flattened [E*T] batch (padding repeats the last row),
         mask [S, L] bool, True on real steps.
     """
-    from rlkit.models.sequences import chop_into_sequences
+    from rlkit.models.sequences import sequence_lengths
 
     flat_ids = eps_id.reshape(-1)  # [E*T]
-    seq_lens = chop_into_sequences(flat_ids, max_seq_len)
+    seq_lens = sequence_lengths(flat_ids, max_seq_len)
     starts = np.concatenate([[0], np.cumsum(seq_lens)[:-1]])
     offsets = np.arange(max_seq_len)
     mask = offsets[None, :] < seq_lens[:, None]  # [S, L]

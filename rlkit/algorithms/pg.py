@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.algorithms.base import full_default_config
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize
 
 
@@ -56,3 +57,10 @@ class PG(OnPolicyAlgorithm):
         policy_loss = -masked_mean(dist.logp(mb["actions"]) * returns, mb)
         entropy = masked_mean(dist.entropy(), mb)
         return policy_loss, {"policy_loss": policy_loss.detach(), "entropy": entropy.detach()}
+
+
+# RLlib's module-level names (``from ray.rllib.agents import pg; pg.PGTrainer(...)``):
+# the trainer class, and the full default config (common keys included), a fresh copy per
+# import so that editing it cannot change the class's defaults.
+PGTrainer = PG
+DEFAULT_CONFIG: dict[str, Any] = full_default_config(PG)

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from rlkit.algorithms.base import piecewise
+from rlkit.algorithms.base import full_default_config, piecewise
 from rlkit.algorithms.numpy_loss import ppo_loss
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean, normalize
 
@@ -106,3 +106,10 @@ class PPO(OnPolicyAlgorithm):
 
     def numpy_loss(self, mb, outputs, values):
         return ppo_loss(mb, outputs, values, self.config, self._clip, self.policy.dist_class)
+
+
+# RLlib's module-level names (``from ray.rllib.agents import ppo; ppo.PPOTrainer(...)``):
+# the trainer class, and the full default config (common keys included), a fresh copy per
+# import so that editing it cannot change the class's defaults.
+PPOTrainer = PPO
+DEFAULT_CONFIG: dict[str, Any] = full_default_config(PPO)

@@ -20,7 +20,7 @@ and where, with a hint when the answer matches a common mistake. The exercise no
 | masked_logits | ``(logits [B, n], mask [B, n]) -> [B, n]`` | parametric actions |
 | gae | ``(rewards [T], values [T+1], terminated [T], gamma, lam) -> [T]`` | compute_gae |
 | ppo_clip_loss | ``(logp, old_logp, advantages, clip_param) -> scalar`` | PPO.loss |
-| chop_sequences | ``(episode_ids [N], max_seq_len) -> seq_lens [B]`` | chop_into_sequences |
+| chop_sequences | ``(episode_ids [N], max_seq_len) -> seq_lens [B]`` | sequence_lengths |
 | autoregressive_sample | ``(context, action_model) -> [B, 2]`` | autoregressive dists |
 | autoregressive_logp | ``(context, action_model, actions [B, 2]) -> [B]`` | autoregressive dists |
 """

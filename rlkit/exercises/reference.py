@@ -148,7 +148,7 @@ def ppo_clip_loss(
 
 
 def chop_sequences(episode_ids: np.ndarray, max_seq_len: int) -> np.ndarray:
-    """Sequence lengths for an LSTM (rlkit.models.sequences.chop_into_sequences).
+    """Sequence lengths for an LSTM (rlkit.models.sequences.sequence_lengths).
 
     Args:
         episode_ids: [N] episode id of each row; an episode's rows are consecutive.

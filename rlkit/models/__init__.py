@@ -9,7 +9,13 @@ recurrent models.
 from rlkit.models.base import Model, RecurrentModel
 from rlkit.models.fcnet import FullyConnectedNetwork, get_activation
 from rlkit.models.lstm import LSTMWrapper
-from rlkit.models.sequences import add_time_dimension, chop_into_sequences, mask, pad_batch
+from rlkit.models.sequences import (
+    add_time_dimension,
+    chop_into_sequences,
+    mask,
+    pad_batch,
+    sequence_lengths,
+)
 from rlkit.models.visionnet import (
     VisionNetwork,
     conv_output_shapes,
@@ -28,6 +34,7 @@ __all__ = [
     "conv_output_shapes",
     "suggest_conv_filters",
     "chop_into_sequences",
+    "sequence_lengths",
     "pad_batch",
     "mask",
     "add_time_dimension",

@@ -10,7 +10,7 @@ of those rows are real, so that losses ignore the padding.
 Worked example (two episodes, ``max_seq_len=3``)::
 
     episode_ids = [7, 7, 7, 7, 9, 9]          # N = 6 rows
-    seq_lens    = chop_into_sequences(episode_ids, 3)       # [3, 1, 2]  (B = 3)
+    seq_lens    = sequence_lengths(episode_ids, 3)          # [3, 1, 2]  (B = 3)
     pad_batch({"obs": [a, b, c, d, e, f]}, seq_lens)["obs"]
                 = [a, b, c,  d, 0, 0,  e, f, 0]           # [B*T] with T = 3
     mask(seq_lens, 3) = [[T, T, T], [T, F, F], [T, T, F]]   # [B, T]
@@ -21,11 +21,15 @@ Worked example (two episodes, ``max_seq_len=3``)::
 | ``seq_lens`` | ``[B]`` | real steps in each sequence, ``sum(seq_lens) == N`` |
 | padded arrays | ``[B*T, ...]`` | ``T = max(seq_lens)`` or ``max_seq_len`` |
 | ``mask`` | ``[B, T]`` bool | True on real steps |
+
+``chop_into_sequences`` is RLlib's function of that name, with its signature: lengths,
+padding and initial states in one call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +37,7 @@ import torch
 ArrayLike = np.ndarray | torch.Tensor
 
 
-def chop_into_sequences(
+def sequence_lengths(
     episode_ids: np.ndarray, max_seq_len: int, *, unroll_ids: np.ndarray | None = None
 ) -> np.ndarray:
     """Cut a flat batch into sequences that stay inside one episode and one rollout.
@@ -52,12 +56,12 @@ def chop_into_sequences(
         seq_lens: ``[B]`` int64, the length of each sequence in row order.
 
     Example:
-        >>> chop_into_sequences(np.array([7, 7, 7, 7, 9, 9]), 3)
+        >>> sequence_lengths(np.array([7, 7, 7, 7, 9, 9]), 3)
         array([3, 1, 2])
     """
     if not (isinstance(max_seq_len, (int, np.integer)) and max_seq_len > 0):
         raise ValueError(
-            f"chop_into_sequences: max_seq_len must be a positive int; got {max_seq_len!r}"
+            f"sequence_lengths: max_seq_len must be a positive int; got {max_seq_len!r}"
         )
     episode_ids = np.asarray(episode_ids).reshape(-1)
     # A new run starts at row 0 and wherever the episode (or the rollout fragment) changes.
@@ -67,7 +71,7 @@ def chop_into_sequences(
         unroll_ids = np.asarray(unroll_ids).reshape(-1)
         if unroll_ids.shape != episode_ids.shape:
             raise ValueError(
-                f"chop_into_sequences: unroll_ids has {len(unroll_ids)} rows but "
+                f"sequence_lengths: unroll_ids has {len(unroll_ids)} rows but "
                 f"episode_ids has {len(episode_ids)}; give one id per row"
             )
         starts[1:] |= unroll_ids[1:] != unroll_ids[:-1]
@@ -78,6 +82,77 @@ def chop_into_sequences(
         full, rest = divmod(run_len, max_seq_len)
         seq_lens.extend([max_seq_len] * full + ([rest] if rest else []))
     return np.asarray(seq_lens, dtype=np.int64)
+
+
+def chop_into_sequences(
+    *,
+    feature_columns: Sequence[Any],
+    state_columns: Sequence[Any],
+    max_seq_len: int,
+    episode_ids: Any = None,
+    unroll_ids: Any = None,
+    agent_indices: Any = None,
+    dynamic_max: bool = True,
+    shuffle: bool = False,
+    seq_lens: Any = None,
+    states_already_reduced_to_init: bool = False,
+    _extra_padding: int = 0,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """RLlib's ``chop_into_sequences``: cut, zero-pad and take each sequence's initial state.
+
+    A sequence ends where the episode, the agent or the rollout fragment changes, or after
+    ``max_seq_len`` rows (lengths from :func:`sequence_lengths`, unless ``seq_lens`` is given).
+
+    Args:
+        feature_columns: columns ``[N, ...]`` to pad (lists or arrays).
+        state_columns: recurrent-state columns ``[N, ...]``; or, with
+            ``states_already_reduced_to_init``, ``[B, ...]`` initial states kept as they are.
+        max_seq_len: the longest sequence; also the padded length ``T`` unless
+            ``dynamic_max``, where ``T = max(seq_lens) + _extra_padding``.
+        episode_ids, unroll_ids, agent_indices: ``[N]`` ids (missing ones count as equal).
+        shuffle: put the sequences in a random order (numpy's global generator).
+        seq_lens: ``[B]`` lengths to use instead of computing them.
+
+    Returns:
+        (padded feature columns, each ``[B*T, ...]`` zero-padded; initial states, each
+        ``[B, ...]``; ``seq_lens [B]`` int32).
+
+    Example:
+        >>> f_pad, s_init, lens = chop_into_sequences(
+        ...     feature_columns=[[1, 2, 3]], state_columns=[[10, 11, 12]], max_seq_len=4,
+        ...     episode_ids=[5, 5, 6])
+        >>> f_pad[0].tolist(), s_init[0].tolist(), lens.tolist()
+        ([1, 2, 0, 3], [10, 12], [2, 1])
+    """
+    if seq_lens is None or len(seq_lens) == 0:
+        if episode_ids is None:
+            raise ValueError(
+                "chop_into_sequences needs episode_ids [N] (one id per row) or seq_lens [B]"
+            )
+        ids = np.asarray(episode_ids).reshape(-1)
+        zeros = np.zeros(len(ids), dtype=np.int64)
+        agents = zeros if agent_indices is None else np.asarray(agent_indices).reshape(-1)
+        unrolls = zeros if unroll_ids is None else np.asarray(unroll_ids).reshape(-1)
+        # One run per (episode, agent) change or fragment change, cut at max_seq_len.
+        pair = np.unique(np.stack([ids, agents], axis=1), axis=0, return_inverse=True)[1]
+        seq_lens = sequence_lengths(pair.reshape(-1), max_seq_len, unroll_ids=unrolls)
+    seq_lens = np.asarray(seq_lens, dtype=np.int32)
+    T = int(seq_lens.max()) + _extra_padding if dynamic_max else int(max_seq_len)
+    columns = {str(i): np.asarray(c) for i, c in enumerate(feature_columns)}
+    padded = pad_batch(columns, seq_lens, T)
+    f_pad = [padded[str(i)] for i in range(len(feature_columns))]
+    if states_already_reduced_to_init:
+        s_init = [np.asarray(s) for s in state_columns]
+    else:
+        first_rows = np.cumsum(seq_lens) - seq_lens  # [B] row where each sequence starts
+        s_init = [np.asarray(s)[first_rows] for s in state_columns]
+    if shuffle:
+        order = np.random.permutation(len(seq_lens))
+        rows = (order[:, None] * T + np.arange(T)[None, :]).reshape(-1)  # [B*T]
+        f_pad = [f[rows] for f in f_pad]
+        s_init = [s[order] for s in s_init]
+        seq_lens = seq_lens[order]
+    return f_pad, s_init, seq_lens
 
 
 def mask(seq_lens: ArrayLike | Sequence[int], max_seq_len: int) -> ArrayLike:
