@@ -97,7 +97,8 @@ class ModelCatalog:
     @staticmethod
     def register_custom_preprocessor(name: str, preprocessor_class: type) -> None:
         """Make ``preprocessor_class`` usable as custom_preprocessor=name (deprecated in the
-        seed in favour of gymnasium wrappers; supported for teaching the difference)."""
+        seed in favour of gymnasium wrappers; supported for teaching the difference).
+        """
         if not (
             isinstance(preprocessor_class, type) and issubclass(preprocessor_class, Preprocessor)
         ):
@@ -153,7 +154,8 @@ class ModelCatalog:
     @staticmethod
     def get_action_dist(action_space: gym.Space, model_config: dict | None) -> tuple[Any, int]:
         """Returns (dist_class, num_outputs): the class to call as ``dist_class(inputs, model)``
-        and the model output width it needs."""
+        and the model output width it needs.
+        """
         config = merge_model_config(model_config)
         name = config["custom_action_dist"]
         if name is None:
@@ -257,7 +259,8 @@ class ModelCatalog:
         observation_filter: str = "NoFilter",
     ) -> Explanation:
         """A readable account of what will be built for these spaces and why, with the shape at
-        every stage. Builds the components (so it also raises the errors a trainer would)."""
+        every stage. Builds the components (so it also raises the errors a trainer would).
+        """
         return explain_components(
             ModelCatalog.assemble(obs_space, action_space, model_config, observation_filter)
         )
@@ -336,7 +339,8 @@ def check_model(
     model: Model, obs_space: gym.Space, action_space: gym.Space, num_outputs: int
 ) -> None:
     """Run one forward pass on zeros and check output width and state layout, so that a wrong
-    custom model fails at build time with its name in the message, not deep inside training."""
+    custom model fails at build time with its name in the message, not deep inside training.
+    """
     label = f"model '{model.name}' ({type(model).__name__})"
     initial = model.get_initial_state()
     if not isinstance(initial, (list, tuple)):

@@ -219,7 +219,8 @@ class MeanStdFilter:
 
     def apply_changes(self, other: MeanStdFilter) -> None:
         """Merge the observations ``other`` buffered (since its last ``clear_buffer``) into
-        ``self.rs``: how a learner collects what several samplers saw."""
+        ``self.rs``: how a learner collects what several samplers saw.
+        """
         if not isinstance(other, MeanStdFilter):
             raise TypeError(f"MeanStdFilter.apply_changes takes a MeanStdFilter, got {other!r}")
         self.rs.merge(other.buffer)

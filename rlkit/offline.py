@@ -229,7 +229,8 @@ class JsonReader:
 
     def next(self) -> dict[str, np.ndarray]:
         """The next line's batch (``{"obs": [N, *obs_shape], "actions": [N, ...], ...}``),
-        cycling over all files forever."""
+        cycling over all files forever.
+        """
         for _ in range(2):  # a fresh pass after the end; an empty second pass means no data
             if self._stream is None:
                 self._stream = self._lines()
@@ -261,6 +262,7 @@ class JsonReader:
             n: number of rows.
             generator: a ``torch.Generator`` for reproducible draws (None: torch's global RNG,
                 which trainers seed and checkpoint).
+
         Returns:
             ``{"obs": [n, *obs_shape] float32, "actions": [n, ...], "rewards": [n], ...}``
         """

@@ -201,7 +201,7 @@ class Policy:
             if choose is None:
                 dist = self.dist_class(dist_inputs, self.model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.sampled_action_logp()
+                logp = dist.logp(actions)
             else:
                 actions, logp = choose(dist_inputs)
             flat = self.flatten_actions(actions)
@@ -307,7 +307,8 @@ class Policy:
         self, engine: NumpyMLP, obs: np.ndarray, explore: bool, with_value: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """(learner-layout actions, their logp [B], distribution inputs [B, n], values [B])
-        for filtered obs [B, *shape], as compute_actions computes them with torch."""
+        for filtered obs [B, *shape], as compute_actions computes them with torch.
+        """
         dist_inputs, values = engine.forward(obs, values=with_value)
         if self.dist_class is Categorical:
             log_probs = log_softmax(dist_inputs)  # [B, n]

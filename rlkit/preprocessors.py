@@ -200,7 +200,8 @@ class NoPreprocessor(_LeafPreprocessor):
 
 class OneHotPreprocessor(_LeafPreprocessor):
     """Discrete(n) -> one-hot (n,); MultiDiscrete(nvec) -> one-hots concatenated (sum(nvec),);
-    MultiBinary -> its 0/1 entries as float32. Discrete's ``start`` maps to index 0."""
+    MultiBinary -> its 0/1 entries as float32. Discrete's ``start`` maps to index 0.
+    """
 
     _kinds = "biu"
     _what = "integers"
@@ -283,7 +284,8 @@ class ImagePreprocessor(_LeafPreprocessor):
 
 class TupleFlatteningPreprocessor(Preprocessor):
     """Tuple/Dict spaces: every leaf preprocessed by its own built-in, outputs concatenated
-    into one vector in canonical order (depth first, Dict keys sorted)."""
+    into one vector in canonical order (depth first, Dict keys sorted).
+    """
 
     _space_type = gym.spaces.Tuple
 

@@ -215,7 +215,8 @@ class Sampler:
 
     def _next_values(self, batch: dict[str, Any], with_value: bool) -> np.ndarray:
         """V(obs at t+1) for every row: the next row's prediction, and for the last row one
-        extra forward on the current obs (the state is not advanced)."""
+        extra forward on the current obs (the state is not advanced).
+        """
         T, E = batch["rewards"].shape
         if not with_value:
             return np.zeros((T, E), dtype=np.float32)

@@ -106,7 +106,7 @@ def trace_policy(
             value = None
         dist = policy.dist_class(dist_inputs, policy.model)
         actions = dist.sample() if explore else dist.deterministic_sample()
-        logp = float(dist.sampled_action_logp()[0])
+        logp = float(dist.logp(actions)[0])
     out = dist_inputs[0].cpu().numpy()
     stages.append(
         Stage(

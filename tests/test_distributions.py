@@ -410,6 +410,20 @@ class OnlySampleAndLogp(ActionDistribution):
         return torch.where(actions == 1, self.inputs[:, 0], -self.inputs[:, 1])
 
 
+class RecordsItsSample(OnlySampleAndLogp):
+    """The same, with the one line that makes sampled_action_logp() work (RLlib's last_sample)."""
+
+    def sample(self):
+        return self._record(super().sample())
+
+
+def test_sampled_action_logp_of_an_unrecorded_sample_says_how_to_record_it():
+    dist = OnlySampleAndLogp(torch.randn(3, 2), None)
+    dist.sample()
+    with pytest.raises(RuntimeError, match=r"return self._record\(action\)"):
+        dist.sampled_action_logp()
+
+
 def _builtin_cases():
     box = Box(-2.0, 3.0, (2,))
     cases = [
@@ -424,7 +438,7 @@ def _builtin_cases():
 
 @pytest.mark.parametrize(
     "dist_class, width",
-    _builtin_cases() + [(OnlySampleAndLogp, 2)],
+    _builtin_cases() + [(RecordsItsSample, 2)],
     ids=lambda c: dist_name(c) if not isinstance(c, int) else str(c),
 )
 def test_sampled_action_logp_is_logp_of_last_sample(seed, dist_class, width):
@@ -433,7 +447,7 @@ def test_sampled_action_logp_is_logp_of_last_sample(seed, dist_class, width):
         dist.sampled_action_logp()
     actions = dist.sample()
     assert torch.equal(dist.sampled_action_logp(), dist.logp(actions))
-    if dist_class is not OnlySampleAndLogp:
+    if dist_class is not RecordsItsSample:
         mode = dist.deterministic_sample()
         assert torch.equal(dist.sampled_action_logp(), dist.logp(mode))
 

@@ -24,7 +24,8 @@ from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean
 
 class A2C(OnPolicyAlgorithm):
     """Config keys (besides the common ones): lambda (1.0); entropy_coeff (0.01);
-    vf_loss_coeff (0.5); microbatch_size (None: the whole batch in one step)."""
+    vf_loss_coeff (0.5); microbatch_size (None: the whole batch in one step).
+    """
 
     DEFAULT_CONFIG: dict[str, Any] = {
         "lambda": 1.0,

@@ -88,6 +88,7 @@ def epsilon_greedy(q: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch
     Args:
         q: [B, n] Q-values; an entry <= finfo.min / 2 marks an unavailable action.
         epsilon: probability of a uniformly random (available) action.
+
     Returns:
         actions [B] int64, and their log-probability under the epsilon-greedy policy [B].
     """
@@ -134,7 +135,7 @@ def q_targets(
     gamma: float,
     q_next_online: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """y = r + gamma * (1 - terminated) * Q_target(s', a*) (module equation).
+    """Y = r + gamma * (1 - terminated) * Q_target(s', a*) (module equation).
 
     Args:
         rewards, terminated: [B].

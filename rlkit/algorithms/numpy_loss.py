@@ -49,8 +49,9 @@ class _CategoricalTwin:
         self.entropy = -row_sum(self.probs * self.log_probs)  # [N]
 
     def grad(self, d_logp: np.ndarray, d_entropy: float) -> np.ndarray:
-        """d loss / d logits [N, n] from d loss / d logp_t [N] and d loss / d H_t (the same
-        for every row)."""
+        """D loss / d logits [N, n] from d loss / d logp_t [N] and d loss / d H_t (the same
+        for every row).
+        """
         d = -self.probs * d_logp[:, None]
         d[self.rows, self.actions] += d_logp
         if d_entropy:
@@ -97,7 +98,8 @@ def _value_loss(
     mb: dict[str, Any], values: np.ndarray, clip: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(0.5 * squared errors [N], d (0.5 * squared error) / d values [N]); with ``clip``,
-    PPO's clipped value loss (the larger of the plain and the clipped error)."""
+    PPO's clipped value loss (the larger of the plain and the clipped error).
+    """
     targets = mb["value_targets"].numpy()
     err = values - targets
     vf_err, d_err = err * err, err
@@ -127,7 +129,8 @@ def _combine(
 ) -> tuple[float, dict[str, float], np.ndarray, np.ndarray]:
     """What PPO and A2C share: total = policy_loss + vf_loss_coeff * mean vf_err -
     entropy_coeff * mean H, its statistics and its gradients w.r.t. the distribution's
-    inputs and the values, from d policy_loss / d logp_t (``d_logp``) and the value errors."""
+    inputs and the values, from d policy_loss / d logp_t (``d_logp``) and the value errors.
+    """
     N = len(d_logp)
     ent_coeff = config["entropy_coeff"]
     vf_coeff = config["vf_loss_coeff"]

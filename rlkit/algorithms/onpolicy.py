@@ -67,6 +67,7 @@ def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np
     Args:
         eps_id: [E, T] episode ids (env-major, so each env's rows are contiguous).
         max_seq_len: L.
+
     Returns:
         index [S, L] int64 rows of the flattened [E*T] batch (padding repeats the last row),
         mask [S, L] bool, True on real steps.
@@ -214,7 +215,8 @@ class OnPolicyAlgorithm(Algorithm):
         """The numpy engine where it computes exactly what forward() + loss() + optimise()
         would: this class's own loss and forward (not a subclass's), a built-in MLP learning
         on the CPU with every parameter trainable, a Categorical or DiagGaussian policy, no
-        custom_loss. Otherwise None."""
+        custom_loss. Otherwise None.
+        """
         cls = type(self)
         if self.numpy_loss is None or cls.loss is not cls.numpy_twin_of:
             return None

@@ -1,13 +1,12 @@
-"""The ActionDistribution base class, its sample recording, and the checks all distributions share.
+"""The ActionDistribution base class and the checks all distributions share.
 
-A subclass defines ``sample`` and ``logp`` (and ideally the rest); the base class remembers the
-action ``sample`` / ``deterministic_sample`` returned, so ``sampled_action_logp()`` needs no
-extra code. The ``_``-prefixed helpers turn bad inputs into errors that say how to fix them.
+A subclass defines ``sample`` and ``logp`` (and ideally the rest); a sample method that ends
+with ``return self._record(action)`` makes ``sampled_action_logp()`` work. The ``_``-prefixed
+helpers turn bad inputs into errors that say how to fix them.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gymnasium as gym
@@ -15,25 +14,12 @@ import numpy as np
 import torch
 
 
-def _recording(method):
-    """Wrap sample/deterministic_sample so the base class remembers the action they return."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        action = method(self, *args, **kwargs)
-        self._last_sample = action
-        return action
-
-    wrapper._records_sample = True
-    return wrapper
-
-
 class ActionDistribution:
     """Base class: subclass it and define ``sample``, ``logp`` (and ideally the rest).
 
-    Any ``sample`` or ``deterministic_sample`` a subclass defines is wrapped when the class is
-    created (``__init_subclass__``) so that the action it returns is remembered; this is how
-    ``sampled_action_logp()`` works for a custom class that only writes sample/logp/entropy.
+    ``sampled_action_logp()`` is ``logp`` of the action last handed out: a ``sample`` or
+    ``deterministic_sample`` that wants it ends with ``return self._record(action)`` (as RLlib's
+    distributions set ``last_sample``); the policy itself calls ``logp(actions)`` directly.
 
     Args:
         inputs: [B, num_outputs] model outputs (logits or parameters, never probabilities).
@@ -45,12 +31,10 @@ class ActionDistribution:
         self.model = model
         self._last_sample = None
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in ("sample", "deterministic_sample"):
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "_records_sample", False):
-                setattr(cls, name, _recording(method))
+    def _record(self, action: Any) -> Any:
+        """Remember ``action`` for ``sampled_action_logp()`` and return it unchanged."""
+        self._last_sample = action
+        return action
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any) -> int:
@@ -91,8 +75,8 @@ class ActionDistribution:
         last = getattr(self, "_last_sample", None)
         if last is None:
             raise RuntimeError(
-                f"{type(self).__name__}.sampled_action_logp() needs an action: "
-                "call sample() or deterministic_sample() first"
+                f"{type(self).__name__}.sampled_action_logp() needs an action: call sample() or "
+                "deterministic_sample() first, and end them with `return self._record(action)`"
             )
         return self.logp(last)
 

@@ -49,7 +49,8 @@ class Categorical(ActionDistribution):
     @property
     def dist(self) -> torch.distributions.Categorical:
         """The equivalent ``torch.distributions.Categorical`` (built on first use: sampling and
-        logp do not need it, and building it costs more than they do)."""
+        logp do not need it, and building it costs more than they do).
+        """
         if self._torch_dist is None:
             self._torch_dist = torch.distributions.Categorical(
                 logits=self.log_probs, validate_args=False
@@ -78,18 +79,11 @@ class Categorical(ActionDistribution):
                 "output NaN logits; the model has diverged (lower lr, set grad_clip, or check "
                 "the inputs for NaN)"
             )
-        return (probs / torch.empty_like(probs).exponential_()).argmax(dim=1)  # [B]
+        return self._record((probs / torch.empty_like(probs).exponential_()).argmax(dim=1))  # [B]
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B] int64, the argmax action."""
-        return self.log_probs.argmax(dim=1)
-
-    def sampled_action_logp(self) -> torch.Tensor:
-        """``logp`` of the last sample: [B]. Our own samples need no range checks."""
-        last = self._last_sample
-        if last is None or type(self).logp is not Categorical.logp:
-            return super().sampled_action_logp()
-        return self.log_probs.gather(1, last[:, None])[:, 0]  # [B, 1] -> [B]
+        return self._record(self.log_probs.argmax(dim=1))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B] (or [B, 1]) integer indices in [0, n). Returns: [B]."""
@@ -163,11 +157,11 @@ class MultiCategorical(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, K] int64, K = len(input_lens)."""
-        return torch.stack([cat.sample() for cat in self.cats], dim=1)
+        return self._record(torch.stack([cat.sample() for cat in self.cats], dim=1))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, K] int64."""
-        return torch.stack([cat.deterministic_sample() for cat in self.cats], dim=1)
+        return self._record(torch.stack([cat.deterministic_sample() for cat in self.cats], dim=1))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B, K] integer indices. Returns: [B], the sum over sub-actions."""

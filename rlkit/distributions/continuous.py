@@ -54,11 +54,11 @@ class DiagGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] (no gradient)."""
-        return self.dist.sample()
+        return self._record(self.dist.sample())
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean."""
-        return self.mean
+        return self._record(self.mean)
 
     def logp(self, actions: Any) -> torch.Tensor:
         """sum_i -0.5 ((a_i - mu_i) / s_i)^2 - log s_i - 0.5 log 2 pi.
@@ -112,11 +112,11 @@ class SquashedGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high] (no gradient)."""
-        return self._squash(self.dist.sample())
+        return self._record(self._squash(self.dist.sample()))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the squashed mean."""
-        return self._squash(self.mean)
+        return self._record(self._squash(self.mean))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B, A] or [B, *box_shape] in [low, high]. Returns: [B]."""
@@ -168,11 +168,11 @@ class Beta(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high]."""
-        return self._scale(self.dist.sample())
+        return self._record(self._scale(self.dist.sample()))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean low + alpha / (alpha + beta) (high - low)."""
-        return self._scale(self.dist.mean)
+        return self._record(self._scale(self.dist.mean))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B, A] or [B, *box_shape] in [low, high]. Returns: [B]."""
@@ -210,11 +210,11 @@ class Deterministic(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A], the inputs."""
-        return self.actions
+        return self._record(self.actions)
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the inputs."""
-        return self.actions
+        return self._record(self.actions)
 
     def _zeros(self) -> torch.Tensor:
         return self.actions.new_zeros(self.actions.shape[0])  # [B]

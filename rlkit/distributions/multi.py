@@ -67,7 +67,7 @@ def _flatten(space: gym.Space, actions: Any) -> torch.Tensor:
 
 
 def _unflatten(space: gym.Space, flat: torch.Tensor) -> Any:
-    """float [B, F] -> nested actions of ``space`` (Discrete [B] / MultiDiscrete int64)."""
+    """Float [B, F] -> nested actions of ``space`` (Discrete [B] / MultiDiscrete int64)."""
     if isinstance(space, gym.spaces.Discrete):
         return flat[:, 0].round().long()  # [B, 1] -> [B]
     if isinstance(space, gym.spaces.MultiDiscrete):
@@ -149,11 +149,11 @@ class MultiActionDistribution(ActionDistribution):
 
     def sample(self) -> Any:
         """Returns: a tuple / dict shaped like the space, of [B, ...] actions."""
-        return self._collect("sample")
+        return self._record(self._collect("sample"))
 
     def deterministic_sample(self) -> Any:
         """Returns: a tuple / dict shaped like the space, of [B, ...] actions."""
-        return self._collect("deterministic_sample")
+        return self._record(self._collect("deterministic_sample"))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: nested or flat [B, F] (see class doc). Returns: [B], sum over children."""
@@ -194,7 +194,8 @@ class MultiActionDistribution(ActionDistribution):
 
 def default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
     """(class, model output width) of the default distribution for ``space``; ``where`` names
-    the space in errors (``action_space['move']``). See ``get_dist_class_for_space``."""
+    the space in errors (``action_space['move']``). See ``get_dist_class_for_space``.
+    """
     if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)) and np.any(space.start):
         raise ValueError(
             f"{where} is {space} with start={space.start}; rlkit's Categorical "

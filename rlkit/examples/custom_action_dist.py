@@ -61,10 +61,10 @@ class TemperatureCategorical(ActionDistribution):
         self.log_probs = torch.log_softmax(inputs / self.temperature, dim=1)  # [B, n]
 
     def sample(self):
-        return torch.multinomial(self.log_probs.exp(), 1).squeeze(1)  # [B, 1] -> [B] int64
+        return self._record(torch.multinomial(self.log_probs.exp(), 1).squeeze(1))  # [B] int64
 
     def deterministic_sample(self):
-        return self.log_probs.argmax(dim=1)  # [B]
+        return self._record(self.log_probs.argmax(dim=1))  # [B]
 
     def logp(self, actions):
         actions = torch.as_tensor(actions, device=self.log_probs.device).long()  # [B]

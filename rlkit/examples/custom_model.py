@@ -30,7 +30,8 @@ from rlkit.models.fcnet import linear
 
 def tower(in_size: int, widths: list[int], activation: str) -> tuple[nn.Sequential, int]:
     """Dense layers ``in_size -> widths...``, each followed by ``activation``; returns the
-    layers and the width they output."""
+    layers and the width they output.
+    """
     layers: list[nn.Module] = []
     for width in widths:
         # normc(1.0) keeps each layer's output scale near its input's (see models/fcnet.py).

@@ -70,7 +70,8 @@ class ToyActionModel:
 
 def _binary_logits(p1: torch.Tensor) -> torch.Tensor:
     """[B] P(x = 1) -> [B, 2] logits: log-probabilities shifted by a constant, which a softmax
-    ignores, so that forgetting to normalise them is a visible mistake."""
+    ignores, so that forgetting to normalise them is a visible mistake.
+    """
     return (torch.stack([torch.log1p(-p1), torch.log(p1)], dim=1) + 1.5).float()
 
 

@@ -58,7 +58,7 @@ def running_mean_std(
 
 
 def categorical_logp(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """log pi(a | s) of a softmax policy (rlkit.distributions.Categorical.logp).
+    """Log pi(a | s) of a softmax policy (rlkit.distributions.Categorical.logp).
 
     Args:
         logits: [B, n] float32 unnormalised log-probabilities.
@@ -197,7 +197,7 @@ def autoregressive_sample(context: torch.Tensor, action_model: ActionModel) -> t
 def autoregressive_logp(
     context: torch.Tensor, action_model: ActionModel, actions: torch.Tensor
 ) -> torch.Tensor:
-    """log P(a1, a2) = log P(a1) + log P(a2 | a1), in one pass (the seed's logp).
+    """Log P(a1, a2) = log P(a1) + log P(a2 | a1), in one pass (the seed's logp).
 
     Args:
         context: [B, C] float32.

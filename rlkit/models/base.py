@@ -291,7 +291,7 @@ class RecurrentModel(Model):
 
 
 def _to_float32(x, device: torch.device):
-    """numpy arrays and non-float32 tensors -> float32 tensors; nested dicts/tuples walked."""
+    """Numpy arrays and non-float32 tensors -> float32 tensors; nested dicts/tuples walked."""
     if isinstance(x, np.ndarray):
         return torch.as_tensor(x, dtype=torch.float32, device=device)
     if isinstance(x, torch.Tensor):

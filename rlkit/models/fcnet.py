@@ -1,4 +1,4 @@
-"""FullyConnectedNetwork: the default model for flat observations, and the layer helpers.
+r"""FullyConnectedNetwork: the default model for flat observations, and the layer helpers.
 
     obs_flat [B, F] -> fcnet_hiddens (fcnet_activation) -> post_fcnet_hiddens
     (post_fcnet_activation) -> features [B, H] -> logits Linear -> outputs [B, num_outputs]
@@ -103,7 +103,8 @@ def value_outputs(
     head: nn.Module | None,
 ) -> torch.Tensor:
     """Values ``[B]`` from what the last forward kept: shared features, or the input of a
-    separate value tower."""
+    separate value tower.
+    """
     if head is None:
         raise ValueError(
             f"model '{model.name}' ({type(model).__name__}) was built as a feature extractor "

@@ -30,7 +30,7 @@ _TANH_BY_EXP = 8192
 
 
 def _tanh(z: np.ndarray) -> np.ndarray:
-    """tanh of z, in place."""
+    """Tanh of z, in place."""
     if z.size < _TANH_BY_EXP:
         return np.tanh(z, out=z)
     with np.errstate(over="ignore", under="ignore"):  # exp(-2z) = inf for z < -44: -1 then
@@ -43,7 +43,7 @@ def _tanh(z: np.ndarray) -> np.ndarray:
 
 
 def _tanh_grad(h: np.ndarray) -> np.ndarray:
-    """d tanh / dz = 1 - tanh^2, from the output h."""
+    """D tanh / dz = 1 - tanh^2, from the output h."""
     out = h * h
     np.subtract(1.0, out, out=out)
     return out
@@ -69,7 +69,8 @@ class _Layer:
 
 def _tower(seq: torch.nn.Sequential | None) -> list[_Layer] | None:
     """Layers of an ``mlp()`` Sequential (Linear, activation, Linear, ...), or None when it
-    holds anything else."""
+    holds anything else.
+    """
     if seq is None:
         return []
     mods = list(seq)
@@ -134,7 +135,8 @@ class NumpyMLP:
     def _valid(self) -> bool:
         """The layers are still the model's, its parameters still the float32 CPU tensors the
         views were made of, and nobody hooked a module since (a hook must see every forward).
-        Runs before every use, so it checks identities rather than walking the model."""
+        Runs before every use, so it checks identities rather than walking the model.
+        """
         from torch.nn.modules import module as m
 
         if m._global_forward_hooks or m._global_forward_pre_hooks:
@@ -244,7 +246,8 @@ class NumpyMLP:
 
     def clip_grads(self, max_norm: float) -> float:
         """Scale every gradient so their global L2 norm is at most ``max_norm``, as
-        rlkit.algorithms.learner.clip_grad_norm does; returns the norm before."""
+        rlkit.algorithms.learner.clip_grad_norm does; returns the norm before.
+        """
         grads = [p.grad.numpy().reshape(-1) for p in self.params]
         total = float(np.sqrt(sum(float(g @ g) for g in grads)))
         scale = max_norm / (total + 1e-6)
@@ -254,7 +257,7 @@ class NumpyMLP:
         return total
 
     def _grads(self) -> dict[int, np.ndarray]:
-        """numpy views of every parameter's ``.grad``, created (zeros) where missing."""
+        """Numpy views of every parameter's ``.grad``, created (zeros) where missing."""
         out = {}
         for p in self.params:
             if p.grad is None or p.grad.data_ptr() == 0:
@@ -269,13 +272,15 @@ HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 def gaussian_logp(z: np.ndarray, log_std: np.ndarray) -> np.ndarray:
     """DiagGaussian's log-probability [N] of standardised actions z = (a - mean) / std
-    [N, A] with log stds [N, A]: sum(-z^2 / 2 - log std - log(2 pi) / 2)."""
+    [N, A] with log stds [N, A]: sum(-z^2 / 2 - log std - log(2 pi) / 2).
+    """
     return row_sum(-0.5 * z * z - log_std - HALF_LOG_2PI)
 
 
 def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray, np.ndarray]:
     """DiagGaussian on [N, 2A] inputs (means, then log stds clamped as DiagGaussian does):
-    (actions [N, A], their logp [N]). Noise comes from torch's generator."""
+    (actions [N, A], their logp [N]). Noise comes from torch's generator.
+    """
     from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
 
     mean, log_std = np.split(inputs, 2, axis=1)  # [N, 2A] -> 2 x [N, A]

@@ -150,7 +150,8 @@ class ComponentPicker(widgets.VBox):
     # -- widgets ------------------------------------------------------------------------------
     def _make_editors(self, envs: list, env: Any, algo: str, flt: str, model: dict) -> None:
         """Dropdowns for env, algorithm, preprocessor, filter and distribution; the model's
-        editors come from ``_make_model_editors``."""
+        editors come from ``_make_model_editors``.
+        """
         from rlkit.algorithms import ALGORITHMS
 
         registered = ModelCatalog.registered()

@@ -58,7 +58,7 @@ def png_bytes(fig: Any) -> bytes:
 def curve_data(
     runs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[str]
 ) -> dict[str, dict[str, tuple[list, list]]]:
-    """label -> key -> (timesteps, values), skipping results without the key or with NaN.
+    """Label -> key -> (timesteps, values), skipping results without the key or with NaN.
 
     Args:
         runs: label -> list of train() results (each has "timesteps_total").
@@ -134,6 +134,7 @@ def plot_learning_curves(
         runs: label -> list of train() results.
         keys: result keys to plot (missing keys are skipped per run).
         path: when given, the figure is written there as PNG (and closed).
+
     Returns:
         the matplotlib Figure (None when written to ``path``).
     """

@@ -82,7 +82,8 @@ class Throttle:
 
     def wait_first(self) -> None:
         """Make the next draw due only ``min_interval_s`` from now (e.g. at a run's start,
-        whose picture is already on screen)."""
+        whose picture is already on screen).
+        """
         self._next = self.clock() + self.min_interval_s
 
     def maybe_run(self, draw: Callable[[], None], force: bool = False) -> bool:
