@@ -273,26 +273,16 @@ class DQN(Algorithm):
         )
 
     def explore_actions(
-        self,
-        obs_batch: Any,
-        state: list | None = None,
-        prev_actions: Any = None,
-        prev_rewards: Any = None,
-        explore: bool = True,
-        update_filter: bool = True,
-        with_value: bool = False,
+        self, obs_batch: Any, *args: Any, explore: bool = True, **kwargs: Any
     ) -> tuple[Any, list, dict[str, Any]]:
-        """Policy.compute_actions with epsilon-greedy actions (detail 1); same returns."""
+        """Policy.compute_actions with epsilon-greedy actions (detail 1), same arguments."""
         epsilon = self.epsilon if explore else 0.0
         return self.policy.compute_actions(
             obs_batch,
-            state,
-            prev_actions,
-            prev_rewards,
-            explore,
-            update_filter,
-            with_value,
+            *args,
+            explore=explore,
             choose=lambda q: epsilon_greedy(q, epsilon),  # q: [B, n] model outputs
+            **kwargs,
         )
 
     def action_fn(self):
