@@ -64,11 +64,16 @@ class AutoregressiveActionModel(Model):
         self._context = None
 
     def forward(self, input_dict, state, seq_lens):
+        """A context vector for the distribution to sample from.
+
+        Shapes: input_dict["obs_flat"] [B, F] -> context [B, 16]; state passed through ([]).
+        """
         # Normally "logits"; for an autoregressive distribution, a context to sample from.
         self._context = torch.tanh(self.context_layer(input_dict["obs_flat"]))  # [B, 16]
         return self._context, state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the last forward's context."""
         return self.value_head(self._context).squeeze(1)  # [B, 1] -> [B]
 
     def action_model(self, context: torch.Tensor, a1: torch.Tensor):
@@ -94,6 +99,7 @@ class BinaryAutoregressiveDistribution(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space, model_config):
+        """The context width the model must output (its num_outputs)."""
         return CONTEXT_SIZE  # the context width: this sets the model's num_outputs
 
     def _a1_distribution(self) -> Categorical:
@@ -117,9 +123,11 @@ class BinaryAutoregressiveDistribution(ActionDistribution):
         return a1, a2
 
     def sample(self):
+        """Draw a1, then a2 given a1: a tuple of two [B] int64 tensors."""
         return self._sample(deterministic=False)
 
     def deterministic_sample(self):
+        """The most likely a1, then the most likely a2 given it: a tuple of two [B] int64."""
         return self._sample(deterministic=True)
 
     def sampled_action_logp(self) -> torch.Tensor:
@@ -160,6 +168,7 @@ ModelCatalog.register_custom_action_dist("binary_autoreg_dist", BinaryAutoregres
 
 
 def config(seed: int = 0) -> dict:
+    """A trainer config with the autoregressive model and distribution registered above."""
     return {
         "seed": seed,
         "model": {
@@ -174,6 +183,7 @@ def config(seed: int = 0) -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train on CorrelatedActionsEnv from the command line; returns every result."""
     args = example_parser(__doc__, ["PPO", "A2C", "PG"], 200.0, 200_000).parse_args(argv)
     trainer = make_trainer(args.algo, "CorrelatedActionsEnv", config(args.seed))
     print(trainer.get_policy().explain())

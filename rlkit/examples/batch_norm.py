@@ -56,12 +56,17 @@ class BatchNormModel(Model):
         self._features = None
 
     def forward(self, input_dict, state, seq_lens):
+        """Logits through batch-normalised hidden layers.
+
+        Shapes: input_dict["obs_flat"] [B, F] -> logits [B, num_outputs]; state passed through.
+        """
         # Model.__call__ has already called self.train(input_dict["is_training"]), so every
         # BatchNorm1d below uses batch statistics in learning and running ones in sampling.
         self._features = self.hidden(input_dict["obs_flat"])  # [B, F] -> [B, H]
         return self.logits(self._features), state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the last forward's normalised features."""
         return self.value_head(self._features).squeeze(1)  # [B, 1] -> [B]
 
 
@@ -85,10 +90,12 @@ ModelCatalog.register_custom_model("bn_model", BatchNormModel)
 
 
 def config(seed: int = 0) -> dict:
+    """A trainer config with the batch-norm model."""
     return {"seed": seed, "model": {"custom_model": "bn_model"}}
 
 
 def main(argv=None) -> list[dict]:
+    """Show that sampling leaves the running statistics alone, then train; returns results."""
     args = example_parser(__doc__, ["PPO", "A2C", "PG"], 195.0, 200_000).parse_args(argv)
     trainer = make_trainer(args.algo, "CartPole-v1", config(args.seed))
     model = trainer.get_policy().model

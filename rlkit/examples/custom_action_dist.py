@@ -39,6 +39,7 @@ class TemperatureCategorical(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space, model_config):
+        """One logit per action: num_outputs = n."""
         if not isinstance(action_space, gym.spaces.Discrete):
             raise ValueError(
                 f"TemperatureCategorical needs a Discrete action space; got {action_space}"
@@ -61,19 +62,24 @@ class TemperatureCategorical(ActionDistribution):
         self.log_probs = torch.log_softmax(inputs / self.temperature, dim=1)  # [B, n]
 
     def sample(self):
+        """Draw one action per row: [B] int64."""
         return self._record(torch.multinomial(self.log_probs.exp(), 1).squeeze(1))  # [B] int64
 
     def deterministic_sample(self):
+        """The most likely action per row: [B] int64."""
         return self._record(self.log_probs.argmax(dim=1))  # [B]
 
     def logp(self, actions):
+        """Log-probabilities [B] of ``actions: [B]`` under the tempered softmax."""
         actions = torch.as_tensor(actions, device=self.log_probs.device).long()  # [B]
         return self.log_probs.gather(1, actions[:, None]).squeeze(1)  # [B, 1] -> [B]
 
     def entropy(self):
+        """Entropy per row: [B]."""
         return -(self.log_probs.exp() * self.log_probs).sum(dim=1)  # [B]
 
     def kl(self, other):
+        """KL(self || other) per row: [B]."""
         return (self.log_probs.exp() * (self.log_probs - other.log_probs)).sum(dim=1)  # [B]
 
 
@@ -101,6 +107,7 @@ ModelCatalog.register_custom_model("temperature_model", TemperatureModel)
 
 
 def config(temperature: float = 1.0, seed: int = 0) -> dict:
+    """A trainer config with the tempered distribution at ``temperature``."""
     return {
         "seed": seed,
         "model": {
@@ -112,6 +119,7 @@ def config(temperature: float = 1.0, seed: int = 0) -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train with the custom distribution from the command line; returns every result."""
     parser = example_parser(__doc__, ["PPO", "A2C", "PG"], 195.0, 200_000)
     parser.add_argument("--temperature", type=float, default=1.0)
     args = parser.parse_args(argv)

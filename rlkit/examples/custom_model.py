@@ -29,8 +29,10 @@ from rlkit.models.fcnet import linear
 
 
 def tower(in_size: int, widths: list[int], activation: str) -> tuple[nn.Sequential, int]:
-    """Dense layers ``in_size -> widths...``, each followed by ``activation``; returns the
-    layers and the width they output.
+    """Dense layers ``in_size -> widths...``, each followed by ``activation``.
+
+    Returns:
+        (the layers, the width they output).
     """
     layers: list[nn.Module] = []
     for width in widths:
@@ -74,11 +76,16 @@ class CustomTorchModel(Model):
         self._obs = None  # the last forward's input, for value_function()
 
     def forward(self, input_dict, state, seq_lens):
+        """Logits from the policy branch.
+
+        Shapes: input_dict["obs_flat"] [B, F] -> logits [B, num_outputs]; state passed through.
+        """
         obs = input_dict["obs_flat"]  # [B, F]
         self._obs = obs
         return self.logits(self.policy_branch(obs)), state  # [B, num_outputs]
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] of the last forward's observations, from the value branch."""
         if self._obs is None:
             raise ValueError(f"model '{self.name}': call the model before value_function()")
         # The value branch reads the raw observation, not the policy's features.
@@ -104,6 +111,7 @@ def config(seed: int = 0, algo: str = "PPO") -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train with the custom model from the command line; returns every result."""
     args = example_parser(__doc__, ["PPO", "A2C"], 195.0, 200_000).parse_args(argv)
     trainer = make_trainer(args.algo, "CartPole-v1", config(args.seed, args.algo))
     print(trainer.get_policy().explain())

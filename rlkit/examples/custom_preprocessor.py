@@ -52,6 +52,7 @@ class CartPoleScalePreprocessor(Preprocessor):
         return (4,)  # the shape of one preprocessed observation (it may differ from the env's)
 
     def transform(self, observation):
+        """One raw observation -> its float32 features, shape ``self.shape``."""
         return scale_cartpole(observation)  # [4]
 
 
@@ -65,6 +66,7 @@ class CartPoleScaleWrapper(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(low, high, (4,), np.float32)
 
     def observation(self, observation):
+        """The same transform as a gymnasium ObservationWrapper applies it."""
         return scale_cartpole(observation)  # [4]
 
 
@@ -87,6 +89,7 @@ def config(variant: str = "wrapper", seed: int = 0) -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train with the custom preprocessor from the command line; returns every result."""
     parser = example_parser(__doc__, ["PPO", "A2C", "PG"], 195.0, 200_000)
     parser.add_argument("--variant", choices=list(VARIANTS), default="wrapper")
     args = parser.parse_args(argv)

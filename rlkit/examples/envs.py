@@ -59,11 +59,13 @@ class RepeatAfterMeEnv(gym.Env):
         self.max_return = self.episode_len - self.delay
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode (gymnasium API): returns (obs, info)."""
         super().reset(seed=seed)
         self.tokens = [int(self.np_random.integers(2))]
         return self.tokens[-1], {}
 
     def step(self, action):
+        """One step (gymnasium API): returns (obs, reward, terminated, truncated, info)."""
         t = len(self.tokens) - 1  # index of the token the agent is looking at
         reward = 0.0
         if t >= self.delay:
@@ -117,19 +119,23 @@ class NestedSpaceEnv(gym.Env):
         return (int(obs["cue"]) + int(flag) + int(position[0] < 0)) % 3
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode (gymnasium API): returns (obs, info)."""
         super().reset(seed=seed)
         self.t = 0
         return self._observe(), {}
 
     def step(self, action):
+        """One step (gymnasium API): returns (obs, reward, terminated, truncated, info)."""
         reward = 1.0 if int(action) == self.target(self.obs) else 0.0
         self.t += 1
         return self._observe(), reward, self.t >= self.episode_len, False, {}
 
 
 class ParametricActionsCartPole(gym.Env):
-    """CartPole whose two real actions (push left, push right) hide among ``max_avail_actions``
-    slots that move every step (the seed's "variable-length / parametric action spaces").
+    """CartPole whose two real actions hide among slots that move every step.
+
+    The two real actions (push left, push right) sit among ``max_avail_actions`` slots: the
+    seed's "variable-length / parametric action spaces".
 
     Observation (a Dict, so a custom model can read each part by name)::
 
@@ -197,12 +203,14 @@ class ParametricActionsCartPole(gym.Env):
         }
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode (gymnasium API): returns (obs, info)."""
         super().reset(seed=seed)
         cart, info = self.cartpole.reset(seed=seed)
         self._shuffle_slots()
         return self._observe(cart), info
 
     def step(self, action):
+        """One step (gymnasium API): returns (obs, reward, terminated, truncated, info)."""
         slot = int(action)
         real = int(self.slot_action[slot])
         if real < 0:
@@ -235,12 +243,14 @@ class CorrelatedActionsEnv(gym.Env):
         self.max_return = 10.0 * self.episode_len
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode (gymnasium API): returns (obs, info)."""
         super().reset(seed=seed)
         self.t = 0
         self.last = int(self.np_random.integers(2))
         return self.last, {}
 
     def step(self, action):
+        """One step (gymnasium API): returns (obs, reward, terminated, truncated, info)."""
         a1, a2 = (int(a) for a in action)
         reward = 5.0 * (a1 == self.last) + 5.0 * (a2 == a1)
         self.t += 1

@@ -58,6 +58,10 @@ class NestedSpaceModel(Model):
         self._features = None
 
     def forward(self, input_dict, state, seq_lens):
+        """Encode each leaf of the nested observation, then the logits.
+
+        Shapes: obs["cue"] [B, 3], obs["sensors"] ([B, 2], [B, 2]) -> logits [B, num_outputs].
+        """
         obs = input_dict["obs"]  # the Dict again, one tensor per leaf
         position, flag = obs["sensors"]  # a Tuple leaf unpacks like the env's tuple
         parts = [
@@ -69,6 +73,7 @@ class NestedSpaceModel(Model):
         return self.logits(self._features), state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the last forward's joined features."""
         return self.value_head(self._features).squeeze(1)  # [B, 1] -> [B]
 
 
@@ -101,6 +106,10 @@ class MiniGridModel(Model):
         self._features = None
 
     def forward(self, input_dict, state, seq_lens):
+        """Convolve the egocentric view, join the direction, then the logits.
+
+        Shapes: obs["image"] [B, 7, 7, 3], obs["direction"] [B, 4] -> logits [B, num_outputs].
+        """
         image = input_dict["obs"]["image"].permute(0, 3, 1, 2)  # [B, H, W, C] -> [B, C, H, W]
         direction = input_dict["obs"]["direction"]  # [B, 4] one-hot
         features = torch.cat([self.conv(image), direction], dim=1)  # [B, 288 + 4]
@@ -108,6 +117,7 @@ class MiniGridModel(Model):
         return self.logits(self._features), state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the last forward's dense features."""
         return self.value_head(self._features).squeeze(1)  # [B, 1] -> [B]
 
 
@@ -152,6 +162,7 @@ def config(env: str, seed: int = 0) -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train on a nested-observation env from the command line; returns every result."""
     # --stop-reward / --stop-timesteps default to the chosen env's values in ENVS.
     parser = example_parser(__doc__, ["PPO", "A2C"], None, None)
     parser.add_argument("--env", choices=list(ENVS), default="NestedSpaceEnv")

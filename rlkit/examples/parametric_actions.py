@@ -50,8 +50,10 @@ FLOAT_MIN = torch.finfo(torch.float32).min
 
 
 class ParametricActionsModel(Model):
-    """The seed's parametric-actions model (dot product of an intent with the embeddings,
-    float-min mask), where masking and embeddings can each be switched off.
+    """The seed's parametric-actions model, with masking and embeddings each switchable.
+
+    Logits are the dot product of an intent with each slot's embedding, and a float-min mask
+    removes the unavailable slots.
 
     Args:
         true_obs_shape: shape of ``obs["cart"]``, the real observation.
@@ -106,9 +108,15 @@ class ParametricActionsModel(Model):
             )
 
     def inner(self) -> FullyConnectedNetwork:
+        """The network that computes logits or intents (and the value) in this mode."""
         return self.action_embed_model if self.use_embeddings else self.action_logits_model
 
     def forward(self, input_dict, state, seq_lens):
+        """Logits over the action slots (masked ones pushed to FLOAT_MIN when use_masking).
+
+        Shapes: obs["cart"] [B, 4], obs["avail_actions"] [B, N, E], obs["action_mask"] [B, N]
+        -> logits [B, N].
+        """
         obs = input_dict["obs"]
         is_training = input_dict["is_training"]
         if self.use_embeddings:
@@ -128,6 +136,7 @@ class ParametricActionsModel(Model):
         return logits, state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the inner network's value head."""
         return self.inner().value_function()  # [B], the inner network's value head
 
 
@@ -197,6 +206,7 @@ def config(algo: str = "PPO", mode: str = "both", seed: int = 0, max_avail_actio
 
 
 def main(argv=None) -> list[dict]:
+    """Train on ParametricActionsCartPole from the command line; returns every result."""
     parser = example_parser(__doc__, ["PPO", "A2C", "PG", "DQN"], 150.0, 300_000)
     parser.add_argument("--mode", choices=list(MODES), default="both")
     parser.add_argument("--max-avail-actions", type=int, default=10)

@@ -64,10 +64,16 @@ class RNNModel(RecurrentModel):
         self._features = None
 
     def get_initial_state(self) -> list[torch.Tensor]:
+        """Zero h and c, each [cell_size] (no batch dimension)."""
         # No batch dimension: the trainer repeats these for every env.
         return [torch.zeros(self.cell_size), torch.zeros(self.cell_size)]
 
     def forward_rnn(self, inputs, state, seq_lens):
+        """Run the LSTM over the padded sequences.
+
+        Shapes: inputs [B, T, F], state [h [B, cell], c [B, cell]], seq_lens [B]
+        -> outputs [B, T, num_outputs] and the new [h, c].
+        """
         x = torch.relu(self.fc(inputs))  # [B, T, F] -> [B, T, fc_size]
         h, c = state  # [B, cell] each
         # nn.LSTM wants a leading layer axis on the state: [B, cell] -> [1, B, cell].
@@ -78,6 +84,7 @@ class RNNModel(RecurrentModel):
         return self.logits(out), [h.squeeze(0), c.squeeze(0)]  # [B, T, num_outputs]
 
     def value_function(self) -> torch.Tensor:
+        """Values [B*T] for every step of the last forward."""
         return self.value_head(self._features).reshape(-1)  # [B, T, 1] -> [B*T]
 
 
@@ -100,6 +107,7 @@ def config(model: str = "custom", seed: int = 0, algo: str = "PPO") -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train on RepeatAfterMeEnv from the command line; returns every result."""
     parser = example_parser(__doc__, ["PPO", "A2C", "PG"], 17.0, 200_000)
     parser.add_argument("--model", choices=list(MODELS), default="custom")
     args = parser.parse_args(argv)

@@ -84,11 +84,16 @@ class AutoencoderModel(Model):
         self._metrics: dict[str, torch.Tensor] = {}
 
     def forward(self, input_dict, state, seq_lens):
+        """Encode the observation and read the logits from the code.
+
+        Shapes: input_dict["obs_flat"] [B, F] -> code [B, latent] -> logits [B, num_outputs].
+        """
         self._obs = input_dict["obs_flat"]  # [B, F]
         z = self.encoder(self._obs)  # [B, F] -> [B, latent]
         return self.policy_head(z), state
 
     def value_function(self) -> torch.Tensor:
+        """Values [B] from the last forward's observations."""
         return self.value_branch(self._obs).squeeze(1)  # [B, 1] -> [B]
 
     def reconstruction_error(self, obs: torch.Tensor) -> torch.Tensor:
@@ -96,6 +101,10 @@ class AutoencoderModel(Model):
         return ((self.decoder(self.encoder(obs)) - obs) ** 2).mean()
 
     def custom_loss(self, policy_loss, loss_inputs):
+        """The policy loss plus the autoencoder's reconstruction error and an L2 penalty.
+
+        Shapes: policy_loss [] (scalar); loss_inputs["obs_flat"] [N, F]; returns [].
+        """
         # loss_inputs["obs_flat"] is the training batch's observations [N, F]: the targets
         # of the autoencoder cost no labels at all.
         recon_loss = self.reconstruction_error(loss_inputs["obs_flat"])
@@ -111,6 +120,7 @@ class AutoencoderModel(Model):
         return policy_loss + self.recon_coeff * recon_loss + self.l2_coeff * l2_loss
 
     def metrics(self):
+        """The last custom_loss terms (recon_loss, l2_loss), reported by train()."""
         return dict(self._metrics)
 
 
@@ -118,6 +128,7 @@ ModelCatalog.register_custom_model("autoencoder_model", AutoencoderModel)
 
 
 def config(seed: int = 0) -> dict:
+    """A trainer config with the autoencoder model and a MeanStdFilter."""
     return {
         "seed": seed,
         "observation_filter": "MeanStdFilter",
@@ -126,6 +137,7 @@ def config(seed: int = 0) -> dict:
 
 
 def main(argv=None) -> list[dict]:
+    """Train on CartPole and report the reconstruction error; returns every result."""
     args = example_parser(__doc__, ["PPO", "A2C", "PG"], 195.0, 200_000).parse_args(argv)
     trainer = make_trainer(args.algo, "CartPole-v1", config(args.seed))
     history = train(trainer, args.stop_reward, args.stop_timesteps, show=("recon_loss", "l2_loss"))

@@ -119,6 +119,10 @@ class ImitationModel(CustomTorchModel):
         self._metrics: dict[str, torch.Tensor] = {}
 
     def custom_loss(self, policy_loss, loss_inputs):
+        """The policy loss plus the imitation loss on a minibatch of expert rows.
+
+        Shapes: policy_loss [] (scalar); expert obs [M, 4], expert actions [M]; returns [].
+        """
         self._metrics = {"policy_loss": policy_loss.detach()}
         if self.reader is None:
             return policy_loss
@@ -133,6 +137,7 @@ class ImitationModel(CustomTorchModel):
         return policy_loss + self.imitation_weight * imitation_loss
 
     def metrics(self):
+        """The last custom_loss terms (policy_loss, imitation_loss), reported by train()."""
         return dict(self._metrics)
 
 
@@ -173,6 +178,7 @@ def compare(algo: str, stop_reward: float, stop_timesteps: int, seed: int, exper
 
 
 def main(argv=None) -> dict:
+    """Write expert data, then train with and without imitation; returns both curves."""
     parser = example_parser(__doc__, ["PG", "PPO", "A2C"], 195.0, 400_000)
     parser.add_argument("--expert-dir", default=None, help="where to write the expert data")
     args = parser.parse_args(argv)

@@ -33,6 +33,9 @@ from rlkit.config import merge_model_config
 from rlkit.models.sequences import add_time_dimension
 from rlkit.spaces import value_leaves
 
+InputDict = dict[str, Any]  # "obs", "obs_flat", "prev_actions", "prev_rewards", "is_training"
+State = list[torch.Tensor]  # recurrent state, each [B, ...]; [] for a feed-forward model
+
 
 class Model(nn.Module):
     """Base class of every rlkit model (RLlib's ``TorchModelV2``).
@@ -58,7 +61,14 @@ class Model(nn.Module):
     sub-models you call.
     """
 
-    def __init__(self, obs_space, action_space, num_outputs, model_config, name):
+    def __init__(
+        self,
+        obs_space: spaces.Space,
+        action_space: spaces.Space,
+        num_outputs: int | None,
+        model_config: dict | None,
+        name: str,
+    ):
         super().__init__()
         self.obs_space = obs_space
         self.action_space = action_space
@@ -68,7 +78,9 @@ class Model(nn.Module):
 
     # ---- what subclasses implement -------------------------------------------------------
 
-    def forward(self, input_dict, state, seq_lens):
+    def forward(
+        self, input_dict: InputDict, state: State, seq_lens: torch.Tensor | None
+    ) -> tuple[torch.Tensor, State]:
         """Compute the model outputs.
 
         Args:
@@ -79,6 +91,16 @@ class Model(nn.Module):
 
         Returns:
             (outputs ``[B, num_outputs]``, new state list).
+
+        Shapes:
+            input_dict["obs"]: [B, *obs_space.shape] float32 (nested spaces: a dict/tuple
+                of [B, ...] leaves, in input_dict["obs"] after restore).
+            input_dict["obs_flat"]: [B, F] float32, F = prod(obs_space.shape).
+            input_dict["prev_actions"]: [B, *action_shape] int64 or float32.
+            input_dict["prev_rewards"]: [B] float32.
+            state[i]: [B, ...] float32.
+            seq_lens: [B] int64, or None for a feed-forward model.
+            outputs: [B, num_outputs] float32.
         """
         raise NotImplementedError(
             f"{type(self).__name__} must implement forward(self, input_dict, state, seq_lens) "
@@ -93,16 +115,23 @@ class Model(nn.Module):
             f"use it with an algorithm that has a critic (A2C, PPO)"
         )
 
-    def custom_loss(self, policy_loss, loss_inputs):
+    def custom_loss(self, policy_loss: Any, loss_inputs: dict[str, Any]) -> Any:
         """Return the loss to minimise; override to add supervised or self-supervised terms.
 
         Args:
             policy_loss: the algorithm's scalar loss.
             loss_inputs: the training batch (dict of ``[N, ...]`` tensors).
+
+        Returns:
+            The loss to minimise, the same kind as ``policy_loss``.
+
+        Shapes:
+            ``policy_loss``: ``[]`` (a scalar tensor). ``loss_inputs["obs"]``: ``[N, *obs_shape]``,
+            ``loss_inputs["actions"]``: ``[N, *action_shape]``, one row per training step.
         """
         return policy_loss
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, float]:
         """Return a dict of scalars reported by ``train()``; override to add your own."""
         return {}
 
@@ -265,7 +294,15 @@ class RecurrentModel(Model):
     and back. With ``seq_lens=None`` every row is its own sequence of one step (``T = 1``).
     """
 
-    def forward(self, input_dict, state, seq_lens):
+    def forward(
+        self, input_dict: InputDict, state: State, seq_lens: torch.Tensor | None
+    ) -> tuple[torch.Tensor, State]:
+        """Fold the rows into sequences, run ``forward_rnn`` and unfold its outputs.
+
+        Shapes:
+            ``input_dict["obs_flat"]``: ``[N, F]`` with ``N = B*T`` (padded sequences laid out
+            row-major); ``seq_lens``: ``[B]`` int64; outputs: ``[N, num_outputs]``.
+        """
         flat = input_dict["obs_flat"]  # [N, F]
         if seq_lens is None:
             seq_lens = torch.ones(flat.shape[0], dtype=torch.int64)
@@ -273,7 +310,9 @@ class RecurrentModel(Model):
         outputs, state = self.forward_rnn(inputs, state, seq_lens)
         return outputs.reshape(flat.shape[0], -1), state  # [B, T, n] -> [N, n]
 
-    def forward_rnn(self, inputs, state, seq_lens):
+    def forward_rnn(
+        self, inputs: torch.Tensor, state: State, seq_lens: torch.Tensor
+    ) -> tuple[torch.Tensor, State]:
         """Run the network over time.
 
         Args:
