@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rlkit.config import suggest
+from rlkit.guards import NonFiniteDataError, check_obs_finite
 
 _EPS = 1e-8
 
@@ -64,6 +65,12 @@ class RunningStat:
             )
         if len(xs) == 0:
             return
+        if not np.isfinite(xs).all():  # one NaN would poison the mean for good
+            raise NonFiniteDataError(
+                f"RunningStat.push_batch got NaN or infinity in batch row(s) "
+                f"{np.flatnonzero(~np.isfinite(xs.reshape(len(xs), -1)).all(axis=1)).tolist()}; "
+                f"the statistics are unchanged"
+            )
         mean = xs.mean(axis=0)
         self._merge(len(xs), mean, ((xs - mean) ** 2).sum(axis=0))
 
@@ -125,6 +132,13 @@ class RunningStat:
         if mean.shape != self.shape or m2.shape != self.shape:
             raise ValueError(
                 f"RunningStat state has shape {mean.shape} but this RunningStat has {self.shape}"
+            )
+        n = state["n"]
+        bad_n = not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0
+        if bad_n or not (np.isfinite(mean).all() and np.isfinite(m2).all()):
+            raise ValueError(
+                f"RunningStat state is invalid (n={n!r}, NaN or infinity in mean or m2); a "
+                f"filter's statistics must be finite, with a count n >= 0"
             )
         self._n, self._mean, self._m2 = int(state["n"]), mean, m2
 
@@ -252,9 +266,11 @@ class MeanStdFilter:
 
     def set_state(self, state: dict) -> None:
         _check_state(state, "MeanStdFilter", self.shape)
+        rs, buffer = RunningStat(self.shape), RunningStat(self.shape)
+        rs.set_state(state["rs"])  # both checked before either is kept: all or nothing
+        buffer.set_state(state["buffer"])
         self.demean, self.destd, self.clip = state["demean"], state["destd"], state["clip"]
-        self.rs.set_state(state["rs"])
-        self.buffer.set_state(state["buffer"])
+        self.rs, self.buffer = rs, buffer
 
     def __repr__(self) -> str:
         return f"MeanStdFilter(shape={self.shape}, n={self.rs.n}, clip={self.clip})"
@@ -282,6 +298,7 @@ def _checked(x: Any, shape: tuple, who: str) -> np.ndarray:
             f"{who} for observations of shape {shape} got an array of shape {x.shape}; pass "
             f"one observation {shape} or a batch [B, {', '.join(map(str, shape))}]"
         )
+    check_obs_finite(x, f"observation filter {who}")
     return x
 
 

@@ -332,6 +332,13 @@ class Policy:
         """Learner-layout actions [B, ...] -> numpy actions the vector env accepts."""
         space = self.action_space
         arr = flat.cpu().numpy() if isinstance(flat, torch.Tensor) else flat
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():  # never send NaN to env.step
+            raise ValueError(
+                f"model {type(self.model).__name__} produced non-finite actions (NaN or "
+                f"infinity in batch row(s) {np.flatnonzero(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)).tolist()}) "
+                f"from finite observations; check the model's forward (and custom "
+                f"distribution) for log(0), division by 0 or overflow"
+            )
         if isinstance(space, gym.spaces.Box):
             return np.clip(arr.reshape(arr.shape[0], *space.shape), space.low, space.high).astype(
                 space.dtype, copy=False

@@ -28,14 +28,17 @@ Batch layout (``Sampler.sample(T)`` returns a dict of numpy arrays, time-major):
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from rlkit.envs import make_vec_env
+from rlkit.guards import check_env_data, explain_env_error
 from rlkit.policy import Policy
 from rlkit.threads import limit_threads
 
@@ -63,16 +66,24 @@ class Sampler:
     ):
         self.policy = policy
         self.num_envs = num_envs
-        self.env = make_vec_env(env, num_envs, env_config, vector_mode)
+        self._env_args = (env, num_envs, env_config, vector_mode)
+        self.env = make_vec_env(*self._env_args)
         self.episode_returns: deque[float] = deque(maxlen=100)
         self.episode_lengths: deque[int] = deque(maxlen=100)
         self.episodes_total = 0
+        self._broken = False
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
         """Start fresh episodes in every env (partial episodes are dropped from the stats)."""
         E = self.num_envs
-        self.obs, _ = self.env.reset(seed=seed)
+        if isinstance(self.env, gym.vector.AsyncVectorEnv) and self._broken:
+            # A worker that raised is gone (gymnasium drops its pipe): start the envs anew.
+            with contextlib.suppress(Exception):
+                self.env.close(terminate=True)
+            self.env = make_vec_env(*self._env_args)
+        self.obs, _ = self._env_call(self.env.reset, seed=seed)
+        check_env_data(self.obs, np.zeros(E, np.float32), np.zeros(E, np.int64))
         self.state = self.policy.get_initial_state(E)
         self.prev_actions = self._zero_actions(E)
         self.prev_rewards = np.zeros(E, dtype=np.float32)
@@ -82,6 +93,16 @@ class Sampler:
         self.eps_id = np.arange(E, dtype=np.int64)
         self._next_eps_id = E
         self._broken = False
+
+    def _env_call(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``method(*args, **kwargs)`` of the vector env, its common mistakes explained."""
+        try:
+            return method(*args, **kwargs)
+        except Exception as err:
+            clearer = explain_env_error(err, self.env.single_observation_space)
+            if clearer is None:
+                raise
+            raise clearer from err
 
     def _zero_actions(self, batch: int) -> np.ndarray:
         return np.zeros((batch, *self.policy.action_shape), dtype=self.policy.action_dtype)
@@ -146,8 +167,9 @@ class Sampler:
         env_actions, state_out, extra = compute(
             self.obs, self.state, self.prev_actions, self.prev_rewards, with_value=with_value
         )
-        next_obs, rewards, terminated, truncated, _ = self.env.step(env_actions)
+        next_obs, rewards, terminated, truncated, _ = self._env_call(self.env.step, env_actions)
         rewards = np.asarray(rewards, dtype=np.float32)
+        check_env_data(next_obs, rewards, self.ep_len + 1)  # before anything uses them
         terminated = np.asarray(terminated, dtype=bool)
         truncated = np.asarray(truncated, dtype=bool)
         new_episode = self.autoreset  # this row was the autoreset step

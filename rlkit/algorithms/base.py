@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
 import tempfile
 import time
@@ -19,7 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
 from rlkit.algorithms.learner import make_adam, model_metrics
+from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.config import check_keys, suggest
 from rlkit.envs import VECTOR_MODES, env_label, make_env
 from rlkit.policy import Policy
@@ -54,9 +55,6 @@ RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
 DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
 
 DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
-
-CHECKPOINT_FORMAT = "rlkit-checkpoint"
-CHECKPOINT_VERSION = 1
 
 
 def resolve_device(name: str) -> torch.device:
@@ -233,15 +231,21 @@ class Algorithm:
     def train(self) -> dict[str, Any]:
         """Run one training iteration and return its results.
 
-        An exception or KeyboardInterrupt inside propagates, but leaves the trainer usable: the
-        next call resets any half-stepped env and continues from the current weights.
+        All or nothing: an exception or KeyboardInterrupt inside (a refused non-finite
+        gradient step, an env that raised) propagates after the iteration is undone: weights,
+        optimizer, counters and statistics are as before the call (rlkit.algorithms.snapshot),
+        and the next call starts fresh episodes.
         """
         start = time.perf_counter()
+        snap = take_snapshot(self)
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
         try:
             with limit_threads(self.config["num_threads"]), self._own_rng():
                 stats = self.training_step()
+        except BaseException:
+            roll_back(self, snap)
+            raise
         finally:
             self._sync_weights()
             self.time_total_s += time.perf_counter() - start
@@ -317,29 +321,7 @@ class Algorithm:
             return action
         return action, [s[0] for s in state_out], {k: v[0] for k, v in extra.items()}
 
-    # -- checkpoints -------------------------------------------------------------------------
-    def _checkpoint(self) -> dict[str, Any]:
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "algorithm": type(self).__name__,
-            "config_json": json.dumps(self.config, default=repr, sort_keys=True),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "filter": self.policy.filter.get_state(),
-            "counters": {
-                "iteration": self.iteration,
-                "timesteps_total": self.timesteps_total,
-                "time_total_s": self.time_total_s,
-                "episodes_total": self.sampler.episodes_total,
-            },
-            "episode_returns": list(self.sampler.episode_returns),
-            "episode_lengths": list(self.sampler.episode_lengths),
-            "torch_rng": self._rng_state,
-            "boundary_seed": self._boundary_seed(),
-            "extra": self.extra_state(),
-        }
-
+    # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------
     def _boundary_seed(self) -> int:
         base = self.config["seed"] if self.config["seed"] is not None else 0
         return int(base) * 100_003 + self.iteration
@@ -364,95 +346,25 @@ class Algorithm:
         Without a directory (as RLlib's ``trainer.save()``), it writes to
         ``<logdir>/checkpoint_<iteration, 6 digits>``.
 
-        A simulator's internal state cannot go into a checkpoint, so saving starts fresh
-        episodes with a seed derived from (seed, iteration); restore() does the same, which
-        makes the next train() of the saved and of the restored trainer identical.
+        Refuses (ValueError, nothing written) when a weight is NaN or infinite. A simulator's
+        internal state cannot go into a checkpoint, so saving starts fresh episodes with a
+        seed derived from (seed, iteration); restore() does the same, which makes the next
+        train() of the saved and of the restored trainer identical.
         """
         if checkpoint_dir is None:
             checkpoint_dir = os.path.join(self.logdir, f"checkpoint_{self.iteration:06d}")
-        os.makedirs(checkpoint_dir, exist_ok=True)
-        path = os.path.join(checkpoint_dir, "checkpoint.pt")
-        fd, tmp = tempfile.mkstemp(dir=checkpoint_dir, prefix=".checkpoint-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(self._checkpoint(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        path = write_checkpoint(self, checkpoint_dir)
         self.sampler.reset(self._boundary_seed())
         return path
 
     def restore(self, path: str) -> None:
-        """Load a checkpoint written by save() (a file or its directory).
+        """Load a checkpoint written by save() (a file or its directory), all or nothing.
 
         Loads with ``torch.load(weights_only=True)``, so a checkpoint cannot run code. A
-        truncated, corrupted or foreign file raises ValueError and leaves the trainer as it was.
+        truncated, corrupted, foreign or incomplete file raises ValueError and leaves the
+        trainer as it was.
         """
-        if os.path.isdir(path):
-            path = os.path.join(path, "checkpoint.pt")
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise ValueError(
-                f"cannot read checkpoint '{path}': the file is truncated, corrupted "
-                f"or not an rlkit checkpoint ({type(err).__name__}: {err})"
-            ) from err
-        self._check_checkpoint(ckpt, path)
-        model_backup = copy.deepcopy(self.model.state_dict())
-        optim_backup = copy.deepcopy(self.optimizer.state_dict())
-        try:
-            self.model.load_state_dict(ckpt["model"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            self.set_extra_state(ckpt["extra"])
-            self.policy.filter.set_state(ckpt["filter"])
-        except Exception as err:
-            self.model.load_state_dict(model_backup)
-            self.optimizer.load_state_dict(optim_backup)
-            raise ValueError(
-                f"checkpoint '{path}' does not fit this trainer's model: {err}"
-            ) from err
-        counters = ckpt["counters"]
-        self.iteration = counters["iteration"]
-        self.timesteps_total = counters["timesteps_total"]
-        self.time_total_s = counters["time_total_s"]
-        self._sync_weights()
-        self._rng_state = ckpt["torch_rng"]
-        self.sampler.reset(int(ckpt["boundary_seed"]))
-        self.sampler.episodes_total = counters["episodes_total"]
-        self.sampler.episode_returns.clear()
-        self.sampler.episode_returns.extend(ckpt["episode_returns"])
-        self.sampler.episode_lengths.clear()
-        self.sampler.episode_lengths.extend(ckpt["episode_lengths"])
-
-    def _check_checkpoint(self, ckpt: Any, path: str) -> None:
-        if not (isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT):
-            raise ValueError(
-                f"'{path}' is not an rlkit checkpoint (no '{CHECKPOINT_FORMAT}' "
-                f"marker); write checkpoints with trainer.save(directory)"
-            )
-        if ckpt.get("version") != CHECKPOINT_VERSION:
-            raise ValueError(
-                f"checkpoint '{path}' has format version {ckpt.get('version')}; this "
-                f"rlkit reads version {CHECKPOINT_VERSION}"
-            )
-        if ckpt.get("algorithm") != type(self).__name__:
-            raise ValueError(
-                f"checkpoint '{path}' was written by {ckpt.get('algorithm')}, not "
-                f"{type(self).__name__}; restore it into a {ckpt.get('algorithm')}"
-            )
-        own = self.model.state_dict()
-        theirs = ckpt["model"]
-        if set(own) != set(theirs) or any(own[k].shape != theirs[k].shape for k in own):
-            raise ValueError(
-                f"checkpoint '{path}' holds a different model architecture than this "
-                f"trainer's; build the trainer with the same 'model' config"
-            )
+        restore_checkpoint(self, path)
 
     def stop(self) -> None:
         """Close the envs (and the JSON writer)."""

@@ -7,9 +7,47 @@ in ``train()``'s result.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+
+
+class NonFiniteUpdateError(FloatingPointError):
+    """A gradient step was refused: its loss or its gradient held NaN or infinity.
+
+    Raised before ``optimizer.step()``, so no weight changes; ``Algorithm.train()`` then also
+    undoes the iteration's earlier steps (rlkit.algorithms.snapshot), leaving the trainer as it
+    was before the call.
+    """
+
+
+def check_update(loss: float, grad_norm: float, params: list[torch.Tensor]) -> None:
+    """Raise NonFiniteUpdateError unless ``loss`` and the global ``grad_norm`` are finite.
+
+    The one guard every optimizer step passes (torch autograd in ``optimise``, the numpy
+    engine's step in rlkit.algorithms.onpolicy): its message names the first parameter with a
+    non-finite gradient and the likely causes.
+    """
+    if math.isfinite(loss) and math.isfinite(grad_norm):
+        return
+    what = f"the loss is {loss}" if not math.isfinite(loss) else "the loss is finite"
+    bad = next(
+        (i for i, p in enumerate(params) if p.grad is not None and not p.grad.isfinite().all()),
+        None,
+    )
+    grad = (
+        f"the gradient of parameter {bad} (shape {list(params[bad].shape)}) is not finite"
+        if bad is not None
+        else "every gradient is finite"
+    )
+    raise NonFiniteUpdateError(
+        f"refused a gradient step: {what} and {grad}, so no weight was changed and this "
+        f"train() call was undone. Non-finite data is stopped where it enters (env rewards and "
+        f"observations, offline files), so the usual causes are a learning rate too large "
+        f"(the loss diverged: lower 'lr', set 'grad_clip') or a custom loss or model that "
+        f"computes NaN (log of 0, division by 0)"
+    )
 
 
 def make_adam(model: torch.nn.Module, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
@@ -39,6 +77,8 @@ def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     if any(g.device != first.device or g.dtype != first.dtype or g.is_sparse for g in grads):
         return torch.nn.utils.clip_grad_norm_(params, max_norm)
     total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    if math.isinf(max_norm):
+        return total
     # min(1, max_norm / norm), the 1e-6 as in torch; a tensor, so no device sync on CUDA.
     torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp_(max=1.0))
     return total
@@ -70,8 +110,10 @@ def optimise(
         )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if grad_clip:
-        clip_grad_norm(params if params is not None else list(model.parameters()), grad_clip)
+    params = params if params is not None else list(model.parameters())
+    # Clipping by infinity computes the norm and scales nothing: the guard needs the norm.
+    norm = clip_grad_norm(params, grad_clip or math.inf)
+    check_update(float(loss.detach()), float(norm), params)
     optimizer.step()
     return loss.detach()
 

@@ -20,6 +20,7 @@ Implementation details (numbers referenced in the code):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.learner import model_metrics, optimise
+from rlkit.algorithms.learner import check_update, model_metrics, optimise
 from rlkit.algorithms.numpy_loss import TWINS
 from rlkit.distributions import Deterministic
 from rlkit.models.base import Model
@@ -237,8 +238,9 @@ class OnPolicyAlgorithm(Algorithm):
         outputs, values = engine.forward(mb["obs"].numpy(), keep=keep)
         total, stats, d_outputs, d_values = self.numpy_loss(mb, outputs, values)
         engine.backward(keep, d_outputs, d_values)  # into every parameter's .grad
-        if self.config["grad_clip"]:
-            engine.clip_grads(self.config["grad_clip"])
+        # Clipping by infinity computes the norm and scales nothing: the guard needs the norm.
+        norm = engine.clip_grads(self.config["grad_clip"] or math.inf)
+        check_update(float(total), norm, engine.params)  # the guard optimise() applies too
         self.optimizer.step()
         return total, stats
 

@@ -1,0 +1,93 @@
+"""All or nothing: a trainer's learning state captured, and put back when a step fails.
+
+``Algorithm.train()`` takes a snapshot before each iteration and rolls back to it when the
+iteration raises (a refused non-finite step, an env error, a KeyboardInterrupt in the middle of
+PPO's minibatch epochs), so an iteration's update applies whole or not at all. ``restore()``
+uses the same pair: it applies a checkpoint section by section and rolls back if any fails.
+
+What a snapshot holds: the model's parameters and buffers, the optimizer's state, the
+algorithm's ``extra_state()`` (DQN's target network and counters, BC's rows trained), the
+observation filter's statistics, the counters and the trainer's RNG state. Tensors are cloned,
+so the snapshot costs one copy of the model and of Adam's two moments (for rlkit's small
+networks, tens of microseconds).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+
+def clone_tree(x: Any) -> Any:
+    """A copy of nested dicts / lists / tuples in which every tensor is cloned."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone()
+    if isinstance(x, dict):
+        return {k: clone_tree(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(clone_tree(v) for v in x)
+    return x
+
+
+def take_snapshot(trainer: Any) -> dict[str, Any]:
+    """Everything an iteration or a restore may change, copied (see the module docstring)."""
+    sampler = trainer.sampler
+    return {
+        "model": clone_tree(trainer.model.state_dict()),
+        "optimizer": clone_tree(trainer.optimizer.state_dict()),
+        "extra": clone_tree(trainer.extra_state()),
+        "filter": trainer.policy.filter.get_state(),
+        "iteration": trainer.iteration,
+        "timesteps_total": trainer.timesteps_total,
+        "time_total_s": trainer.time_total_s,
+        "rng": trainer._rng_state.clone(),
+        "episodes_total": sampler.episodes_total,
+        "episode_returns": list(sampler.episode_returns),
+        "episode_lengths": list(sampler.episode_lengths),
+    }
+
+
+def roll_back(trainer: Any, snap: dict[str, Any], reset_envs: bool = True) -> None:
+    """Put ``trainer`` back as ``take_snapshot`` found it.
+
+    The envs cannot be rewound (a simulator has no snapshot): with ``reset_envs`` the sampler
+    starts fresh episodes at the next ``sample()``, as after any interrupted rollout.
+    """
+    trainer.model.load_state_dict(snap["model"])
+    trainer.optimizer.load_state_dict(snap["optimizer"])
+    trainer.set_extra_state(snap["extra"])
+    trainer.policy.filter.set_state(snap["filter"])
+    trainer.iteration = snap["iteration"]
+    trainer.timesteps_total = snap["timesteps_total"]
+    trainer.time_total_s = snap["time_total_s"]
+    trainer._rng_state = snap["rng"]
+    sampler = trainer.sampler
+    sampler.episodes_total = snap["episodes_total"]
+    sampler.episode_returns.clear()
+    sampler.episode_returns.extend(snap["episode_returns"])
+    sampler.episode_lengths.clear()
+    sampler.episode_lengths.extend(snap["episode_lengths"])
+    sampler._broken = sampler._broken or reset_envs
+    trainer._sync_weights()
+
+
+def nonfinite_tensors(tree: Any, prefix: str = "") -> list[str]:
+    """Names (dotted paths) of the floating-point tensors in ``tree`` holding NaN or inf."""
+    if isinstance(tree, torch.Tensor):
+        bad = tree.is_floating_point() and not bool(tree.isfinite().all())
+        return [prefix or "tensor"] if bad else []
+    if isinstance(tree, float):
+        return [] if math.isfinite(tree) else [prefix or "value"]
+    items = (
+        tree.items()
+        if isinstance(tree, dict)
+        else enumerate(tree)
+        if isinstance(tree, (list, tuple))
+        else []
+    )
+    out: list[str] = []
+    for k, v in items:
+        out += nonfinite_tensors(v, f"{prefix}.{k}" if prefix else str(k))
+    return out
