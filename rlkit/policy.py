@@ -333,11 +333,12 @@ class Policy:
         space = self.action_space
         arr = flat.cpu().numpy() if isinstance(flat, torch.Tensor) else flat
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():  # never send NaN to env.step
+            rows = np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))
             raise ValueError(
                 f"model {type(self.model).__name__} produced non-finite actions (NaN or "
-                f"infinity in batch row(s) {np.flatnonzero(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)).tolist()}) "
-                f"from finite observations; check the model's forward (and custom "
-                f"distribution) for log(0), division by 0 or overflow"
+                f"infinity in batch row(s) {rows.tolist()}) from finite observations; check "
+                f"the model's forward (and custom distribution) for log(0), division by 0 or "
+                f"overflow"
             )
         if isinstance(space, gym.spaces.Box):
             return np.clip(arr.reshape(arr.shape[0], *space.shape), space.low, space.high).astype(
