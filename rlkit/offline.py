@@ -145,6 +145,30 @@ def _expand(inputs: Any) -> list[str]:
     return files
 
 
+def _field_array(values: list, key: str, dtype: Any, where: str) -> np.ndarray:
+    """One field of a line as a numpy array; ValueError naming the line, field and row when
+    it is ragged, holds a non-number (JSON null, a string) or a NaN / Infinity."""
+    try:
+        raw = np.asarray(values)
+        if raw.dtype == object or raw.dtype.kind in "USV":
+            raise TypeError("it holds null, a string or rows of different lengths")
+        arr = raw.astype(dtype if dtype is not None else np.float32)
+        if dtype is None and raw.dtype.kind in "iub":
+            arr = raw.astype(np.int64)  # integer actions stay integers
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{where}: field '{key}' is not a rectangular array of numbers ({err}); "
+            f"every entry must be a number (JSON null is not)"
+        ) from err
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        row = int(np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))[0])
+        raise ValueError(
+            f"{where}: field '{key}' holds NaN or Infinity in row {row}; offline data must be "
+            f"finite (one NaN would turn every weight trained on it into NaN)"
+        )
+    return arr
+
+
 def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray], tuple]:
     """One JSON line -> (dict of numpy arrays, obs_shape); ValueError naming file and line."""
     where = f"{path}, line {lineno}"
@@ -170,22 +194,34 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
     if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise ValueError(f"{where}: obs_shape must be a list of sizes such as [4]; got {shape!r}")
     obs_shape = tuple(shape)
-    out = {}
-    for key, dtype in FIELDS.items():
-        try:
-            arr = np.asarray(data[key]) if dtype is None else np.asarray(data[key], dtype=dtype)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}: field '{key}' is not a rectangular array ({err})") from err
-        if dtype is None:
-            arr = arr.astype(np.int64 if arr.dtype.kind in "iub" else np.float32)
-        out[key] = arr
     n = lengths["obs"]
+    if n == 0:
+        raise ValueError(
+            f"{where}: the line holds zero rows (empty lists); JsonWriter never writes one. "
+            f"Remove the line, or write at least one row"
+        )
+    out = {key: _field_array(data[key], key, dtype, where) for key, dtype in FIELDS.items()}
     out["obs"] = out["obs"].reshape(n, *obs_shape) if n == 0 else out["obs"]
     if out["obs"].shape != (n, *obs_shape):
         raise ValueError(
             f"{where}: obs has shape {list(out['obs'].shape)} but obs_shape says {[n, *obs_shape]}"
         )
     return out, obs_shape
+
+
+def _text_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of a UTF-8 file; ValueError naming a file that is not text."""
+    with open(path, encoding="utf-8") as f:
+        lineno = 0
+        try:
+            for lineno, text in enumerate(f, start=1):
+                yield lineno, text
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{path}, line {lineno + 1}: not a UTF-8 text file ({err.reason} at byte "
+                f"{err.start} of the chunk read); JsonReader reads JSON lines as written by "
+                f"config['output'], not binary files such as checkpoints or .npz"
+            ) from err
 
 
 class JsonReader:
@@ -213,19 +249,26 @@ class JsonReader:
     def _lines(self) -> Iterator[dict[str, np.ndarray]]:
         """Every line of every file, in order, parsed and checked for one obs_shape."""
         for path in self.files:
-            with open(path, encoding="utf-8") as f:
-                for lineno, text in enumerate(f, start=1):
-                    if not text.strip():
-                        continue
-                    batch, obs_shape = parse_line(text, path, lineno)
-                    if self.obs_shape is None:
-                        self.obs_shape = obs_shape
-                    elif obs_shape != self.obs_shape:
-                        raise ValueError(
-                            f"{path}, line {lineno}: obs_shape {list(obs_shape)} differs from "
-                            f"{list(self.obs_shape)} of earlier lines; read one env's data"
-                        )
-                    yield batch
+            for lineno, text in _text_lines(path):
+                if not text.strip():
+                    continue
+                batch, obs_shape = parse_line(text, path, lineno)
+                if self.obs_shape is None:
+                    self.obs_shape = obs_shape
+                elif obs_shape != self.obs_shape:
+                    raise ValueError(
+                        f"{path}, line {lineno}: obs_shape {list(obs_shape)} differs from "
+                        f"{list(self.obs_shape)} of earlier lines; read one env's data"
+                    )
+                self._line_of_batch = (path, lineno)
+                yield batch
+
+    def where(self, row: int) -> str:
+        """``"file, line N"`` of row ``row`` of ``read_all()``'s arrays (for error messages)."""
+        self.read_all()
+        ends = np.cumsum([n for _, _, n in self._sources])
+        path, lineno, _ = self._sources[int(np.searchsorted(ends, row, side="right"))]
+        return f"{path}, line {lineno}"
 
     def next(self) -> dict[str, np.ndarray]:
         """The next line's batch (``{"obs": [N, *obs_shape], "actions": [N, ...], ...}``),
@@ -243,7 +286,10 @@ class JsonReader:
     def read_all(self) -> dict[str, np.ndarray]:
         """All rows of all files, concatenated: ``{"obs": [N, *obs_shape], ...}`` (cached)."""
         if self._all is None:
-            batches = list(self._lines())
+            batches, self._sources = [], []
+            for batch in self._lines():
+                batches.append(batch)
+                self._sources.append((*self._line_of_batch, len(batch["rewards"])))
             if not batches:
                 raise ValueError(f"JsonReader found no data lines in {', '.join(self.files)}")
             try:

@@ -70,7 +70,20 @@ class Policy:
         self.num_threads = check_num_threads(config.get("num_threads", 1))
         self._leaves = leaf_paths(action_space)
         self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
+        # A model caches its forward's features for value_function(): a forward and the
+        # value_function() that reads its cache run under this lock, so a notebook calling
+        # compute_single_action while a dashboard trains in a thread cannot interleave them.
+        self.lock = threading.RLock()
         self.action_shape, self.action_dtype = self._probe_action_layout()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling and deepcopy leave the lock out (a lock cannot be copied); a copy gets its
+        own."""
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
 
     def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
         """Per-row shape and dtype of learner-layout actions, from one sample on zeros."""
@@ -194,7 +207,7 @@ class Policy:
             if with_value:
                 extra["vf_preds"] = values
             return self.to_env_actions(flat), [], extra
-        with torch.inference_mode():
+        with self.lock, torch.inference_mode():
             input_dict = self.input_dict(obs, prev_actions, prev_rewards)
             seq_lens = torch.ones(batch, dtype=torch.long) if state else None
             dist_inputs, state_out = self.model(input_dict, state, seq_lens)
@@ -238,7 +251,7 @@ class Policy:
         with rng() if rng is not None else contextlib.nullcontext():
             if engine is not None:
                 return self.to_env_actions(self._numpy_actions(engine, obs, explore, False)[0])
-            with torch.inference_mode():
+            with self.lock, torch.inference_mode():
                 dist_inputs, _ = self.model(self.input_dict(obs), [], None)
                 dist = self.dist_class(dist_inputs, self.model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
@@ -257,7 +270,7 @@ class Policy:
         if engine is not None:
             return engine.forward(obs, outputs=False)[1].astype(np.float32, copy=False)
         out = []
-        with torch.inference_mode():
+        with self.lock, torch.inference_mode():
             for start in range(0, len(obs), VALUE_CHUNK):
                 rows = slice(start, start + VALUE_CHUNK)
                 input_dict = self.input_dict(
@@ -379,7 +392,8 @@ class Policy:
         filter is applied without updating its statistics, so tracing changes nothing. See
         ``rlkit.trace.trace_policy``.
         """
-        return trace_policy(self, obs, state, explore, prev_action, prev_reward)
+        with self.lock:
+            return trace_policy(self, obs, state, explore, prev_action, prev_reward)
 
     def explain(self) -> Explanation:
         """What was built for these spaces and why, with the shape at each stage."""

@@ -92,6 +92,25 @@ class BC(Algorithm):
                 f"{list(actions.shape[1:])} per row, but the action space "
                 f"{self.policy.action_space} uses {list(shape)}; record the data on this env"
             )
+        space = self.policy.action_space
+        high = (
+            np.array([space.n])
+            if isinstance(space, gym.spaces.Discrete)
+            else np.asarray(space.nvec).reshape(-1)
+            if isinstance(space, gym.spaces.MultiDiscrete)
+            else None
+        )
+        if high is not None:  # one of high[i] choices per column: integers in [0, high)
+            cols = actions.reshape(len(actions), -1)  # [N, k]
+            bad = (cols < 0) | (cols >= high) | (cols != np.round(cols))
+            if bad.any():
+                row = int(np.flatnonzero(bad.any(axis=1))[0])
+                bounds = high[0] if len(high) == 1 else high.tolist()
+                raise ValueError(
+                    f"{self.reader.where(row)}: action {actions[row].tolist()} is not in the "
+                    f"action space {space} (integers in [0, {bounds})); record the "
+                    f"data on this env, or fix the file"
+                )
         return actions.astype(self.policy.action_dtype)
 
     def setup(self) -> None:

@@ -196,9 +196,10 @@ class OnPolicyAlgorithm(Algorithm):
             "prev_rewards": mb["prev_rewards"],
             "is_training": True,
         }
-        logits, _ = self.model(input_dict, mb["state_in"], mb["seq_lens"])
+        with self.policy.lock:  # the forward and the value it caches, uninterrupted
+            logits, _ = self.model(input_dict, mb["state_in"], mb["seq_lens"])
+            values = self.model.value_function() if self.needs_value else None
         dist = self.policy.dist_class(logits, self.model)
-        values = self.model.value_function() if self.needs_value else None
         loss_inputs = dict(mb)
         loss_inputs["obs_flat"] = mb["obs"].reshape(mb["obs"].shape[0], -1)
         loss_inputs["obs"] = restore_original_dimensions(mb["obs"], self.model.obs_space)
