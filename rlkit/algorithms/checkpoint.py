@@ -182,6 +182,13 @@ def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
             f"checkpoint '{path}' holds a different model architecture than this "
             f"trainer's; build the trainer with the same 'model' config"
         )
+    own_extra, extra = set(trainer.extra_state()), ckpt["extra"]
+    if not isinstance(extra, dict) or set(extra) != own_extra:
+        given = sorted(extra) if isinstance(extra, dict) else extra
+        raise ValueError(
+            f"checkpoint '{path}': section extra holds {given!r} but {name} keeps "
+            f"{sorted(own_extra)}; nothing was restored"
+        )
     bad = nonfinite_tensors({k: ckpt[k] for k in ("model", "optimizer", "extra")})
     if bad:
         raise ValueError(
