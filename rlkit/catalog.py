@@ -49,7 +49,7 @@ def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
 
 
 def check_framework(framework: Any, where: str) -> None:
-    """rlkit runs on PyTorch alone: "torch" passes, RLlib's "tf" / "tf2" are a clear error."""
+    """Check ``framework``: "torch" passes, RLlib's "tf" / "tf2" are an error (PyTorch only)."""
     if framework != "torch":
         raise ValueError(
             f"{where}: framework={framework!r}, but rlkit is PyTorch only; use "
@@ -96,8 +96,10 @@ class ModelCatalog:
 
     @staticmethod
     def register_custom_preprocessor(name: str, preprocessor_class: type) -> None:
-        """Make ``preprocessor_class`` usable as custom_preprocessor=name (deprecated in the
-        seed in favour of gymnasium wrappers; supported for teaching the difference).
+        """Make ``preprocessor_class`` usable as custom_preprocessor=name.
+
+        The seed deprecates custom preprocessors in favour of gymnasium wrappers; rlkit keeps
+        them for teaching the difference.
         """
         if not (
             isinstance(preprocessor_class, type) and issubclass(preprocessor_class, Preprocessor)
@@ -153,8 +155,10 @@ class ModelCatalog:
     # -- action distributions -----------------------------------------------------------------
     @staticmethod
     def get_action_dist(action_space: gym.Space, model_config: dict | None) -> tuple[Any, int]:
-        """Returns (dist_class, num_outputs): the class to call as ``dist_class(inputs, model)``
-        and the model output width it needs.
+        """The action distribution for ``action_space`` and the model output width it needs.
+
+        Returns:
+            (dist_class, num_outputs): call the class as ``dist_class(inputs, model)``.
         """
         config = merge_model_config(model_config)
         name = config["custom_action_dist"]
@@ -258,8 +262,10 @@ class ModelCatalog:
         model_config: dict | None = None,
         observation_filter: str = "NoFilter",
     ) -> Explanation:
-        """A readable account of what will be built for these spaces and why, with the shape at
-        every stage. Builds the components (so it also raises the errors a trainer would).
+        """A readable account of what will be built for these spaces and why.
+
+        It gives the shape at every stage, and builds the components, so it also raises the
+        errors a trainer would.
         """
         return explain_components(
             ModelCatalog.assemble(obs_space, action_space, model_config, observation_filter)
@@ -338,8 +344,10 @@ def dummy_input_dict(
 def check_model(
     model: Model, obs_space: gym.Space, action_space: gym.Space, num_outputs: int
 ) -> None:
-    """Run one forward pass on zeros and check output width and state layout, so that a wrong
-    custom model fails at build time with its name in the message, not deep inside training.
+    """Run one forward pass on zeros and check output width and state layout.
+
+    A wrong custom model then fails at build time with its name in the message, not deep
+    inside training.
     """
     label = f"model '{model.name}' ({type(model).__name__})"
     initial = model.get_initial_state()

@@ -1,5 +1,7 @@
-"""Teaching views of a policy: every stage for one observation (``trace_policy``) and a
-readable account of what was built and why (``explain_components``).
+"""Teaching views of a policy: ``trace_policy`` and ``explain_components``.
+
+``trace_policy`` shows every stage for one observation; ``explain_components`` gives a readable
+account of what was built and why.
 
 These are the code behind ``Policy.trace``, ``Policy.explain`` and ``ModelCatalog.explain``.
 They read the assembled parts and never change them: the filter is applied without updating

@@ -48,8 +48,9 @@ class Categorical(ActionDistribution):
 
     @property
     def dist(self) -> torch.distributions.Categorical:
-        """The equivalent ``torch.distributions.Categorical`` (built on first use: sampling and
-        logp do not need it, and building it costs more than they do).
+        """The equivalent ``torch.distributions.Categorical``, built on first use.
+
+        Sampling and logp do not need it, and building it costs more than they do.
         """
         if self._torch_dist is None:
             self._torch_dist = torch.distributions.Categorical(
@@ -63,6 +64,7 @@ class Categorical(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """One logit per action: n for Discrete(n)."""
         if not isinstance(action_space, gym.spaces.Discrete):
             raise _space_error("Categorical", "a Discrete action space", action_space)
         return int(action_space.n)
@@ -151,6 +153,7 @@ class MultiCategorical(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """sum(nvec) logits for MultiDiscrete(nvec)."""
         if not isinstance(action_space, gym.spaces.MultiDiscrete):
             raise _space_error("MultiCategorical", "a MultiDiscrete action space", action_space)
         return int(action_space.nvec.sum())

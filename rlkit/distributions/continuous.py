@@ -50,6 +50,7 @@ class DiagGaussian(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """A mean and a log std per action dimension: 2A."""
         return 2 * _float_box("DiagGaussian", action_space)
 
     def sample(self) -> torch.Tensor:
@@ -103,6 +104,7 @@ class SquashedGaussian(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """A mean and a log std per action dimension (before squashing): 2A."""
         return 2 * _float_box("SquashedGaussian", action_space, bounded=True)
 
     def _squash(self, u: torch.Tensor) -> torch.Tensor:
@@ -160,6 +162,7 @@ class Beta(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """Two concentration inputs (alpha, beta before softplus + 1) per action dimension: 2A."""
         return 2 * _float_box("Beta", action_space, bounded=True)
 
     def _scale(self, unit: torch.Tensor) -> torch.Tensor:
@@ -192,8 +195,10 @@ class Beta(ActionDistribution):
 
 
 class Deterministic(ActionDistribution):
-    """The model output is the action. logp, entropy and kl are 0 by convention (a point mass
-    has no density), which keeps losses defined; use it for evaluation, BC or DDPG-style actors.
+    """The model output is the action: a point mass.
+
+    logp, entropy and kl are 0 by convention (a point mass has no density), which keeps losses
+    defined; use it for evaluation, BC or DDPG-style actors.
 
     Args:
         inputs: [B, A], the actions.
@@ -206,6 +211,7 @@ class Deterministic(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """The action itself: A outputs."""
         return _float_box("Deterministic", action_space)
 
     def sample(self) -> torch.Tensor:

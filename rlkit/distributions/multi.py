@@ -1,5 +1,7 @@
-"""Tuple and Dict actions: MultiActionDistribution, one child distribution per entry; and the
-default distribution of any space (``default_dist``), which recurses into nested spaces here.
+"""Tuple and Dict actions: MultiActionDistribution, and the default distribution of any space.
+
+MultiActionDistribution has one child distribution per entry. ``default_dist`` chooses the
+default for any space and recurses into nested spaces, so it lives beside the class it builds.
 
 The helpers convert between nested actions (a tuple / dict shaped like the space) and the flat
 [B, F] layout, always in canonical order: depth first, Dict keys sorted.
@@ -132,6 +134,7 @@ class MultiActionDistribution(ActionDistribution):
 
     @staticmethod
     def required_model_output_shape(action_space: gym.Space, model_config: Any = None) -> int:
+        """The sum of the default children's widths, over the leaves of a Tuple / Dict."""
         if not is_nested(action_space):
             raise _space_error(
                 "MultiActionDistribution", "a Tuple or Dict action space", action_space
@@ -193,8 +196,10 @@ class MultiActionDistribution(ActionDistribution):
 
 
 def default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
-    """(class, model output width) of the default distribution for ``space``; ``where`` names
-    the space in errors (``action_space['move']``). See ``get_dist_class_for_space``.
+    """(class, model output width) of the default distribution for ``space``.
+
+    ``where`` names the space in errors (``action_space['move']``). See
+    ``get_dist_class_for_space``.
     """
     if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)) and np.any(space.start):
         raise ValueError(

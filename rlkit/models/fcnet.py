@@ -102,8 +102,9 @@ def value_outputs(
     tower: nn.Module | None,
     head: nn.Module | None,
 ) -> torch.Tensor:
-    """Values ``[B]`` from what the last forward kept: shared features, or the input of a
-    separate value tower.
+    """Values ``[B]`` from what the last forward kept.
+
+    That is the shared features, or the input of a separate value tower.
     """
     if head is None:
         raise ValueError(
@@ -178,6 +179,7 @@ class FullyConnectedNetwork(Model):
             self.layer_shapes.append(("means + log_std", (num_outputs,)))
 
     def forward(self, input_dict, state, seq_lens):
+        """Logits of the MLP. Shapes: obs_flat [B, F] -> [B, num_outputs]; state passed through."""
         obs = input_dict["obs_flat"]  # [B, F]
         if obs.shape[-1] != self._in_size:
             raise ValueError(
