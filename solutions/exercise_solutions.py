@@ -16,7 +16,7 @@ import torch
 FLOAT32_MIN = torch.finfo(torch.float32).min
 
 
-# -- ex01: the one-hot preprocessor ---------------------------------------------------------------
+# -- ex01_one_hot: the one-hot preprocessor --------------------------------------------------------
 def one_hot(x, n):
     """x: [B] int -> [B, n] float32 with a 1.0 in column x[b] of row b."""
     out = np.zeros((len(x), n), dtype=np.float32)  # float32: what every model reads
@@ -24,7 +24,7 @@ def one_hot(x, n):
     return out
 
 
-# -- ex02: running mean and variance (MeanStdFilter's statistics) ---------------------------------
+# -- ex02_running_mean_std: running mean and variance (MeanStdFilter's statistics) -----------------
 def running_mean_std(count, mean, var, batch):
     """Merge a batch [B, *shape] into (count, mean, var) without revisiting old data."""
     b = batch.shape[0]
@@ -38,7 +38,7 @@ def running_mean_std(count, mean, var, batch):
     return total, new_mean, m2 / total
 
 
-# -- ex03: the Categorical distribution's logp and entropy ----------------------------------------
+# -- ex03_categorical: the Categorical distribution's logp and entropy -----------------------------
 def categorical_logp(logits, actions):
     """logits: [B, n], actions: [B] -> log pi(actions | s): [B]."""
     log_probs = torch.log_softmax(logits, dim=1)  # normalise over actions, stably
@@ -52,7 +52,7 @@ def categorical_entropy(logits):
     return -(p * log_p).sum(dim=1)
 
 
-# -- ex05: masking invalid actions (parametric action spaces) -------------------------------------
+# -- ex04_masked_logits: masking invalid actions (parametric action spaces) ------------------------
 def masked_logits(logits, mask):
     """logits, mask: [B, n] -> logits with invalid actions pushed to float32 min."""
     # log(1) = 0 leaves a valid logit unchanged; log(0) = -inf, clamped to the most negative
@@ -61,7 +61,7 @@ def masked_logits(logits, mask):
     return logits + inf_mask
 
 
-# -- ex06: generalised advantage estimation -------------------------------------------------------
+# -- ex05_gae: generalised advantage estimation ----------------------------------------------------
 def gae(rewards, values, terminated, gamma, lam):
     """rewards [T], values [T + 1], terminated [T] -> advantages [T] float32."""
     T = len(rewards)
@@ -75,7 +75,7 @@ def gae(rewards, values, terminated, gamma, lam):
     return advantages
 
 
-# -- ex07: PPO's clipped surrogate loss -----------------------------------------------------------
+# -- ex06_ppo_clip_loss: PPO's clipped surrogate loss ----------------------------------------------
 def ppo_clip_loss(logp, old_logp, advantages, clip_param):
     """logp, old_logp, advantages: [B] -> scalar loss (to minimise)."""
     ratio = torch.exp(logp - old_logp)  # pi(a|s) / pi_old(a|s)
@@ -85,7 +85,7 @@ def ppo_clip_loss(logp, old_logp, advantages, clip_param):
     return -torch.min(unclipped, clipped).mean()
 
 
-# -- ex08: chopping a rollout into sequences for an LSTM ------------------------------------------
+# -- ex07_chop_sequences: chopping a rollout into sequences for an LSTM ----------------------------
 def chop_sequences(episode_ids, max_seq_len):
     """episode_ids [N] -> seq_lens [B] int64: never across an episode, at most max_seq_len."""
     seq_lens = []
@@ -101,7 +101,7 @@ def chop_sequences(episode_ids, max_seq_len):
     return np.array(seq_lens, dtype=np.int64)
 
 
-# -- ex09: autoregressive actions ----------------------------------------------------------------
+# -- ex08_autoregressive: autoregressive actions ---------------------------------------------------
 def autoregressive_sample(context, action_model):
     """context [B, C] -> actions [B, 2]: a1 ~ P(a1), then a2 ~ P(a2 | a1)."""
     B = context.shape[0]

@@ -1,31 +1,35 @@
-"""The classroom exercises' checks: the solutions pass, typical wrong answers fail with the
-message that names what differs (type, shape, dtype, value) and where, plus the right hint."""
+"""The classroom exercises' checks: the teachers' solutions (solutions/) pass, typical wrong
+answers fail with the message that names what differs (type, shape, dtype, value, gradient) and
+where, plus the right hint; a detached answer fails wherever gradients must flow; every verdict
+carries a score; the stored expected answers are what the solutions compute."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from rlkit.exercises import CHECKS, EXERCISES, ToyActionModel, reference
+from rlkit.exercises import CHECKS, EXERCISES, ToyActionModel
 
 ROOT = Path(__file__).resolve().parents[1]
 F32_MIN = torch.finfo(torch.float32).min
 
 
-def _load_solutions():
-    path = ROOT / "solutions" / "exercise_solutions.py"
-    spec = importlib.util.spec_from_file_location("exercise_solutions", path)
+def _load(name):
+    path = ROOT / "solutions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-SOLUTIONS = _load_solutions().SOLUTIONS
+SOLUTIONS = _load("exercise_solutions").SOLUTIONS
+reference = SimpleNamespace(**SOLUTIONS)  # wrong answers below are built from right ones
 
 
 def check(name, fn):
@@ -42,13 +46,28 @@ def test_there_are_at_least_eight_exercises_and_each_has_a_solution():
 def test_teacher_solution_passes_and_prints_a_success_verdict(name, capsys):
     verdict = check(name, SOLUTIONS[name])
     assert verdict and verdict.passed
+    n = len(EXERCISES[name].cases)
+    assert verdict.score == 1.0 and verdict.points(5) == 5.0
     out = capsys.readouterr().out
-    assert out.startswith(f"✓ {name}: all ") and "match the reference" in out
+    assert out.startswith(f"✓ {name}: all ") and "match the expected answers" in out
+    assert f"Score {n}/{n}." in out
 
 
-@pytest.mark.parametrize("name", sorted(EXERCISES))
-def test_answer_key_passes_its_own_check(name):
-    assert check(name, getattr(reference, name))
+def test_the_student_package_holds_no_answer_key():
+    import rlkit.exercises as package
+
+    assert not (ROOT / "rlkit" / "exercises" / "reference.py").exists()
+    with pytest.raises(ImportError):
+        from rlkit.exercises import reference  # noqa: F401
+    for exercise in EXERCISES.values():
+        assert not hasattr(exercise, "reference")
+    assert not hasattr(package, "SOLUTIONS")
+
+
+def test_stored_expected_answers_are_what_the_solutions_compute():
+    # Fails when a case or a solution changed without: python solutions/make_expected.py
+    stored = json.loads((ROOT / "rlkit" / "exercises" / "expected.json").read_text())
+    assert _load("make_expected").build() == stored
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
@@ -57,8 +76,10 @@ def test_the_stub_fails_with_a_message_to_write_the_code(name):
         raise NotImplementedError("write your code here")
 
     verdict = check(name, stub)
-    assert not verdict
+    assert not verdict and verdict.score == 0.0 and verdict.points(3) == 0.0
+    n = len(EXERCISES[name].cases)
     assert f"✗ {name}: not yet. In case 1 of" in verdict.message
+    assert verdict.message.endswith(f"Score 0/{n} cases.")
     assert "still the stub" in verdict.message
     assert verdict.case == EXERCISES[name].cases[0].label
 
@@ -100,6 +121,82 @@ def test_the_verdict_is_printed_once_and_the_object_displays_nothing_more(capsys
     assert capsys.readouterr().out.count("✓") == 1
     assert verdict._ipython_display_() is None
     assert str(verdict) == verdict.message
+
+
+# -- gradients must flow where the exercise says so -------------------------------------------
+GRAD_EXERCISES = sorted(name for name, ex in EXERCISES.items() if ex.grad_args)
+
+
+def test_the_exercises_that_feed_a_loss_check_their_gradients():
+    assert set(GRAD_EXERCISES) >= {
+        "categorical_logp",
+        "categorical_entropy",
+        "masked_logits",
+        "ppo_clip_loss",
+        "autoregressive_logp",
+    }
+
+
+def _detached(fn):
+    return lambda *args: fn(*args).detach()
+
+
+def _under_no_grad(fn):
+    def answer(*args):
+        with torch.no_grad():
+            return fn(*args)
+
+    return answer
+
+
+def _through_numpy(fn):
+    return lambda *args: torch.as_tensor(fn(*args).detach().numpy().copy())
+
+
+@pytest.mark.parametrize("name", GRAD_EXERCISES)
+@pytest.mark.parametrize("cut", [_detached, _under_no_grad, _through_numpy])
+def test_an_answer_cut_off_from_autograd_fails_though_its_values_are_right(name, cut):
+    verdict = check(name, cut(SOLUTIONS[name]))
+    assert not verdict and verdict.score == 0.0
+    assert "In case 1 of" in verdict.message
+    assert "has no gradient" in verdict.message and "Gradients must flow" in verdict.message
+
+
+def test_a_partly_detached_autoregressive_logp_is_told_its_gradient_differs():
+    def logp(context, action_model, actions):
+        a1_logits, a2_logits = action_model(context, actions[:, :1].float())
+        log_a1 = torch.log_softmax(a1_logits, 1).gather(1, actions[:, :1])[:, 0]
+        log_a2 = torch.log_softmax(a2_logits, 1).gather(1, actions[:, 1:])[:, 0]
+        return log_a1.detach() + log_a2  # P(a1)'s table gets no gradient
+
+    _assert_fails(
+        "autoregressive_logp",
+        logp,
+        [
+            "the gradient with respect to action_model.parameters()[0] is missing",
+            "cut off from autograd",
+        ],
+    )
+
+
+def test_masked_logits_by_torch_where_passes_the_gradient_of_the_valid_actions():
+    def where(logits, mask):
+        return torch.where(mask > 0, logits, torch.tensor(F32_MIN))
+
+    assert check("masked_logits", where)
+
+
+# -- scores a grader collects ----------------------------------------------------------------
+def test_a_half_right_answer_scores_the_cases_it_gets_right():
+    def gae_without_terminations(rewards, values, terminated, gamma, lam):
+        return SOLUTIONS["gae"](rewards, values, np.zeros_like(terminated), gamma, lam)
+
+    verdict = check("gae", gae_without_terminations)
+    assert not verdict
+    # Only "one episode, no termination" and "a single step" have no terminated step.
+    assert (verdict.passed_cases, verdict.total_cases) == (2, 5)
+    assert verdict.score == pytest.approx(0.4) and verdict.points(10) == pytest.approx(4.0)
+    assert verdict.message.endswith("Score 2/5 cases.")
 
 
 # -- typical wrong answers, one exercise at a time --------------------------------------------
@@ -207,6 +304,14 @@ def test_categorical_entropy_wrong_answers(wrong, fragments):
 MASK_MISTAKES = [
     (lambda logits, mask: logits * mask, ["index [0, 1] (row 0, action 1)", "multiplying"]),
     (
+        lambda logits, mask: logits + torch.clamp(torch.log(1 - mask), min=F32_MIN),
+        ["the mask is inverted", "VALID"],
+    ),
+    (
+        lambda logits, mask: torch.where(mask > 0, torch.tensor(F32_MIN), logits),
+        ["the mask is inverted"],
+    ),
+    (
         lambda logits, mask: logits + torch.log(mask),
         ["you returned -inf", "(float32 min)", "torch.clamp(torch.log(mask)"],
     ),
@@ -222,7 +327,9 @@ def test_masked_logits_wrong_answers(wrong, fragments):
     _assert_fails("masked_logits", wrong, fragments)
 
 
-def _gae_loop(baseline=True, offset=1, reset=True, forward=False, dtype=np.float32):
+def _gae_loop(
+    baseline=True, offset=1, reset=True, forward=False, dtype=np.float32, base=0, use_lam=True
+):
     def gae(rewards, values, terminated, gamma, lam):
         T = len(rewards)
         out = np.zeros(T, dtype=dtype)
@@ -230,8 +337,8 @@ def _gae_loop(baseline=True, offset=1, reset=True, forward=False, dtype=np.float
         steps = range(T) if forward else reversed(range(T))
         for t in steps:
             alive = 0.0 if terminated[t] else 1.0
-            delta = rewards[t] + gamma * values[t + offset] * alive - baseline * values[t]
-            last = delta + gamma * lam * (alive if reset else 1.0) * last
+            delta = rewards[t] + gamma * values[t + offset] * alive - baseline * values[t + base]
+            last = delta + gamma * (lam if use_lam else 1.0) * (alive if reset else 1.0) * last
             out[t] = last
         return out
 
@@ -241,6 +348,9 @@ def _gae_loop(baseline=True, offset=1, reset=True, forward=False, dtype=np.float
 GAE_MISTAKES = [
     (_gae_loop(baseline=False), ["value differs at index [0] (t 0)", "baseline is missing"]),
     (_gae_loop(offset=0), ["off by one", "values[t + 1]"]),
+    (_gae_loop(base=1), ["off by one", "the baseline V(s_t) is values[t]"]),
+    (_gae_loop(offset=0, base=-1), ["off by one", "V(s_t) is values[t]"]),
+    (_gae_loop(use_lam=False), ["lambda is missing"]),
     (_gae_loop(reset=False), ["In case 2 of 5 (the episode terminates", "new episode"]),
     (_gae_loop(forward=True), ["backwards in time"]),
     (_gae_loop(dtype=np.float64), ["dtype differs", "float32", "float64"]),
@@ -267,6 +377,14 @@ PPO_MISTAKES = [
     (lambda *a: -torch.min(*_surrogates(*a)).sum(), ["mean), not the sum"]),
     (lambda *a: reference.ppo_clip_loss(*a).item(), ["type differs", "torch.Tensor", "float"]),
     (lambda *a: reference.ppo_clip_loss(*a).detach(), ["no gradient", "backward"]),
+    (
+        lambda logp, old, adv, eps: (
+            -torch.min(
+                torch.exp(logp - old) * adv, (torch.exp(logp - old) * adv).clamp(1 - eps, 1 + eps)
+            ).mean()
+        ),
+        ["clip the ratio, then multiply"],
+    ),
     (
         lambda logp, old, adv, eps: (
             -torch.min(
@@ -380,7 +498,7 @@ def _assert_fails(name, wrong, fragments):
         assert fragment in verdict.message, f"{fragment!r} not in:\n{verdict.message}"
 
 
-# -- the answer key is what rlkit itself computes -----------------------------------------------
+# -- the teachers' solutions are what rlkit itself computes -------------------------------------
 def test_one_hot_reference_matches_the_one_hot_preprocessor():
     import gymnasium as gym
 

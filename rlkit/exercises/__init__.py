@@ -6,10 +6,13 @@
     ...     return np.eye(n, dtype=np.float32)[x]
     >>> check_one_hot(one_hot)       # prints a verdict and returns it (truthy when passed)
 
-Each check runs the student's function on several cases, compares the result with the answer
-key (``rlkit.exercises.reference``) and says what differs -- type, shape, dtype or a value --
-and where, with a hint when the answer matches a common mistake. The exercise notebooks are in
-``notebooks/exercises/``; step-by-step solutions for teachers are in ``solutions/``.
+Each check runs the student's function on several cases, compares the result with stored
+expected answers (numbers in ``expected.json``: the package holds no answer key) and says what
+differs -- type, shape, dtype, a value or, where gradients must flow, a gradient -- and where,
+with a hint when the answer matches a common mistake. The verdict's ``score`` (passed cases /
+cases) and ``points(max_points)`` are what a grader such as nbgrader collects. The exercise
+notebooks are in ``notebooks/exercises/``; solutions for teachers are in ``solutions/`` at the
+top of the repository (not installed with the package).
 
 | exercise | the student writes | part of rlkit it mirrors |
 |---|---|---|

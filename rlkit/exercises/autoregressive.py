@@ -3,7 +3,8 @@
 The student's functions talk to an ``action_model`` with the seed's interface,
 ``action_model(context [B, C], a1_vec [B, 1]) -> (a1_logits [B, 2], a2_logits [B, 2])``.
 The checks use ``ToyActionModel``, whose probabilities are known exactly: a sampler is judged
-by the joint frequencies of its samples, a logp by its values.
+by the joint frequencies of its samples, a logp by its values and by the gradients that reach
+the model's two logit tables (gradients must flow back to the model).
 """
 
 from __future__ import annotations
@@ -11,15 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlkit.exercises import reference
-from rlkit.exercises.checking import (
-    Case,
-    Exercise,
-    Mistake,
-    Verdict,
-    describe_difference,
-    run_check,
-)
+from rlkit.exercises.checking import Case, Exercise, Mistake, Verdict, run_check, same
+from rlkit.exercises.compare import Layout, describe_difference
 
 # Sampled frequencies of 4,000 draws lie within about 0.008 (one standard deviation) of the
 # truth; 0.03 is beyond any chance deviation and well below the mistakes' errors.
@@ -31,6 +25,8 @@ class ToyActionModel:
 
     ``context[:, 0]`` is 0 or 1 and picks P(a1 = 1) from ``p_a1``; P(a2 = 1 | a1) is
     ``p_a2[a1]``. Calling it counts the call in ``calls`` (sampling needs two passes, logp one).
+    Its logits are rows of two tables, ``a1_table`` [2 contexts, 2] and ``a2_table``
+    [2 values of a1, 2]: its ``parameters()``, which the logp check makes require grad.
 
     Args:
         p_a1: (P(a1 = 1 | context 0), P(a1 = 1 | context 1)).
@@ -39,7 +35,13 @@ class ToyActionModel:
 
     def __init__(self, p_a1: tuple[float, float], p_a2: tuple[float, float]):
         self.p_a1, self.p_a2 = p_a1, p_a2
+        self.a1_table = _binary_logits(torch.tensor(p_a1))  # [2 contexts, 2]
+        self.a2_table = _binary_logits(torch.tensor(p_a2))  # [2 values of a1, 2]
         self.calls = 0
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The two logit tables, the model's 'weights'."""
+        return [self.a1_table, self.a2_table]
 
     def __call__(self, context: torch.Tensor, a1_vec: torch.Tensor):
         """context: [B, 1] float32 (0 or 1); a1_vec: [B, 1] float32 -> two [B, 2] logits."""
@@ -53,9 +55,7 @@ class ToyActionModel:
             )
         c = context[:, 0].round().long().clamp(0, 1)  # [B]
         a1 = a1_vec[:, 0].round().long().clamp(0, 1)  # [B]
-        return _binary_logits(torch.tensor(self.p_a1)[c]), _binary_logits(
-            torch.tensor(self.p_a2)[a1]
-        )
+        return self.a1_table[c], self.a2_table[a1]  # [B, 2] each
 
     def joint(self, context: int) -> np.ndarray:
         """[2, 2] exact P(a1 = i, a2 = j) for a context of 0 or 1."""
@@ -69,9 +69,8 @@ class ToyActionModel:
 
 
 def _binary_logits(p1: torch.Tensor) -> torch.Tensor:
-    """[B] P(x = 1) -> [B, 2] logits: log-probabilities shifted by a constant, which a softmax
-    ignores, so that forgetting to normalise them is a visible mistake.
-    """
+    """[K] P(x = 1) -> [K, 2] logits: log-probabilities shifted by a constant, which a softmax
+    ignores, so that forgetting to normalise them is a visible mistake."""
     return (torch.stack([torch.log1p(-p1), torch.log(p1)], dim=1) + 1.5).float()
 
 
@@ -117,13 +116,10 @@ def _sample_hint(freq: np.ndarray, truth: np.ndarray) -> str:
 
 
 SAMPLE_B = 4000
-_SHAPE_ONLY = Exercise(
-    "autoregressive_sample", reference.autoregressive_sample, (), axes=("row", "part")
-)
+_SHAPE_ONLY = Layout(axes=("row", "part"))
 
 AUTOREGRESSIVE_SAMPLE = Exercise(
     name="autoregressive_sample",
-    reference=reference.autoregressive_sample,
     notebook="ex08_autoregressive.ipynb",
     compare=_compare_samples,
     cases=[
@@ -151,38 +147,37 @@ def check_autoregressive_sample(student_fn) -> Verdict:
 
 
 # -- 10. log-probability of an autoregressive action, in one pass ---------------------------------
-def _logp_of(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    return reference.categorical_logp(logits, actions)
+def _log_parts(context, action_model, actions, a1_seen=None) -> tuple[np.ndarray, np.ndarray]:
+    """Closed forms from the toy model's probabilities: log P(a1 | context) and
+    log P(a2 | a1_seen) ([B] float64 each); ``a1_seen`` defaults to the action's own a1."""
+    c = context[:, 0].round().long().numpy()
+    a1, a2 = actions[:, 0].numpy(), actions[:, 1].numpy()
+    a1_seen = a1 if a1_seen is None else a1_seen
+    p1 = np.asarray(action_model.p_a1)[c]
+    p2 = np.asarray(action_model.p_a2)[a1_seen]
+    return np.log(np.where(a1 == 1, p1, 1 - p1)), np.log(np.where(a2 == 1, p2, 1 - p2))
 
 
-def _unconditioned(context, action_model, actions):
-    a1_logits, a2_logits = action_model(context, torch.zeros(context.shape[0], 1))
-    return _logp_of(a1_logits, actions[:, 0]) + _logp_of(a2_logits, actions[:, 1])
+def _is(combine):
+    """A ``Mistake.seen_when`` test: the student's result equals ``combine(log_a1, log_a2)``."""
 
+    def when(got, expected, args) -> bool:
+        log_a1, log_a2 = _log_parts(**args)
+        zeros = _log_parts(**args, a1_seen=np.zeros(len(args["actions"]), dtype=np.int64))[1]
+        wrong = combine(log_a1, log_a2, zeros)
+        return same(got, torch.as_tensor(wrong, dtype=torch.float32))
 
-def _a1_only(context, action_model, actions):
-    a1_logits, _ = action_model(context, actions[:, :1].float())
-    return _logp_of(a1_logits, actions[:, 0])
-
-
-def _a2_only(context, action_model, actions):
-    _, a2_logits = action_model(context, actions[:, :1].float())
-    return _logp_of(a2_logits, actions[:, 1])
-
-
-def _raw_logits(context, action_model, actions):
-    a1_logits, a2_logits = action_model(context, actions[:, :1].float())
-    # [B, 1] gathered -> [B]
-    return a1_logits.gather(1, actions[:, :1])[:, 0] + a2_logits.gather(1, actions[:, 1:])[:, 0]
+    return when
 
 
 ALL_PAIRS = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]] * 2)  # [8, 2]
+BOTH_TERMS = "log P(a1, a2) = log P(a1) + log P(a2 | a1): add both terms."
 
 AUTOREGRESSIVE_LOGP = Exercise(
     name="autoregressive_logp",
-    reference=reference.autoregressive_logp,
     notebook="ex08_autoregressive.ipynb",
     axes=("row",),
+    grad_args=("action_model",),
     cases=[
         Case(
             "every (a1, a2) pair in both contexts",
@@ -202,15 +197,15 @@ AUTOREGRESSIVE_LOGP = Exercise(
         ),
     ],
     mistakes=[
-        Mistake(
-            _unconditioned,
+        Mistake.seen_when(
+            _is(lambda log_a1, log_a2, log_a2_after_zero: log_a1 + log_a2_after_zero),
             "the a2 logits must come from the action's own a1: call "
             "action_model(context, actions[:, :1].float()), not with zeros.",
         ),
-        Mistake(_a1_only, "log P(a1, a2) = log P(a1) + log P(a2 | a1): add both terms."),
-        Mistake(_a2_only, "log P(a1, a2) = log P(a1) + log P(a2 | a1): add both terms."),
-        Mistake(
-            _raw_logits,
+        Mistake.seen_when(_is(lambda log_a1, log_a2, _: log_a1), BOTH_TERMS),
+        Mistake.seen_when(_is(lambda log_a1, log_a2, _: log_a2), BOTH_TERMS),
+        Mistake.seen_when(
+            _is(lambda log_a1, log_a2, _: log_a1 + log_a2 + 3.0),  # each logit is log p + 1.5
             "logits are unnormalised: take the log-probabilities from "
             "torch.log_softmax(logits, dim=1) before picking the actions' entries.",
         ),

@@ -1,7 +1,8 @@
 """Exercises on the pipeline's parts: preprocessor, filter, action distribution, masking.
 
 Each ``check_<name>(student_fn)`` runs the student's function on the cases below, prints a
-verdict and returns it (``bool(verdict)`` is True when every case matched).
+verdict and returns it (``bool(verdict)`` is True when every case matched, ``verdict.score`` is
+passed cases / cases). The expected answers are stored numbers (``expected.json``).
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlkit.exercises import reference
-from rlkit.exercises.checking import Case, Exercise, Mistake, Verdict, run_check
+from rlkit.exercises.checking import Case, Exercise, Mistake, Verdict, run_check, same
 
-F32_MIN = reference.FLOAT32_MIN
+F32_MIN = float(np.finfo(np.float32).min)
 _rng = np.random.default_rng(7)
 
 
@@ -23,7 +23,6 @@ def _randn(*shape: int) -> torch.Tensor:
 # -- 1. one-hot preprocessor ------------------------------------------------------------------
 ONE_HOT = Exercise(
     name="one_hot",
-    reference=reference.one_hot,
     notebook="ex01_one_hot.ipynb",
     axes=("row", "column"),
     cases=[
@@ -57,7 +56,7 @@ ONE_HOT = Exercise(
 
 
 def check_one_hot(student_fn) -> Verdict:
-    """Check ``one_hot(x: [B] int, n) -> [B, n] float32`` against the reference."""
+    """Check ``one_hot(x: [B] int, n) -> [B, n] float32``."""
     return run_check(ONE_HOT, student_fn)
 
 
@@ -90,7 +89,6 @@ def _all_axes(count, mean, var, batch):
 
 RUNNING_MEAN_STD = Exercise(
     name="running_mean_std",
-    reference=reference.running_mean_std,
     notebook="ex02_running_mean_std.ipynb",
     output_names=("count", "mean", "var"),
     cases=[
@@ -138,7 +136,7 @@ def _gather(table: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 CATEGORICAL_LOGP = Exercise(
     name="categorical_logp",
-    reference=reference.categorical_logp,
+    grad_args=("logits",),
     notebook="ex03_categorical.ipynb",
     axes=("row",),
     cases=[
@@ -197,7 +195,7 @@ def _naive_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 CATEGORICAL_ENTROPY = Exercise(
     name="categorical_entropy",
-    reference=reference.categorical_entropy,
+    grad_args=("logits",),
     notebook="ex03_categorical.ipynb",
     axes=("row",),
     cases=[
@@ -209,8 +207,8 @@ CATEGORICAL_ENTROPY = Exercise(
         ),
     ],
     mistakes=[
-        Mistake(
-            lambda logits: -reference.categorical_entropy(logits),
+        Mistake.seen_when(
+            lambda got, expected, args: same(got, -expected),
             "entropy is -sum p log p; it is never negative.",
         ),
         Mistake(
@@ -234,7 +232,9 @@ def check_categorical_entropy(student_fn) -> Verdict:
 # -- 5. masked logits (parametric action spaces) ------------------------------------------------
 MASKED_LOGITS = Exercise(
     name="masked_logits",
-    reference=reference.masked_logits,
+    grad_args=("logits",),
+    # Only the valid actions' gradients matter: a masked logit's never reaches the softmax.
+    grad_of=lambda result, inputs: (result * inputs["mask"]).sum(),
     notebook="ex04_masked_logits.ipynb",
     axes=("row", "action"),
     cases=[
@@ -261,6 +261,14 @@ MASKED_LOGITS = Exercise(
             lambda logits, mask: logits + torch.log(mask),
             "log(0) is -inf, and a softmax over -inf logits can give nan; clamp it as the "
             "seed does: torch.clamp(torch.log(mask), min=torch.finfo(torch.float32).min).",
+        ),
+        Mistake(
+            lambda logits, mask: logits + torch.clamp(torch.log(1 - mask), min=F32_MIN),
+            "the mask is inverted: 1 marks a VALID action (keep its logit), 0 an invalid one.",
+        ),
+        Mistake(
+            lambda logits, mask: torch.where(mask > 0, F32_MIN, logits),
+            "the mask is inverted: 1 marks a VALID action (keep its logit), 0 an invalid one.",
         ),
         Mistake(
             lambda logits, mask: torch.where(mask > 0, logits, torch.tensor(-1e9)),

@@ -1,7 +1,8 @@
 """Exercises on learning: advantages (GAE), PPO's clipped loss, sequences for an LSTM.
 
 Each ``check_<name>(student_fn)`` runs the student's function on the cases below, prints a
-verdict and returns it (``bool(verdict)`` is True when every case matched).
+verdict and returns it (``bool(verdict)`` is True when every case matched, ``verdict.score`` is
+passed cases / cases). The expected answers are stored numbers (``expected.json``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlkit.exercises import reference
 from rlkit.exercises.checking import Case, Exercise, Mistake, Verdict, run_check
 
 _rng = np.random.default_rng(11)
@@ -28,20 +28,27 @@ def _episode(T: int, ends: tuple[int, ...] = (), gamma: float = 0.99, lam: float
     }
 
 
-def _gae_variant(baseline=True, next_offset=1, reset_carry=True, mask_bootstrap=True):
-    """A GAE with one of the usual slips, for recognising them in a student's answer."""
+def _gae_variant(
+    baseline=True, next_offset=1, base_offset=0, reset_carry=True, mask_bootstrap=True, decay="gl"
+):
+    """A GAE with one of the usual slips, for recognising them in a student's answer.
+
+    ``decay`` names the factors that carry A_{t+1} back: "gl" (gamma * lam), "g" (lam left
+    out) or "l" (gamma left out).
+    """
 
     def gae(rewards, values, terminated, gamma, lam):
         T = len(rewards)
         not_done = 1.0 - np.asarray(terminated, dtype=np.float32)
         out = np.zeros(T, dtype=np.float32)
+        factor = {"gl": gamma * lam, "g": gamma, "l": lam}[decay]
         last = 0.0
         for t in reversed(range(T)):
             boot = not_done[t] if mask_bootstrap else 1.0
             delta = rewards[t] + gamma * values[t + next_offset] * boot
             if baseline:
-                delta -= values[t]
-            last = delta + gamma * lam * (not_done[t] if reset_carry else 1.0) * last
+                delta -= values[t + base_offset]
+            last = delta + factor * (not_done[t] if reset_carry else 1.0) * last
             out[t] = last
         return out
 
@@ -61,7 +68,6 @@ def _gae_forward(rewards, values, terminated, gamma, lam):
 
 GAE = Exercise(
     name="gae",
-    reference=reference.gae,
     notebook="ex05_gae.ipynb",
     axes=("t",),
     cases=[
@@ -81,6 +87,23 @@ GAE = Exercise(
             "off by one: V(s_{t+1}) is values[t + 1] (values has T + 1 entries).",
         ),
         Mistake(
+            _gae_variant(base_offset=1),
+            "off by one: the baseline V(s_t) is values[t]; values[t + 1] is V(s_{t+1}).",
+        ),
+        Mistake(
+            _gae_variant(next_offset=0, base_offset=-1),
+            "off by one: V(s_t) is values[t] and V(s_{t+1}) is values[t + 1] (values[0] is "
+            "the value of the first state, values[T] bootstraps the last step).",
+        ),
+        Mistake(
+            _gae_variant(decay="g"),
+            "lambda is missing: A_t = delta_t + gamma * lam * (1 - terminated_t) * A_{t+1}.",
+        ),
+        Mistake(
+            _gae_variant(decay="l"),
+            "gamma is missing: A_t = delta_t + gamma * lam * (1 - terminated_t) * A_{t+1}.",
+        ),
+        Mistake(
             _gae_variant(reset_carry=False),
             "after terminated[t] the next step belongs to a new episode: multiply the "
             "carried advantage by (1 - terminated[t]) too.",
@@ -90,8 +113,12 @@ GAE = Exercise(
             "a terminated step has no future: drop gamma * V(s_{t+1}) where terminated[t].",
         ),
         Mistake(_gae_forward, "GAE runs backwards in time: for t in reversed(range(T))."),
-        Mistake(
-            lambda *args: reference.gae(*args).astype(np.float64),
+        Mistake.seen_when(
+            lambda got, expected, args: (
+                isinstance(got, np.ndarray)
+                and got.dtype == np.float64
+                and np.allclose(got, expected, rtol=1e-4, atol=1e-5)
+            ),
             "np.zeros(T) is float64; make the result with dtype=np.float32.",
         ),
     ],
@@ -108,7 +135,7 @@ def _ppo_case(B: int, spread: float, clip_param: float = 0.2) -> dict:
     old = torch.as_tensor(_rng.uniform(-2.0, -0.1, B), dtype=torch.float32)
     logp = old + torch.as_tensor(_rng.uniform(-spread, spread, B), dtype=torch.float32)
     return {
-        "logp": logp.requires_grad_(True),
+        "logp": logp,  # the check makes it require grad
         "old_logp": old,
         "advantages": torch.as_tensor(_rng.standard_normal(B), dtype=torch.float32),
         "clip_param": clip_param,
@@ -122,7 +149,7 @@ def _surrogates(logp, old_logp, advantages, clip_param):
 
 PPO_CLIP_LOSS = Exercise(
     name="ppo_clip_loss",
-    reference=reference.ppo_clip_loss,
+    grad_args=("logp",),
     notebook="ex06_ppo_clip_loss.ipynb",
     cases=[
         Case("ratios inside the clip range", _ppo_case(6, 0.05)),
@@ -153,6 +180,16 @@ PPO_CLIP_LOSS = Exercise(
         ),
         Mistake(
             lambda logp, old, adv, eps: (
+                -torch.min(
+                    torch.exp(logp - old) * adv,
+                    (torch.exp(logp - old) * adv).clamp(1 - eps, 1 + eps),
+                ).mean()
+            ),
+            "clip the ratio, then multiply: clip(r, 1 - eps, 1 + eps) * A, not clip(r * A, "
+            "1 - eps, 1 + eps) (the advantage has its own scale and sign).",
+        ),
+        Mistake(
+            lambda logp, old, adv, eps: (
                 -torch.min(logp / old * adv, (logp / old).clamp(1 - eps, 1 + eps) * adv).mean()
             ),
             "the ratio pi / pi_old of log-probabilities is exp(logp - old_logp).",
@@ -180,7 +217,6 @@ def _episode_lengths(episode_ids, max_seq_len):
 
 CHOP_SEQUENCES = Exercise(
     name="chop_sequences",
-    reference=reference.chop_sequences,
     notebook="ex07_chop_sequences.ipynb",
     axes=("sequence",),
     cases=[
@@ -209,8 +245,12 @@ CHOP_SEQUENCES = Exercise(
             _episode_lengths,
             "cut each episode into pieces of at most max_seq_len steps.",
         ),
-        Mistake(
-            lambda ids, max_seq_len: reference.chop_sequences(ids, max(1, max_seq_len - 1)),
+        Mistake.seen_when(
+            lambda got, expected, args: (
+                int(np.sum(got)) == int(expected.sum())
+                and int(np.max(got)) == args["max_seq_len"] - 1
+                and int(expected.max()) == args["max_seq_len"]
+            ),
             "off by one: a full piece has max_seq_len steps, not max_seq_len - 1.",
         ),
     ],
