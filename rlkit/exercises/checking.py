@@ -211,7 +211,7 @@ def grad_leaves(exercise: Exercise, inputs: dict[str, Any]) -> list[torch.Tensor
 
 
 def gradients(exercise: Exercise, inputs: dict[str, Any], result: Any) -> list | None:
-    """d grad_of(result) / d each grad leaf (None where no gradient reaches it).
+    """Gradients of grad_of(result) with respect to each grad leaf (None where none reaches).
 
     Returns None when the result is not connected to autograd at all.
     """
