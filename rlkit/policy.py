@@ -108,8 +108,8 @@ class Policy:
     def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
         """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward)."""
         return [
-            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim())).to(self.device)
-            for s in self.model.get_initial_state()
+            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim()))
+            for s in self.model.initial_state_tensors()
         ]
 
     def preprocess(self, obs_batch: Any, update_filter: bool = True) -> np.ndarray:

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from rlkit.catalog import ModelCatalog
 from rlkit.models import Model
@@ -148,3 +149,137 @@ def test_chop_into_sequences_rllib_signature():
         dynamic_max=False,
     )
     assert seq_lens.tolist() == [2, 1] and f_pad[0].tolist() == [1, 2, 0, 3, 0, 0]
+
+
+# ---- behaviour RLlib code relies on -----------------------------------------------------------
+
+
+class TwoStepEnv(gym.Env):
+    """Episodes of two steps observing 8 then 9: RLlib's models see [8, 9, 0, 0], seq_lens 2."""
+
+    observation_space = gym.spaces.Box(0.0, 10.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([8.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.array([8.0 + self.t], np.float32)
+        return obs, float(action), self.t >= 2, False, {}
+
+
+class SpyGRU(Model):
+    """Written as RLlib's TorchRNN examples are: numpy initial state, forward_rnn over [B, T]."""
+
+    seen: list = []
+
+    def __init__(self, obs_space, action_space, num_outputs, model_config, name):
+        super().__init__(obs_space, action_space, num_outputs, model_config, name)
+        self.gru = nn.GRU(1, 4, batch_first=True)
+        self.head = nn.Linear(4, num_outputs)
+        self.vf = nn.Linear(4, 1)
+
+    def get_initial_state(self):
+        return [np.zeros(4, np.float32)]  # RLlib's examples return numpy arrays
+
+    def forward(self, input_dict, state, seq_lens):
+        from rlkit.models import add_time_dimension
+
+        flat = input_dict["obs_flat"]
+        inputs = add_time_dimension(flat, seq_lens)  # [B*T, 1] -> [B, T, 1]
+        if inputs.shape[1] > 1:
+            SpyGRU.seen.append((inputs[..., 0].detach().clone(), seq_lens.clone()))
+        out, h = self.gru(inputs, state[0].unsqueeze(0))
+        self._value = self.vf(out).reshape(-1)
+        return self.head(out).reshape(flat.shape[0], -1), [h[0]]
+
+    def value_function(self):
+        return self._value
+
+
+def test_recurrent_model_gets_real_seq_lens_and_zero_padding():
+    from rlkit.algorithms import ppo
+
+    ModelCatalog.register_custom_model("spy_gru_rllib", SpyGRU)
+    SpyGRU.seen.clear()
+    config = {
+        "num_envs": 1,
+        "rollout_fragment_length": 12,
+        "sgd_minibatch_size": 64,
+        "num_sgd_iter": 1,
+        "seed": 0,
+        "model": {"custom_model": "spy_gru_rllib", "max_seq_len": 4},
+    }
+    trainer = ppo.PPOTrainer(env=TwoStepEnv, config=config)
+    trainer.train()
+    inputs, seq_lens = SpyGRU.seen[-1]
+    assert inputs.shape[1] == 4 and len(seq_lens) >= 3
+    for row, length in zip(inputs.tolist(), seq_lens.tolist()):
+        assert (row, length) == ([8.0, 9.0, 0.0, 0.0], 2)
+    # A numpy initial state also serves single-action inference, and state goes back in.
+    action, state, _ = trainer.compute_single_action(np.array([8.0], np.float32))
+    assert action in (0, 1) and isinstance(state[0], torch.Tensor) and state[0].shape == (4,)
+    action, state, _ = trainer.compute_single_action(np.array([9.0], np.float32), state=state)
+    assert state[0].shape == (4,)
+    trainer.stop()
+
+
+class L2Model(Model):
+    """A custom loss written in one of the two forms; metrics() reports the L2 term."""
+
+    list_form = True
+
+    def __init__(self, obs_space, action_space, num_outputs, model_config, name):
+        super().__init__(obs_space, action_space, num_outputs, model_config, name)
+        self.net = nn.Linear(obs_space.shape[0], num_outputs)
+        self.l2 = torch.zeros(())
+
+    def forward(self, input_dict, state, seq_lens):
+        return self.net(input_dict["obs_flat"]), state
+
+    def custom_loss(self, policy_loss, loss_inputs):
+        self.l2 = sum(p.pow(2).sum() for p in self.parameters())
+        if self.list_form:  # RLlib's torch form: a list in, a list out
+            return [loss_ + 0.5 * self.l2 for loss_ in policy_loss]
+        return policy_loss + 0.5 * self.l2
+
+    def metrics(self):
+        return {"l2": self.l2.item()}
+
+
+class L2TensorModel(L2Model):
+    list_form = False
+
+
+def test_custom_loss_list_form_and_tensor_form_train_the_same():
+    from rlkit.algorithms import pg
+    from rlkit.algorithms.learner import apply_custom_loss
+
+    ModelCatalog.register_custom_model("l2_list", L2Model)
+    ModelCatalog.register_custom_model("l2_tensor", L2TensorModel)
+    weights, results = [], []
+    for name in ("l2_list", "l2_tensor"):
+        config = {"num_envs": 2, "rollout_fragment_length": 32, "seed": 3, "lr": 0.05}
+        trainer = pg.PGTrainer(
+            env="CartPole-v1", config={**config, "model": {"custom_model": name}}
+        )
+        for _ in range(2):
+            results.append(trainer.train())
+        weights.append(trainer.get_policy().model.net.weight.detach().clone())
+        trainer.stop()
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+    # The L2 pulls weights in: both forms report it, flat and where RLlib reports it.
+    result = results[1]
+    assert result["info"]["learner"]["default_policy"]["model"]["l2"] == result["l2"] > 0
+    assert result["info"]["learner"]["default_policy"]["learner_stats"]["l2"] == result["l2"]
+    # The value optimised is policy_loss + 0.5 * L2 in both forms.
+    model = L2Model(gym.spaces.Box(-1, 1, (2,)), gym.spaces.Discrete(2), 2, {}, "m")
+    l2 = sum(float(p.detach().pow(2).sum()) for p in model.parameters())
+    total = apply_custom_loss(model, torch.tensor(1.5), {})
+    assert type(total) is torch.Tensor and total.item() == pytest.approx(1.5 + 0.5 * l2)
+    model.custom_loss = lambda loss, inputs: [loss, loss]
+    with pytest.raises(ValueError, match="returned 2 losses"):
+        apply_custom_loss(model, torch.tensor(1.0), {})

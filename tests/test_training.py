@@ -277,9 +277,10 @@ def test_corrupted_or_foreign_checkpoint_is_a_clear_error_and_changes_nothing(tm
 
 def test_sequence_index_chops_at_episode_ends_and_max_seq_len():
     eps = np.array([[7, 7, 7, 7, 8, 8]])  # one env: episode 7 (4 steps), episode 8 (2 steps)
-    index, mask = sequence_index(eps, max_seq_len=3)
+    index, mask, seq_lens = sequence_index(eps, max_seq_len=3)
     assert index.tolist() == [[0, 1, 2], [3, 3, 3], [4, 5, 5]]
     assert mask.tolist() == [[True, True, True], [True, False, False], [True, True, False]]
+    assert seq_lens.tolist() == [3, 1, 2]
 
 
 @pytest.mark.parametrize("algo", [PG, A2C, PPO])

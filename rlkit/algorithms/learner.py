@@ -84,6 +84,51 @@ def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     return total
 
 
+class PolicyLoss(torch.Tensor):
+    """The scalar loss handed to ``custom_loss``, readable in both of its forms.
+
+    rlkit's form treats it as one tensor (``return policy_loss + 0.1 * l2``); RLlib's torch
+    form treats it as the list of one loss per optimizer (``policy_loss[0]``,
+    ``[loss + aux for loss in policy_loss]``). A scalar that is also a one-element sequence
+    serves both without guessing which form the model was written in.
+    """
+
+    def __getitem__(self, index):
+        if self.dim() == 0 and isinstance(index, int) and index in (0, -1):
+            return self
+        return super().__getitem__(index)
+
+    def __iter__(self):
+        return iter([self]) if self.dim() == 0 else super().__iter__()
+
+    def __len__(self) -> int:
+        return 1 if self.dim() == 0 else super().__len__()
+
+
+def apply_custom_loss(model: torch.nn.Module, loss: torch.Tensor, loss_inputs: Any) -> torch.Tensor:
+    """``model.custom_loss(loss, loss_inputs)`` in rlkit's form or RLlib's list form.
+
+    Returns:
+        the scalar tensor to optimise (a one-element list or tuple is unpacked).
+    """
+    out = model.custom_loss(loss.as_subclass(PolicyLoss), loss_inputs)
+    where = f"{type(model).__name__}.custom_loss"
+    if isinstance(out, (list, tuple)):
+        if len(out) != 1:
+            raise ValueError(
+                f"{where} returned {len(out)} losses; rlkit trains one optimizer, so return "
+                f"one loss (a scalar tensor, or RLlib's list form with one entry)"
+            )
+        out = out[0]
+    if not (isinstance(out, torch.Tensor) and out.dim() == 0):
+        shape = list(out.shape) if isinstance(out, torch.Tensor) else ""
+        raise ValueError(
+            f"{where} returned {type(out).__name__}{shape}; it must return one scalar tensor "
+            f"(the loss to optimise), or a list holding one"
+        )
+    return out.as_subclass(torch.Tensor)
+
+
 def optimise(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -101,13 +146,7 @@ def optimise(
         grad_clip: max global gradient norm, or None.
         params: the parameters to clip (default: all of the model's).
     """
-    loss = model.custom_loss(loss, loss_inputs)
-    if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
-        shape = list(loss.shape) if isinstance(loss, torch.Tensor) else ""
-        raise ValueError(
-            f"{type(model).__name__}.custom_loss returned {type(loss).__name__}{shape}; it "
-            f"must return one scalar tensor (the loss to optimise)"
-        )
+    loss = apply_custom_loss(model, loss, loss_inputs)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = params if params is not None else list(model.parameters())

@@ -7,7 +7,8 @@ Implementation details (numbers referenced in the code):
    A truncated episode bootstraps with V(final obs); a terminated one with 0.
 2. Autoreset rows (valid = False) are dropped from every loss.
 3. Recurrent models train on sequences: each env's rows are chopped at episode ends and at
-   max_seq_len, padded to max_seq_len, and padded steps are masked out of the loss. Each
+   max_seq_len, zero-padded to max_seq_len, and padded steps are masked out of the loss; the
+   model gets the real lengths as ``seq_lens`` (RLlib's layout). Each
    sequence starts from the recurrent state the sampler had at its first row.
 4. ``Model.custom_loss(loss, loss_inputs)`` gets the algorithm's total loss and returns the loss
    that is optimised; ``Model.metrics()`` is reported in the result.
@@ -62,7 +63,9 @@ def compute_gae(
     return adv, (adv + values).astype(np.float32)
 
 
-def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+def sequence_index(
+    eps_id: np.ndarray, max_seq_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chop env-major rows into padded sequences (detail 3).
 
     Args:
@@ -70,8 +73,9 @@ def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np
         max_seq_len: L.
 
     Returns:
-        index [S, L] int64 rows of the flattened [E*T] batch (padding repeats the last row),
-        mask [S, L] bool, True on real steps.
+        index [S, L] int64 rows of the flattened [E*T] batch (a padding step points at the
+        sequence's last row; what the model sees there is zeroed, see MODEL_INPUTS),
+        mask [S, L] bool, True on real steps, and seq_lens [S] int64, the real lengths.
     """
     from rlkit.models.sequences import sequence_lengths
 
@@ -81,7 +85,12 @@ def sequence_index(eps_id: np.ndarray, max_seq_len: int) -> tuple[np.ndarray, np
     offsets = np.arange(max_seq_len)
     mask = offsets[None, :] < seq_lens[:, None]  # [S, L]
     index = np.minimum(starts[:, None] + offsets[None, :], starts[:, None] + seq_lens[:, None] - 1)
-    return index.astype(np.int64), mask
+    return index.astype(np.int64), mask, seq_lens
+
+
+# What a recurrent model reads: zero on padding steps, as RLlib pads. The loss columns keep
+# the last real row there (masked out of every loss, and never an out-of-range action).
+MODEL_INPUTS = ("obs", "prev_actions", "prev_rewards")
 
 
 class OnPolicyAlgorithm(Algorithm):
@@ -139,18 +148,22 @@ class OnPolicyAlgorithm(Algorithm):
             return out
         # Env-major so that each env's steps are contiguous: [T, E, ...] -> [E*T, ...].
         em = {k: np.swapaxes(v, 0, 1).reshape(-1, *v.shape[2:]) for k, v in fields.items()}
-        index, mask = sequence_index(
+        index, steps, seq_lens = sequence_index(
             np.swapaxes(batch["eps_id"], 0, 1), self.policy.model_config["max_seq_len"]
         )
-        mask &= np.swapaxes(batch["valid"], 0, 1).reshape(-1)[index]
+        mask = steps & np.swapaxes(batch["valid"], 0, 1).reshape(-1)[index]
         keep = mask.any(axis=1)  # sequences made only of autoreset rows carry nothing
-        index, mask = index[keep], mask[keep]
+        index, mask, steps, seq_lens = index[keep], mask[keep], steps[keep], seq_lens[keep]
         S, L = index.shape
         out = {k: torch.as_tensor(v[index.reshape(-1)], device=dev) for k, v in em.items()}
+        padding = torch.as_tensor(~steps.reshape(-1), device=dev)  # [S*L]
+        for k in MODEL_INPUTS:
+            out[k][padding] = 0
         state_em = [np.swapaxes(s, 0, 1).reshape(-1, *s.shape[2:]) for s in batch["state_in"]]
         out["state_in"] = [torch.as_tensor(s[index[:, 0]], device=dev) for s in state_em]
         out["mask"] = torch.as_tensor(mask.reshape(-1), device=dev)  # [S*L]
-        out["seq_lens"] = torch.full((S,), L, dtype=torch.long, device=dev)
+        out["seq_lens"] = torch.as_tensor(seq_lens, dtype=torch.long, device=dev)  # [S] real
+        out["max_seq_len"] = L
         out["num_seqs"] = S
         out["num_rows"] = int(mask.sum())
         return out
@@ -160,7 +173,7 @@ class OnPolicyAlgorithm(Algorithm):
         recurrent = "seq_lens" in lb
         n = lb["num_seqs"] if recurrent else lb["num_rows"]
         if recurrent:
-            L = int(lb["seq_lens"][0])
+            L = lb["max_seq_len"]
             per = max(1, (minibatch_size or n * L) // L)
         else:
             per = minibatch_size or n

@@ -139,6 +139,23 @@ class Model(nn.Module):
         """Return the initial recurrent state, a list of tensors WITHOUT the batch dim."""
         return []
 
+    def initial_state_tensors(self) -> list[torch.Tensor]:
+        """``get_initial_state()`` as tensors on the model's device.
+
+        RLlib's examples return numpy arrays (``[np.zeros(cell, np.float32)]``); they are
+        converted here, floating arrays to float32, so the rest of rlkit sees tensors.
+        """
+        device = self._device()
+        out = []
+        for s in self.get_initial_state():
+            if isinstance(s, torch.Tensor):
+                out.append(s.to(device))
+                continue
+            s = np.asarray(s)
+            dtype = torch.float32 if np.issubdtype(s.dtype, np.floating) else None
+            out.append(torch.as_tensor(s, dtype=dtype, device=device))
+        return out
+
     def is_recurrent(self) -> bool:
         """True if the model carries state between calls."""
         return len(self.get_initial_state()) > 0
@@ -250,10 +267,11 @@ class Model(nn.Module):
             )
         if not state:
             # A recurrent model called without state starts from its initial state.
-            device = self._device()
             # [*state_shape] -> [B, *state_shape]; repeat, not expand: cuDNN wants contiguous state.
-            return [
-                s.to(device).repeat(batch_size, *(1,) * s.dim()) for s in self.get_initial_state()
+            return [s.repeat(batch_size, *(1,) * s.dim()) for s in self.initial_state_tensors()]
+        if any(isinstance(s, np.ndarray) for s in state):  # RLlib hands state back as numpy
+            state = [
+                _to_float32(s, self._device()) if isinstance(s, np.ndarray) else s for s in state
             ]
         return state
 
