@@ -39,4 +39,3 @@ __all__ = [
     "mask",
     "add_time_dimension",
 ]
-
