@@ -69,8 +69,10 @@ class ToyActionModel:
 
 
 def _binary_logits(p1: torch.Tensor) -> torch.Tensor:
-    """[K] P(x = 1) -> [K, 2] logits: log-probabilities shifted by a constant, which a softmax
-    ignores, so that forgetting to normalise them is a visible mistake."""
+    """[K] P(x = 1) -> [K, 2] logits: log-probabilities shifted by a constant.
+
+    A softmax ignores the shift, so forgetting to normalise the logits is a visible mistake.
+    """
     return (torch.stack([torch.log1p(-p1), torch.log(p1)], dim=1) + 1.5).float()
 
 
@@ -148,8 +150,10 @@ def check_autoregressive_sample(student_fn) -> Verdict:
 
 # -- 10. log-probability of an autoregressive action, in one pass ---------------------------------
 def _log_parts(context, action_model, actions, a1_seen=None) -> tuple[np.ndarray, np.ndarray]:
-    """Closed forms from the toy model's probabilities: log P(a1 | context) and
-    log P(a2 | a1_seen) ([B] float64 each); ``a1_seen`` defaults to the action's own a1."""
+    """Closed forms from the toy model's probabilities: (log P(a1 | c), log P(a2 | a1_seen)).
+
+    Both are [B] float64; ``a1_seen`` defaults to the action's own a1.
+    """
     c = context[:, 0].round().long().numpy()
     a1, a2 = actions[:, 0].numpy(), actions[:, 1].numpy()
     a1_seen = a1 if a1_seen is None else a1_seen
