@@ -210,7 +210,9 @@ class ModelCatalog:
             cls = _lookup(ModelCatalog._custom_models, custom, "model")
             _check_kwargs(cls, kwargs)
             inner_outputs = config["lstm_cell_size"] if config["use_lstm"] else num_outputs
-            model = cls(obs_space, action_space, inner_outputs, config, name, **kwargs)
+            model = _build_custom(
+                cls, custom, (obs_space, action_space, inner_outputs, config, name), kwargs
+            )
         else:
             cls = VisionNetwork if len(obs_space.shape) >= 3 else FullyConnectedNetwork
             inner_outputs = None if config["use_lstm"] else num_outputs
@@ -320,6 +322,24 @@ class Components:
     model: Model
 
 
+def _build_custom(cls: type, custom: str, args: tuple, kwargs: dict) -> Model:
+    """``cls(*args, **kwargs)``, with a clear error when its __init__ skipped the base's."""
+    hint = (
+        f"custom model '{custom}' ({cls.__name__}): its __init__ must first call "
+        f"super().__init__(obs_space, action_space, num_outputs, model_config, name), before "
+        f"it creates layers or attributes"
+    )
+    try:
+        model = cls(*args, **kwargs)
+    except AttributeError as err:
+        if "before Module.__init__() call" in str(err):
+            raise TypeError(f"{hint} ({err})") from err
+        raise
+    if "_modules" not in vars(model) or "model_config" not in vars(model):
+        raise TypeError(f"{hint}; it did not")
+    return model
+
+
 def dummy_input_dict(
     model: Model, obs_space: gym.Space, action_space: gym.Space, batch: int = 2
 ) -> dict[str, Any]:
@@ -366,11 +386,22 @@ def check_model(
     was_training = model.training
     with torch.no_grad():
         out, state_out = model(input_dict, state, seq_lens)
+        try:
+            value = model.value_function()
+        except Exception:  # no critic (DQN's Q-network): nothing to check; PPO asks later
+            value = None
     model.train(was_training)
     if out.shape != (batch, num_outputs):
         raise ValueError(
             f"{label} returned outputs of shape {list(out.shape)} for a batch of {batch}, but the "
             f"action distribution needs [{batch}, {num_outputs}] (num_outputs={num_outputs})"
+        )
+    if value is not None and (not isinstance(value, torch.Tensor) or value.shape != (batch,)):
+        got = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(
+            f"{label}.value_function() returned {got} for a batch of {batch}, but it must "
+            f"return [{batch}], one value per row (a [B, 1] value would broadcast the value "
+            f"loss to [B, B]); return e.g. self._value.squeeze(1)"
         )
     expected = [list(s.shape) for s in state]
     got = [list(s.shape) for s in state_out]

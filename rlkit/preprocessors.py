@@ -37,6 +37,7 @@ from rlkit.spaces import (
     is_image_space,
     is_nested,
     leaf_paths,
+    one_hot,
     path_str,
 )
 
@@ -226,7 +227,7 @@ class OneHotPreprocessor(_LeafPreprocessor):
             return batch.reshape(B, -1).astype(np.float32)  # [B, prod(shape)]
         if isinstance(space, gym.spaces.Discrete):
             _check_range(batch, space.start, space.start + space.n - 1, where, space)
-            return np.eye(space.n, dtype=np.float32)[batch.astype(np.int64) - space.start]
+            return one_hot(batch.astype(np.int64) - space.start, int(space.n))  # [B, n]
         start, nvec = space.start.reshape(-1), space.nvec.reshape(-1)  # [K] each
         values = batch.reshape(B, -1).astype(np.int64)  # [B, K]
         _check_range(values, start, start + nvec - 1, where, space)

@@ -15,7 +15,6 @@ from rlkit.algorithms import ALGORITHMS
 from rlkit.algorithms.snapshot import take_snapshot
 
 ALGOS = ["PG", "A2C", "PPO", "DQN", "BC"]
-SAMPLING_ALGOS = ["PG", "A2C", "PPO", "DQN"]  # the ones that learn from env steps
 
 # Budgets small enough for the fast tier, large enough that each algorithm takes several
 # gradient steps per iteration (so "all or nothing" is tested, not "the only step").
