@@ -96,10 +96,11 @@ class NestedObsModel(Model):
 
     def forward(self, input_dict, state, seq_lens):
         NestedObsModel.seen = {"obs": input_dict["obs"], "obs_flat": input_dict["obs_flat"]}
+        self._batch = input_dict["obs_flat"].shape[0]
         return self.net(input_dict["obs_flat"]), state
 
     def value_function(self):
-        return torch.zeros(1)
+        return torch.zeros(self._batch)  # [B]: one value per row
 
 
 def test_custom_model_sees_nested_obs_and_flat_vector():
