@@ -11,6 +11,9 @@ flattened env-major (each env's rows contiguous, so an episode's steps stay in o
      "rewards": [...], "terminated": [...], "truncated": [...],
      "eps_id": [...], "action_logp": [...]}          # [N] each
 
+RLlib's own JSON lines (``SampleBatch`` columns, ``dones`` or ``terminateds``/``truncateds``)
+are read too: ``rlkit.offline_rllib`` maps them onto these fields.
+
 Observations are stored before the observation filter, because the filter's statistics
 change while a trainer runs; whoever reads the data applies its own filter.
 
@@ -32,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from rlkit.offline_rllib import from_rllib, is_rllib_line
 
 # What every line holds, and the numpy dtype each field is read back as (None: kept as found,
 # int64 for integer actions, float32 for real-valued ones).
@@ -178,6 +183,8 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
         raise ValueError(f"{where}: not valid JSON ({err}); was the file cut by a crash?") from err
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a JSON object, found {type(data).__name__}")
+    if is_rllib_line(data):  # RLlib's SampleBatch lines (rlkit.offline_rllib)
+        data = from_rllib(data, where)
     missing = [k for k in (*FIELDS, *META) if k not in data]
     if missing:
         raise ValueError(
