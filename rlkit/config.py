@@ -39,7 +39,9 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "dim": 84,
     "grayscale": False,
     "zero_mean": True,
-    "framestack": False,
+    # Frames per observation in the DeepMind preprocessing of ALE/* ids (rlkit.atari): True is
+    # DeepMind's 4, a number that many, False one frame. Other envs stack in a wrapper.
+    "framestack": True,
     # Custom components, by registered name (see ModelCatalog.register_custom_*).
     "custom_model": None,
     "custom_model_config": {},
@@ -152,10 +154,10 @@ def merge_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
         if not isinstance(merged[key], bool):
             raise ValueError(f"model config key '{key}' takes True or False; got {merged[key]!r}")
     framestack = merged["framestack"]
-    if not (framestack is False or (isinstance(framestack, int) and framestack > 1)):
+    if not (isinstance(framestack, bool) or (isinstance(framestack, int) and framestack > 1)):
         raise ValueError(
-            f"model config key 'framestack' takes False or a number of frames > 1; got "
-            f"{framestack!r}"
+            f"model config key 'framestack' takes True (4 frames), False or a number of frames "
+            f"> 1; got {framestack!r}"
         )
     _check_conv_filters(merged["conv_filters"])
     if not isinstance(merged["custom_model_config"], Mapping):

@@ -16,11 +16,14 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlkit import atari
+
 _ENV_CREATORS: dict[str, Callable[[dict], gym.Env]] = {}
 
 # Namespaces whose environments live in optional packages that register themselves on import.
 _OPTIONAL_NAMESPACES = {
     "ALE/": ("ale_py", "ale-py", "atari"),
+    "MinAtar/": ("minatar.gym", "minatar", "envs"),
     "MiniGrid-": ("minigrid", "minigrid", "minigrid"),
     "BabyAI-": ("minigrid", "minigrid", "minigrid"),
 }
@@ -45,7 +48,10 @@ def _import_optional(env_id: str) -> None:
                     f"environment '{env_id}' needs the package '{package}': "
                     f"pip install '{package}' (or pip install 'rlkit[{extra}]')"
                 ) from err
-            if hasattr(gym, "register_envs"):
+            if hasattr(mod, "register_envs"):  # MinAtar registers on request
+                if not any(k.startswith(prefix) for k in gym.registry):
+                    mod.register_envs()
+            elif hasattr(gym, "register_envs"):
                 gym.register_envs(mod)
 
 
@@ -64,8 +70,20 @@ def env_label(env: Any) -> str:
     return env if isinstance(env, str) else getattr(env, "__name__", type(env).__name__)
 
 
-def make_env(env: Any, env_config: dict | None = None, render_mode: str | None = None) -> gym.Env:
-    """Create one environment from a registered name, a gymnasium id or an env class."""
+def make_env(
+    env: Any,
+    env_config: dict | None = None,
+    render_mode: str | None = None,
+    config: dict | None = None,
+) -> gym.Env:
+    """Create one environment from a registered name, a gymnasium id or an env class.
+
+    Args:
+        config: a trainer config; its ``preprocessor_pref`` and model keys ``dim`` and
+            ``framestack`` decide the DeepMind preprocessing of ``ALE/*`` ids (see
+            rlkit.atari). None: the defaults, DeepMind's 84x84 stack of 4 gray frames. The
+            training-only parts (episodic life, reward clipping) are never applied here.
+    """
     env_config = dict(env_config or {})
     if isinstance(env, str) and env in _ENV_CREATORS:
         made = _ENV_CREATORS[env](env_config)
@@ -76,6 +94,9 @@ def make_env(env: Any, env_config: dict | None = None, render_mode: str | None =
         _import_optional(env)
         if env not in gym.registry:
             raise _unknown_env(env)
+        settings = atari.deepmind_settings(env, config)
+        if settings is not None:
+            return atari.make_atari_env(env, atari.evaluation(settings), env_config, render_mode)
         kwargs = dict(env_config)
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
@@ -118,17 +139,28 @@ VECTOR_MODES = ("auto", "sync", "async", "vector")
 
 
 def make_vec_env(
-    env: Any, num_envs: int, env_config: dict | None = None, mode: str = "auto"
+    env: Any,
+    num_envs: int,
+    env_config: dict | None = None,
+    mode: str = "auto",
+    config: dict | None = None,
 ) -> gym.vector.VectorEnv:
     """A gymnasium vector env of ``num_envs`` copies (gymnasium's next-step autoreset).
 
     Args:
         mode: "sync" (one process, a loop over envs), "async" (one subprocess per env),
-            "vector" (the env's numpy-vectorised implementation, e.g. CartPole's), or "auto":
-            "vector" when the env has one, else "sync".
+            "vector" (the env's numpy-vectorised implementation, e.g. CartPole's, or ale-py's
+            native one), or "auto": "vector" when the env has one, else "sync".
+        config: a trainer config, for ``ALE/*`` ids as in make_env; here the DeepMind
+            preprocessing includes its training parts (rlkit.atari.DeepMindTraining).
     """
     if mode not in VECTOR_MODES:
         raise ValueError(f"vector env mode '{mode}' is not one of {', '.join(VECTOR_MODES)}")
+    if isinstance(env, str) and env not in _ENV_CREATORS:
+        _import_optional(env)
+    settings = atari.deepmind_settings(env, config)
+    if settings is not None and env in gym.registry:
+        return atari.make_atari_vec_env(env, num_envs, settings, env_config, mode)
     if mode == "auto":
         mode = "vector" if has_vector_entry_point(env) and not env_config else "sync"
     if mode == "vector":
@@ -143,7 +175,7 @@ def make_vec_env(
             vectorization_mode="vector_entry_point",
             **dict(env_config or {}),
         )
-    fns = [lambda: make_env(env, env_config) for _ in range(num_envs)]
+    fns = [lambda: make_env(env, env_config, config=config) for _ in range(num_envs)]
     if mode == "async":
         return gym.vector.AsyncVectorEnv(fns)
     return gym.vector.SyncVectorEnv(fns)

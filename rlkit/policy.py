@@ -69,6 +69,9 @@ class Policy:
         self.model = parts.model
         self.num_threads = check_num_threads(config.get("num_threads", 1))
         self._leaves = leaf_paths(action_space)
+        # What the env side did before observation_space (a trainer sets it: Atari's DeepMind
+        # preprocessing); explain() prints it first.
+        self.env_note = ""
         self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
         # A model caches its forward's features for value_function(): a forward and the
         # value_function() that reads its cache run under this lock, so a notebook calling

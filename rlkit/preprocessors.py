@@ -121,16 +121,24 @@ class Preprocessor:
         return f"{type(self).__name__}({self._obs_space} -> shape {self.shape})"
 
 
-def _reject_framestack(options: dict) -> None:
+def _reject_framestack(options: dict, channels: int | None = None) -> None:
+    """A number in 'framestack' promises stacked frames; the preprocessor never stacks them.
+
+    True (the default) and False say nothing here: they decide the DeepMind preprocessing of
+    ALE/* ids, in the env (rlkit.atari). A number k must be what the env delivers: images
+    whose ``channels`` are the k frames.
+    """
     stack = options["framestack"]
-    if stack is not False:
-        raise ValueError(
-            f"model config 'framestack'={stack!r}: rlkit does not stack frames in the "
-            "preprocessor, which sees one observation at a time and keeps no state between "
-            "steps. Stack them in the env instead: "
-            f"gymnasium.wrappers.FrameStackObservation(env, stack_size={stack}), and leave "
-            "'framestack' at False"
-        )
+    if isinstance(stack, bool) or stack == channels:
+        return
+    raise ValueError(
+        f"model config 'framestack'={stack!r}: rlkit does not stack frames in the "
+        "preprocessor, which sees one observation at a time and keeps no state between "
+        "steps, and these observations are not a stack of that many frames. Stack them in "
+        f"the env instead: gymnasium.wrappers.FrameStackObservation(env, stack_size={stack}) "
+        "with the stack axis last (ALE/* ids stack in rlkit's DeepMind preprocessing), or "
+        "leave 'framestack' at its default"
+    )
 
 
 class _LeafPreprocessor(Preprocessor):
@@ -250,12 +258,13 @@ class ImagePreprocessor(_LeafPreprocessor):
     """
 
     def _init_shape(self, obs_space: gym.Space, options: dict) -> tuple:
-        _reject_framestack(options)
         if not is_image_space(obs_space):
             raise TypeError(
                 f"ImagePreprocessor takes a uint8 Box of shape (H, W, C), got {obs_space}"
             )
         H, W, C = obs_space.shape
+        _check_channels_last(obs_space, self._path)
+        _reject_framestack(options, C)
         if options["grayscale"] and C not in (1, 3):
             raise ValueError(
                 f"model config 'grayscale'=True needs RGB (3) or 1 channel, but "
@@ -281,6 +290,19 @@ class ImagePreprocessor(_LeafPreprocessor):
 
     def _bounds(self) -> tuple[Any, Any]:
         return (-1.0, 127.0 / 128.0) if self._options["zero_mean"] else (0.0, 1.0)
+
+
+def _check_channels_last(space: gym.spaces.Box, path: tuple) -> None:
+    """Raise for frames that look channel-first, (C, H, W) such as (4, 84, 84)."""
+    first, _, last = space.shape
+    if first <= 4 < last:
+        raise ValueError(
+            f"{path_str(path)} is {space}: that looks like {first} channel-first frames "
+            f"(C, H, W), but rlkit reads images as (H, W, C). Move the channel axis last in "
+            "the env, e.g. gymnasium.wrappers.TransformObservation(env, lambda o: "
+            "np.moveaxis(o, 0, -1), new_space); ALE/* ids get (84, 84, 4) frames from rlkit's "
+            "DeepMind preprocessing"
+        )
 
 
 class TupleFlatteningPreprocessor(Preprocessor):

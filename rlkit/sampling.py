@@ -53,6 +53,10 @@ class Sampler:
         env_config: passed to the env creator.
         vector_mode: "auto", "sync", "async" or "vector" (see rlkit.envs.make_vec_env).
         seed: seeds the envs' first reset (env e gets seed + e).
+        config: the trainer config (Atari's preprocessing, see rlkit.envs.make_vec_env).
+        vec_env: the vector env, when the caller already made it from the arguments above
+            (a trainer builds its policy from its space); it is remade from them if a
+            subprocess dies.
     """
 
     def __init__(
@@ -63,11 +67,16 @@ class Sampler:
         env_config: dict | None = None,
         vector_mode: str = "auto",
         seed: int | None = None,
+        config: dict | None = None,
+        vec_env: gym.vector.VectorEnv | None = None,
     ):
         self.policy = policy
         self.num_envs = num_envs
-        self._env_args = (env, num_envs, env_config, vector_mode)
-        self.env = make_vec_env(*self._env_args)
+        self._env_args = (env, num_envs, env_config, vector_mode, config)
+        self.env = vec_env if vec_env is not None else make_vec_env(*self._env_args)
+        # An env that knows the real episodes (Atari's DeepMind preprocessing: a lost life ends
+        # a learning episode, the game goes on) reports them in info["episode"].
+        self._env_reports_episodes = bool(getattr(self.env, "reports_episodes", False))
         self.episode_returns: deque[float] = deque(maxlen=100)
         self.episode_lengths: deque[int] = deque(maxlen=100)
         self.episodes_total = 0
@@ -77,7 +86,7 @@ class Sampler:
     def reset(self, seed: int | None = None) -> None:
         """Start fresh episodes in every env (partial episodes are dropped from the stats)."""
         E = self.num_envs
-        if isinstance(self.env, gym.vector.AsyncVectorEnv) and self._broken:
+        if isinstance(self.env.unwrapped, gym.vector.AsyncVectorEnv) and self._broken:
             # A worker that raised is gone (gymnasium drops its pipe): start the envs anew.
             with contextlib.suppress(Exception):
                 self.env.close(terminate=True)
@@ -167,7 +176,9 @@ class Sampler:
         env_actions, state_out, extra = compute(
             self.obs, self.state, self.prev_actions, self.prev_rewards, with_value=with_value
         )
-        next_obs, rewards, terminated, truncated, _ = self._env_call(self.env.step, env_actions)
+        next_obs, rewards, terminated, truncated, info = self._env_call(self.env.step, env_actions)
+        if self._env_reports_episodes and "_episode" in info:
+            self._record_reported(info)
         rewards = np.asarray(rewards, dtype=np.float32)
         check_env_data(next_obs, rewards, self.ep_len + 1)  # before anything uses them
         terminated = np.asarray(terminated, dtype=bool)
@@ -210,7 +221,7 @@ class Sampler:
         # Episode statistics count real transitions only.
         self.ep_return += np.where(valid, rewards, 0.0)
         self.ep_len += valid
-        for e in np.flatnonzero(done):
+        for e in np.flatnonzero(done) if not self._env_reports_episodes else ():
             self.episode_returns.append(float(self.ep_return[e]))
             self.episode_lengths.append(int(self.ep_len[e]))
             self.episodes_total += 1
@@ -234,6 +245,13 @@ class Sampler:
             self.prev_rewards[new_episode] = 0.0
         self.state = state_out
         self.autoreset = done
+
+    def _record_reported(self, info: dict[str, Any]) -> None:
+        """Episode statistics from an env's info["episode"] (returns "r", lengths "l")."""
+        for e in np.flatnonzero(info["_episode"]):
+            self.episode_returns.append(float(info["episode"]["r"][e]))
+            self.episode_lengths.append(int(info["episode"]["l"][e]))
+            self.episodes_total += 1
 
     def _next_values(self, batch: dict[str, Any], with_value: bool) -> np.ndarray:
         """V(obs at t+1) for every row: the next row's prediction, and for the last row one

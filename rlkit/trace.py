@@ -153,7 +153,9 @@ def explain_components(parts: Any) -> Explanation:
         if len(pre.shape) >= 3
         else "observation rank < 3 -> FullyConnectedNetwork"
     )
-    lines = [
+    note = getattr(parts, "env_note", "")  # what the env side did (Atari's preprocessing)
+    lines = [f"env           {note}"] if note else []
+    lines += [
         f"observation   {parts.observation_space}",
         f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32",
         f"filter        {type(parts.filter).__name__} -> shape {tuple(pre.shape)} float32",

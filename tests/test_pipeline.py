@@ -34,7 +34,7 @@ def _batch_of_two(obs):
         ("Pendulum-v1", (3,), FullyConnectedNetwork, 2),
         ("Taxi-v4", (500,), FullyConnectedNetwork, 6),
         ("Blackjack-v1", (32 + 11 + 2,), FullyConnectedNetwork, 2),
-        ("ALE/Pong-v5", (84, 84, 3), VisionNetwork, 6),
+        ("ALE/Pong-v5", (84, 84, 4), VisionNetwork, 6),  # DeepMind: a stack of 4 gray frames
     ],
 )
 def test_default_pipeline_on_real_reset_observations(env_id, pre_shape, model_cls, num_outputs):
@@ -75,8 +75,10 @@ def test_minigrid_text_mission_is_named_and_filter_observation_fixes_it():
     assert stages[5].shape == ()
 
 
-def test_atari_frames_reach_vision_network_at_84x84():
-    env = make_env("ALE/Pong-v5")
+def test_raw_atari_frames_reach_vision_network_at_84x84():
+    # preprocessor_pref "rllib": raw 210x160 RGB frames, resized by rlkit's ImagePreprocessor.
+    env = make_env("ALE/Pong-v5", config={"preprocessor_pref": "rllib"})
+    assert env.observation_space.shape == (210, 160, 3)
     policy = Policy(env.observation_space, env.action_space, {"model": {"dim": 84}})
     assert policy.preprocessor.shape == (84, 84, 3)
     text = policy.explain()

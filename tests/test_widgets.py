@@ -359,7 +359,7 @@ def test_dataflow_step_and_reset_follow_the_env():
         (
             "ALE/Pong-v5",
             {"conv_filters": [[4, [8, 8], 8], [4, [5, 5], 5]]},
-            ["(210, 160, 3) uint8", "(84, 84, 3) float32", "(84, 84, 3) float32", "(6,) float32"],
+            ["(84, 84, 4) uint8", "(84, 84, 4) float32", "(84, 84, 4) float32", "(6,) float32"],
         ),
         (
             MaskedEnv,

@@ -21,8 +21,9 @@ import torch
 from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
 from rlkit.algorithms.learner import make_adam, model_metrics
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
+from rlkit.atari import env_note, policy_model_config
 from rlkit.config import check_keys, suggest
-from rlkit.envs import VECTOR_MODES, env_label, make_env
+from rlkit.envs import VECTOR_MODES, env_label, make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.spaces import add_batch_dim
@@ -35,6 +36,9 @@ COMMON_CONFIG: dict[str, Any] = {
     "seed": None,
     "device": "auto",  # "auto" (CUDA when the kernel has one), "cpu", "cuda", "cuda:1"
     "vector_mode": "auto",  # see rlkit.envs.make_vec_env
+    # ALE/* ids: "deepmind" (DeepMind's preprocessing in the env, see rlkit.atari), "rllib" or
+    # None (raw frames, resized by rlkit's ImagePreprocessor).
+    "preprocessor_pref": "deepmind",
     "observation_filter": "NoFilter",
     "model": {},
     "env_config": {},
@@ -114,19 +118,29 @@ class Algorithm:
             torch.manual_seed(seed)
             np.random.seed(seed)
         self.device = resolve_device(self.config["device"])
-        probe = make_env(env, self.config["env_config"])
-        obs_space, action_space = probe.observation_space, probe.action_space
-        probe.close()
-        self.policy = Policy(
-            obs_space,
-            action_space,
-            {
-                "model": self.config["model"],
-                "observation_filter": self.config["observation_filter"],
-                "num_threads": self.config["num_threads"],
-            },
+        # One source of truth for the spaces: the vector env the sampler steps.
+        vec_env = make_vec_env(
+            env,
+            self.config["num_envs"],
+            self.config["env_config"],
+            self.config["vector_mode"],
+            config=self.config,
         )
-        self.check_policy()
+        try:
+            self.policy = Policy(
+                vec_env.single_observation_space,
+                vec_env.single_action_space,
+                {
+                    "model": policy_model_config(env, self.config),
+                    "observation_filter": self.config["observation_filter"],
+                    "num_threads": self.config["num_threads"],
+                },
+            )
+            self.policy.env_note = env_note(env, self.config, vec_env)
+            self.check_policy()
+        except BaseException:
+            vec_env.close()
+            raise
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -141,6 +155,8 @@ class Algorithm:
             self.config["env_config"],
             self.config["vector_mode"],
             seed,
+            config=self.config,
+            vec_env=vec_env,
         )
         self.iteration = 0
         self._logdir: str | None = None

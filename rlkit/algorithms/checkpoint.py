@@ -51,6 +51,8 @@ def checkpoint_dict(trainer: Any) -> dict[str, Any]:
         "model": trainer.model.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),
         "filter": trainer.policy.filter.get_state(),
+        # What the sampler delivers (Atari: the DeepMind frames), checked on restore.
+        "observation_space": repr(trainer.policy.observation_space),
         "counters": {
             "iteration": trainer.iteration,
             "timesteps_total": trainer.timesteps_total,
@@ -169,6 +171,13 @@ def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
         raise ValueError(
             f"checkpoint '{path}' lacks section(s) {', '.join(missing)}; it was not written by "
             f"trainer.save() of this rlkit, or was edited. Nothing was restored"
+        )
+    space = repr(trainer.policy.observation_space)
+    if ckpt.get("observation_space", space) != space:
+        raise ValueError(
+            f"checkpoint '{path}' was trained on observations {ckpt['observation_space']}, "
+            f"but this trainer's env delivers {space}; build the trainer with the same env, "
+            "env_config and model keys dim / framestack"
         )
     own, theirs = trainer.model.state_dict(), ckpt["model"]
     if (
