@@ -161,6 +161,14 @@ def make_vec_env(
     settings = atari.deepmind_settings(env, config)
     if settings is not None and env in gym.registry:
         return atari.make_atari_vec_env(env, num_envs, settings, env_config, mode)
+    if atari.is_ale_id(env) and mode != "sync" and mode != "async":
+        if mode == "vector":  # ale-py's native vector env always preprocesses the frames
+            raise ValueError(
+                f"vector_mode 'vector' for '{env}' is ale-py's native vector env, which "
+                "preprocesses frames the DeepMind way; with preprocessor_pref "
+                f"{(config or {}).get('preprocessor_pref')!r} use vector_mode 'sync' or 'async'"
+            )
+        mode = "sync"
     if mode == "auto":
         mode = "vector" if has_vector_entry_point(env) and not env_config else "sync"
     if mode == "vector":
