@@ -58,9 +58,11 @@ class DeepMindSettings:
 
     @property
     def obs_shape(self) -> tuple[int, int, int]:
+        """One observation's shape, ``(dim, dim, framestack)``."""
         return (self.dim, self.dim, self.framestack)
 
     def describe(self) -> str:
+        """What is applied, in one line (for explain())."""
         stack = f"stack of {self.framestack}" if self.framestack > 1 else "no frame stack"
         training = [
             name
@@ -78,6 +80,7 @@ class DeepMindSettings:
 
 
 def is_ale_id(env: Any) -> bool:
+    """Whether ``env`` is an Arcade Learning Environment id such as ``"ALE/Pong-v5"``."""
     return isinstance(env, str) and env.startswith(ALE_PREFIX)
 
 
@@ -163,8 +166,10 @@ def check_ale_env(env_id: str, env_config: dict) -> dict:
 
 # -- one env, gymnasium's wrappers --------------------------------------------------------------
 class FireReset(gym.Wrapper):
-    """After a reset, press FIRE (and then UP, as DeepMind's wrapper does) in games that wait
-    for it. Games without a FIRE action are left alone."""
+    """After a reset, press FIRE in games that wait for it (then UP, as DeepMind's wrapper).
+
+    Games without a FIRE action are left alone.
+    """
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
@@ -172,6 +177,7 @@ class FireReset(gym.Wrapper):
         self._fire = len(meanings) >= 3 and meanings[1] == "FIRE"
 
     def reset(self, **kwargs):
+        """Reset, then FIRE and UP (a reset again should either end the game)."""
         obs, info = self.env.reset(**kwargs)
         if not self._fire:
             return obs, info
@@ -191,6 +197,7 @@ class ChannelsLast(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(0, 255, (h, w, stack), np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
+        """``[stack, H, W]`` -> ``[H, W, stack]`` (a view)."""
         return np.moveaxis(observation, 0, -1)  # [stack, H, W] -> [H, W, stack]
 
 
@@ -274,11 +281,13 @@ class DeepMindTraining(gym.vector.VectorWrapper):
         return np.moveaxis(obs, 1, -1) if self._channels_first else obs  # -> [E, H, W, stack]
 
     def reset(self, *, seed: Any = None, options: dict | None = None):
+        """Reset every env; frames ``[E, H, W, stack]``."""
         obs, info = self.env.reset(seed=seed, options=options)
         self._start(info["lives"])
         return self._frames(obs), info
 
     def step(self, actions: np.ndarray):
+        """Step every env; returns learning rewards, terminal on a lost life, real scores."""
         actions = np.array(actions, copy=True)
         restart = self._life_lost
         actions[restart] = self._restart_action
@@ -330,6 +339,10 @@ def make_atari_vec_env(
     """``num_envs`` ALE envs with the DeepMind preprocessing, training parts included.
 
     Args:
+        env_id: an ``ALE/*`` id.
+        num_envs: how many envs E.
+        settings: the preprocessing (see DeepMindSettings).
+        env_config: ALE keyword arguments (e.g. ``repeat_action_probability``).
         mode: "auto" or "vector": ale-py's native vector env (C++ threads); "sync" or
             "async": gymnasium's wrappers in one process or one process per env. "auto" takes
             the native env unless env_config has keys only gymnasium's ALE env understands.
@@ -383,8 +396,11 @@ def where_applied(vec_env: gym.vector.VectorEnv | None) -> str:
 
 
 def policy_model_config(env: Any, config: dict) -> dict:
-    """The model config the policy gets: under DeepMind preprocessing the env already made
-    the frames gray, so ``grayscale`` has nothing left to do in rlkit's ImagePreprocessor."""
+    """The model config the policy gets.
+
+    Under DeepMind preprocessing the env already made the frames gray, so ``grayscale`` has
+    nothing left to do in rlkit's ImagePreprocessor.
+    """
     model = dict(config.get("model") or {})
     if deepmind_settings(env, config) is not None:
         model.pop("grayscale", None)

@@ -58,7 +58,6 @@ def _to_numpy(x: Any) -> Any:
     return x
 
 
-
 def trace_policy(
     policy: Any,
     obs: Any,
@@ -167,9 +166,7 @@ def explain_components(parts: Any) -> Explanation:
         lines.append(f"                {layer_name}: {shape}")
     if len(parts.model.get_initial_state()) > 0:
         shapes = [tuple(s.shape) for s in parts.model.get_initial_state()]
-        lines.append(
-            f"                recurrent state {shapes}, max_seq_len {cfg['max_seq_len']}"
-        )
+        lines.append(f"                recurrent state {shapes}, max_seq_len {cfg['max_seq_len']}")
     lines += [
         f"distribution  {dist_name(parts.dist_class)} reads {parts.num_outputs} model outputs",
         f"action        {parts.action_space}",
