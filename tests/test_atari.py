@@ -209,7 +209,7 @@ def test_sampler_reports_the_real_score():
     settings = atari.DeepMindSettings(dim=2, framestack=1)
     env = atari.DeepMindTraining(ScriptedLives(rewards, lives), settings, True, restart_action=1)
     policy = Policy(env.single_observation_space, env.single_action_space)
-    sampler = Sampler(env, policy, num_envs=1, seed=0)
+    sampler = Sampler("scripted", policy, num_envs=1, seed=0, vec_env=env)
     batch = sampler.sample(len(rewards))
     stats = sampler.stats()
     assert stats["episode_reward_mean"] == 13.0 and stats["episodes_total"] == 1
