@@ -23,7 +23,7 @@ _ENV_CREATORS: dict[str, Callable[[dict], gym.Env]] = {}
 # Namespaces whose environments live in optional packages that register themselves on import.
 _OPTIONAL_NAMESPACES = {
     "ALE/": ("ale_py", "ale-py", "atari"),
-    "MinAtar/": ("minatar.gym", "minatar", "envs"),
+    "MinAtar/": ("minatar.gym", "minatar", "minatar"),
     "MiniGrid-": ("minigrid", "minigrid", "minigrid"),
     "BabyAI-": ("minigrid", "minigrid", "minigrid"),
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up rlkit on a fresh machine: a virtual environment in .venv with rlkit (editable), its
-# dependencies, the real environments (ale-py, minigrid) and the test tools.
+# dependencies, the real environments (ale-py with opencv, minigrid, minatar) and the test tools.
 #
 #   TORCH_SPEC  the torch requirement (default torch==2.13.0, the CPU build on these machines);
 #               e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
