@@ -15,7 +15,6 @@ passes back to ``dist.logp``):
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,14 +25,12 @@ import torch
 
 from rlkit.catalog import ModelCatalog, dummy_input_dict
 from rlkit.config import check_keys
-from rlkit.distributions import Categorical, DiagGaussian
-from rlkit.models.numpy_mlp import NumpyMLP, gaussian_sample_logp, log_softmax, sample_categorical
+from rlkit.engines import select_engine
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
 from rlkit.threads import check_num_threads, limit_threads
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
 
-POLICY_KEYS = ("model", "observation_filter", "num_threads")
-VALUE_CHUNK = 1024  # rows per forward in compute_values
+POLICY_KEYS = ("model", "observation_filter", "num_threads", "engine")
 
 
 class Policy:
@@ -43,7 +40,8 @@ class Policy:
         observation_space: the env's (raw) observation space.
         action_space: the env's action space.
         config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
-            "num_threads": 1}`` (threads of every pool while the policy acts: rlkit.threads).
+            "num_threads": 1, "engine": "auto"}`` (threads of every pool while the policy
+            acts: rlkit.threads; what runs the model: rlkit.engines).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config.
     """
@@ -72,7 +70,9 @@ class Policy:
         # What the env side did before observation_space (a trainer sets it: Atari's DeepMind
         # preprocessing); explain() prints it first.
         self.env_note = ""
-        self._pinned: list = []  # (thread id, engine) pinned by pin_engine(), innermost last
+        # What runs the model, "auto" numpy where it is an exact twin (rlkit.engines); a
+        # trainer replaces it with the one it chose for acting and learning together.
+        self.engine = select_engine(config.get("engine", "auto"), self)
         # A model caches its forward's features for value_function(): a forward and the
         # value_function() that reads its cache run under this lock, so a notebook calling
         # compute_single_action while a dashboard trains in a thread cannot interleave them.
@@ -170,67 +170,23 @@ class Policy:
                     "action_logp": [B], "action_dist_inputs": [B, num_outputs]}
         """
         with limit_threads(self.num_threads):
-            return self._compute_actions(
-                obs_batch,
-                state,
-                prev_actions,
-                prev_rewards,
-                explore,
-                update_filter,
-                with_value,
-                choose,
+            unfiltered = self.preprocessor.transform_batch(obs_batch)
+            obs = self.filter(unfiltered, update=update_filter)
+            if state is None:
+                state = self.get_initial_state(obs.shape[0])
+            out = self.engine.actions(
+                self, obs, state, (prev_actions, prev_rewards), explore, with_value, choose
             )
-
-    def _compute_actions(
-        self,
-        obs_batch,
-        state,
-        prev_actions,
-        prev_rewards,
-        explore,
-        update_filter,
-        with_value,
-        choose,
-    ) -> tuple[Any, list, dict[str, Any]]:
-        unfiltered = self.preprocessor.transform_batch(obs_batch)
-        obs = self.filter(unfiltered, update=update_filter)
-        batch = obs.shape[0]
-        if state is None:
-            state = self.get_initial_state(batch)
-        engine = None if (choose is not None or state) else self.numpy_engine()
-        if engine is not None:
-            flat, logp, dist_inputs, values = self._numpy_actions(engine, obs, explore, with_value)
             extra = {
                 "obs": obs,
                 "unfiltered_obs": unfiltered,
-                "actions": flat,
-                "action_logp": logp,
-                "action_dist_inputs": dist_inputs,
+                "actions": out.actions,
+                "action_logp": out.logp,
+                "action_dist_inputs": out.dist_inputs,
             }
             if with_value:
-                extra["vf_preds"] = values
-            return self.to_env_actions(flat), [], extra
-        with self.lock, torch.inference_mode():
-            input_dict = self.input_dict(obs, prev_actions, prev_rewards)
-            seq_lens = torch.ones(batch, dtype=torch.long) if state else None
-            dist_inputs, state_out = self.model(input_dict, state, seq_lens)
-            if choose is None:
-                dist = self.dist_class(dist_inputs, self.model)
-                actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.logp(actions)
-            else:
-                actions, logp = choose(dist_inputs)
-            flat = self.flatten_actions(actions)
-            extra = {
-                "obs": obs,
-                "unfiltered_obs": unfiltered,
-                "actions": flat.cpu().numpy(),
-                "action_logp": logp.cpu().numpy(),
-                "action_dist_inputs": dist_inputs.cpu().numpy(),
-            }
-            if with_value:
-                extra["vf_preds"] = self.model.value_function().cpu().numpy()
-        return self.to_env_actions(flat), state_out, extra
+                extra["vf_preds"] = out.values
+            return self.to_env_actions(out.actions), out.state_out, extra
 
     def act(self, obs_batch: Any, explore: bool = False, rng: Callable | None = None) -> Any:
         """compute_actions' env actions alone (no extras, filter unchanged) for a feed-forward
@@ -241,98 +197,23 @@ class Policy:
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
         with limit_threads(self.num_threads):
-            return self._act(obs_batch, explore, rng)
-
-    def _act(self, obs_batch: Any, explore: bool, rng: Callable | None) -> Any:
-        obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
-        engine = self.numpy_engine()
-        if engine is not None and not explore:  # the mode: no log-probabilities needed
-            dist_inputs = engine.forward(obs, values=False)[0]  # [B, n]
-            if self.dist_class is Categorical:
-                return self.to_env_actions(dist_inputs.argmax(axis=1))
-            return self.to_env_actions(np.split(dist_inputs, 2, axis=1)[0])  # the means
-        with rng() if rng is not None else contextlib.nullcontext():
-            if engine is not None:
-                return self.to_env_actions(self._numpy_actions(engine, obs, explore, False)[0])
-            with self.lock, torch.inference_mode():
-                dist_inputs, _ = self.model(self.input_dict(obs), [], None)
-                dist = self.dist_class(dist_inputs, self.model)
-                actions = dist.sample() if explore else dist.deterministic_sample()
-                return self.to_env_actions(self.flatten_actions(actions))
+            obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
+            return self.to_env_actions(self.engine.act(self, obs, explore, rng))
 
     def compute_values(
         self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
     ) -> np.ndarray:
         """Values [N] float32 of a feed-forward model for filtered obs [N, *shape] (and
-        prev_actions / prev_rewards [N, ...]), VALUE_CHUNK rows per forward."""
+        prev_actions / prev_rewards [N, ...]).
+        """
         with limit_threads(self.num_threads):
-            return self._compute_values(obs, prev_actions, prev_rewards)
+            return self.engine.values(self, obs, (prev_actions, prev_rewards))
 
-    def _compute_values(self, obs: np.ndarray, prev_actions: Any, prev_rewards: Any) -> np.ndarray:
-        engine = self.numpy_engine(any_dist=True)
-        if engine is not None:
-            return engine.forward(obs, outputs=False)[1].astype(np.float32, copy=False)
-        out = []
-        with self.lock, torch.inference_mode():
-            for start in range(0, len(obs), VALUE_CHUNK):
-                rows = slice(start, start + VALUE_CHUNK)
-                input_dict = self.input_dict(
-                    obs[rows],
-                    None if prev_actions is None else prev_actions[rows],
-                    None if prev_rewards is None else prev_rewards[rows],
-                )
-                self.model(input_dict, [], None)
-                out.append(self.model.value_function().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
-    # -- the numpy fast path (rlkit.models.numpy_mlp) ---------------------------------------
-    def numpy_engine(self, any_dist: bool = False) -> NumpyMLP | None:
-        """The numpy engine that runs this policy's model, or None where torch runs it: a
-        model or distribution the engine does not reproduce exactly (custom ones, a GPU...).
-
-        Args:
-            any_dist: only the model is needed (values), whatever the distribution.
-        """
-        if any_dist or self.dist_class is Categorical or self.dist_class is DiagGaussian:
-            pinned = self._pinned
-            if pinned and pinned[-1][0] == threading.get_ident():
-                return pinned[-1][1]
-            return NumpyMLP.of(self.model)
-        return None
-
-    @contextlib.contextmanager
     def pin_engine(self):
-        """Within this block numpy_engine() answers as it did on entry, without checking
-        the model again before every call.
-
-        A rollout is such a block: between its env steps nothing changes the model (no
-        optimizer step, no new hook, no move to a GPU), so the check that the numpy engine
-        still matches the model (hooks, module and parameter identities, storage) runs once
-        per rollout instead of once per step. Code that changes the model must not run
-        inside the block. The pin holds for the thread that entered the block alone (a
-        dashboard trains in a thread while the notebook may hook the model).
+        """A context manager for a rollout: the engine checks the model once on entry
+        instead of before every step (rlkit.engines.numpy_engine.NumpyEngine.pinned).
         """
-        entry = (threading.get_ident(), NumpyMLP.of(self.model))
-        self._pinned.append(entry)
-        try:
-            yield
-        finally:
-            self._pinned.remove(entry)
-
-    def _numpy_actions(
-        self, engine: NumpyMLP, obs: np.ndarray, explore: bool, with_value: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """(learner-layout actions, their logp [B], distribution inputs [B, n], values [B])
-        for filtered obs [B, *shape], as compute_actions computes them with torch.
-        """
-        dist_inputs, values = engine.forward(obs, values=with_value)
-        if self.dist_class is Categorical:
-            log_probs = log_softmax(dist_inputs)  # [B, n]
-            actions = sample_categorical(log_probs, explore)  # [B]
-            logp = log_probs[np.arange(len(actions)), actions]
-        else:
-            actions, logp = gaussian_sample_logp(dist_inputs, explore)  # [B, A], [B]
-        return actions, logp, dist_inputs, values
+        return self.engine.pinned(self)
 
     # -- action layouts -----------------------------------------------------------------------
     def flatten_actions(self, actions: Any) -> torch.Tensor:

@@ -69,7 +69,10 @@ def trace_policy(
     """Run one raw observation through every stage and return what each produced.
 
     Stage names, in order: env, preprocessor, filter, model, distribution, action. The
-    filter is applied without updating its statistics, so tracing changes nothing.
+    filter is applied without updating its statistics, so tracing changes nothing. The model
+    stage's details name the engine that runs the policy's rollouts and training ("engine",
+    "engine_reason"; rlkit.engines); the trace itself always runs the model's own torch
+    forward, which the numpy engine reproduces exactly.
     """
     stages = [
         Stage(
@@ -119,6 +122,8 @@ def trace_policy(
                 "value": value,
                 "state": [s[0].cpu().numpy() for s in state_out],
                 "state_out": state_out,
+                "engine": policy.engine.name,
+                "engine_reason": policy.engine.reason,
             },
         )
     )
@@ -171,4 +176,7 @@ def explain_components(parts: Any) -> Explanation:
         f"distribution  {dist_name(parts.dist_class)} reads {parts.num_outputs} model outputs",
         f"action        {parts.action_space}",
     ]
+    engine = getattr(parts, "engine", None)  # a Policy has one, the catalog's parts do not
+    if engine is not None:
+        lines.append(f"engine        {engine.name} ({engine.reason})")
     return Explanation("\n".join(lines))

@@ -18,13 +18,17 @@ from typing import Any
 import torch
 
 from rlkit.algorithms.base import full_default_config
-from rlkit.algorithms.numpy_loss import a2c_loss
-from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean
 
 
 class A2C(OnPolicyAlgorithm):
     """Config keys (besides the common ones): lambda (1.0); entropy_coeff (0.01);
     vf_loss_coeff (0.5); microbatch_size (None: the whole batch in one step).
+
+    Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
+    this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.a2c_loss, the same numbers).
+    To step through ``loss`` in a debugger, or to see an edit to it take effect, train with
+    ``A2C(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
     """
 
     DEFAULT_CONFIG: dict[str, Any] = {
@@ -42,7 +46,7 @@ class A2C(OnPolicyAlgorithm):
 
     def training_step(self) -> dict[str, float]:
         batch = self.sample()
-        advantages, targets = self.postprocess(batch)
+        advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])
         lb = self.learner_batch(batch, advantages, targets)
         return self.learn(lb, 1, self.config["microbatch_size"])
 
@@ -63,11 +67,6 @@ class A2C(OnPolicyAlgorithm):
             "vf_loss": vf_loss.detach(),
             "entropy": entropy.detach(),
         }
-
-    numpy_twin_of = loss  # numpy_loss computes this loss (rlkit.algorithms.onpolicy detail 5)
-
-    def numpy_loss(self, mb, outputs, values):
-        return a2c_loss(mb, outputs, values, self.config, self.policy.dist_class)
 
 
 # RLlib's module-level names (``from ray.rllib.agents import a2c; a2c.A2CTrainer(...)``):

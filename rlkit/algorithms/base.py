@@ -23,6 +23,7 @@ from rlkit.algorithms.learner import make_adam, model_metrics
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.config import check_keys, suggest
+from rlkit.engines import Engine, select_engine
 from rlkit.envs import VECTOR_MODES, env_label, make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
@@ -52,6 +53,10 @@ COMMON_CONFIG: dict[str, Any] = {
     # threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts (rlkit.threads);
     # 1 is fastest for small models, and keeps a busy machine from slowing rlkit down
     "num_threads": 1,
+    # what runs the model and the gradient step (rlkit.engines): "auto" (numpy where it is an
+    # exact twin of the torch code, else torch), "torch" (step through the code as written)
+    # or "numpy"; every train() result names the engine that ran and why
+    "engine": "auto",
 }
 
 # Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
@@ -134,6 +139,7 @@ class Algorithm:
                     "model": policy_model_config(env, self.config),
                     "observation_filter": self.config["observation_filter"],
                     "num_threads": self.config["num_threads"],
+                    "engine": self.config["engine"],
                 },
             )
             self.policy.env_note = env_note(env, self.config, vec_env)
@@ -168,6 +174,7 @@ class Algorithm:
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
         self.setup()
+        self.engine = self.choose_engine()
         # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
         # notebook comparing runs) do not perturb each other and a restored one replays exactly.
         self._rng_state = torch.get_rng_state()
@@ -181,6 +188,14 @@ class Algorithm:
         finally:
             self._rng_state = torch.get_rng_state()
             torch.set_rng_state(outer)
+
+    def choose_engine(self) -> Engine:
+        """The engine for this trainer's acting and learning (rlkit.engines), chosen again at
+        every train(): a hook registered or a layer frozen since then makes "auto" choose
+        torch, and "numpy" an error saying why."""
+        engine = select_engine(self.config["engine"], self.policy, self)
+        self.policy.engine = engine  # the policy acts with the engine the learner uses
+        return engine
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -257,6 +272,7 @@ class Algorithm:
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
         try:
+            self.engine = self.choose_engine()
             with limit_threads(self.config["num_threads"]), self._own_rng():
                 stats = self.training_step()
         except BaseException:
@@ -273,6 +289,8 @@ class Algorithm:
             "time_total_s": self.time_total_s,
             "time_this_iter_s": time.perf_counter() - start,
             "lr": self.current_lr(),
+            "engine": self.engine.name,
+            "engine_reason": self.engine.reason,
             **stats,
         }
         # RLlib's place for the same figures: result["info"]["learner"]["default_policy"]

@@ -12,28 +12,23 @@ Implementation details (numbers referenced in the code):
    sequence starts from the recurrent state the sampler had at its first row.
 4. ``Model.custom_loss(loss, loss_inputs)`` gets the algorithm's total loss and returns the loss
    that is optimised; ``Model.metrics()`` is reported in the result.
-5. The fast path: where the numpy engine (rlkit.models.numpy_mlp) runs the model and the
-   algorithm has a numpy twin of its loss, a gradient step skips torch's autograd: the engine
-   runs the model forward, the twin gives the loss and its gradient w.r.t. the model's
-   outputs and values, the engine backpropagates that into each parameter's ``.grad``, and
-   the same clipping and the same torch optimizer apply it. Same maths, ~3x less time.
+5. Each gradient step is one call into the engine (rlkit.engines): torch runs ``forward`` ->
+   ``loss`` -> ``optimise`` as written here; numpy runs their exact twin (the built-in MLP,
+   PPO's or A2C's loss, gradients by hand) ~3x faster. ``config={"engine": "torch"}`` makes
+   every step run this file's code, e.g. to step through ``loss`` in a debugger.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.learner import check_update, model_metrics, optimise
-from rlkit.algorithms.numpy_loss import TWINS
+from rlkit.algorithms.learner import model_metrics
 from rlkit.distributions import Deterministic
-from rlkit.models.base import Model
-from rlkit.models.numpy_mlp import NumpyMLP
 from rlkit.preprocessors import restore_original_dimensions
 
 
@@ -61,6 +56,61 @@ def compute_gae(
         last = deltas[t] + gamma * lam * not_done[t] * last
         adv[t] = last
     return adv, (adv + values).astype(np.float32)
+
+
+def batch_gae(batch: dict[str, Any], gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """compute_gae on a sampled batch (rlkit.sampling's layout).
+
+    Returns:
+        (advantages, value targets), both [T, E].
+    """
+    return compute_gae(
+        batch["rewards"],
+        batch["vf_preds"],
+        batch["next_vf"],
+        batch["terminated"],
+        batch["truncated"],
+        gamma,
+        lam,
+    )
+
+
+def minibatches(
+    lb: dict[str, Any], minibatch_size: int | None, device: torch.device
+) -> Iterator[dict[str, Any]]:
+    """Random minibatches of a learner batch's rows, or of whole sequences for recurrent
+    models (``minibatch_size`` counts rows either way; None: the whole batch).
+    """
+    recurrent = "seq_lens" in lb
+    n = lb["num_seqs"] if recurrent else lb["num_rows"]
+    if recurrent:
+        L = lb["max_seq_len"]
+        per = max(1, (minibatch_size or n * L) // L)
+    else:
+        per = minibatch_size or n
+    if not recurrent and per >= n:
+        # One minibatch of every row (e.g. RL Zoo's PPO settings): the loss is a mean, so
+        # the row order does not matter and the batch is used as it is, without a copy.
+        mb = {k: v for k, v in lb.items() if isinstance(v, torch.Tensor)}
+        mb["state_in"], mb["seq_lens"] = [], None
+        yield mb
+        return
+    perm = torch.randperm(n, device=device)
+    for start in range(0, n, per):
+        idx = perm[start : start + per]
+        if recurrent:
+            rows = (idx[:, None] * L + torch.arange(L, device=device)).reshape(-1)  # [n_seq * L]
+            mb = {
+                k: v[rows]
+                for k, v in lb.items()
+                if isinstance(v, torch.Tensor) and k not in ("seq_lens",)
+            }
+            mb["state_in"] = [s[idx] for s in lb["state_in"]]
+            mb["seq_lens"] = lb["seq_lens"][idx]
+        else:
+            mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}
+            mb["state_in"], mb["seq_lens"] = [], None
+        yield mb
 
 
 def sequence_index(
@@ -96,8 +146,6 @@ MODEL_INPUTS = ("obs", "prev_actions", "prev_rewards")
 class OnPolicyAlgorithm(Algorithm):
     """Sample -> advantages -> minibatch epochs of ``loss``. Subclasses define ``loss``."""
 
-    lam_key = "lambda"
-
     def check_policy(self) -> None:
         """Policy-gradient maths needs log-probabilities that depend on the model."""
         dist = getattr(self.policy.dist_class, "func", self.policy.dist_class)
@@ -107,18 +155,6 @@ class OnPolicyAlgorithm(Algorithm):
                 f"its log-probability is constant, so the policy gradient is zero. Use a "
                 f"stochastic one (Categorical, DiagGaussian, SquashedGaussian, Beta)"
             )
-
-    def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """(advantages, value targets), both [T, E]."""
-        return compute_gae(
-            batch["rewards"],
-            batch["vf_preds"],
-            batch["next_vf"],
-            batch["terminated"],
-            batch["truncated"],
-            self.config["gamma"],
-            self.config[self.lam_key],
-        )
 
     def learner_batch(
         self, batch: dict[str, Any], advantages: np.ndarray, targets: np.ndarray
@@ -168,39 +204,6 @@ class OnPolicyAlgorithm(Algorithm):
         out["num_rows"] = int(mask.sum())
         return out
 
-    def minibatches(self, lb: dict[str, Any], minibatch_size: int | None):
-        """Random minibatches of rows (or of whole sequences for recurrent models)."""
-        recurrent = "seq_lens" in lb
-        n = lb["num_seqs"] if recurrent else lb["num_rows"]
-        if recurrent:
-            L = lb["max_seq_len"]
-            per = max(1, (minibatch_size or n * L) // L)
-        else:
-            per = minibatch_size or n
-        if not recurrent and per >= n:
-            # One minibatch of every row (e.g. RL Zoo's PPO settings): the loss is a mean, so
-            # the row order does not matter and the batch is used as it is, without a copy.
-            mb = {k: v for k, v in lb.items() if isinstance(v, torch.Tensor)}
-            mb["state_in"], mb["seq_lens"] = [], None
-            yield mb
-            return
-        perm = torch.randperm(n, device=self.device)
-        for start in range(0, n, per):
-            idx = perm[start : start + per]
-            if recurrent:
-                rows = (idx[:, None] * L + torch.arange(L, device=self.device)).reshape(-1)
-                mb = {
-                    k: v[rows]
-                    for k, v in lb.items()
-                    if isinstance(v, torch.Tensor) and k not in ("seq_lens",)
-                }
-                mb["state_in"] = [s[idx] for s in lb["state_in"]]
-                mb["seq_lens"] = lb["seq_lens"][idx]
-            else:
-                mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}
-                mb["state_in"], mb["seq_lens"] = [], None
-            yield mb
-
     def forward(self, mb: dict[str, Any]) -> tuple[Any, torch.Tensor, dict[str, Any]]:
         """Model forward on a minibatch: (distribution, values [N], loss_inputs)."""
         input_dict = {
@@ -221,68 +224,16 @@ class OnPolicyAlgorithm(Algorithm):
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
         raise NotImplementedError
 
-    # The numpy twin of ``loss`` (detail 5): ``numpy_loss(mb, outputs, values) -> (total,
-    # stats, d total / d outputs, d total / d values)`` and the ``loss`` it reproduces.
-    numpy_loss: Callable | None = None
-    numpy_twin_of: Callable | None = None
-
-    def numpy_learner(self) -> NumpyMLP | None:
-        """The numpy engine where it computes exactly what forward() + loss() + optimise()
-        would: this class's own loss and forward (not a subclass's), a built-in MLP learning
-        on the CPU with every parameter trainable, a Categorical or DiagGaussian policy, no
-        custom_loss. Otherwise None.
-        """
-        cls = type(self)
-        if self.numpy_loss is None or cls.loss is not cls.numpy_twin_of:
-            return None
-        if cls.forward is not OnPolicyAlgorithm.forward:
-            return None
-        model = self.model
-        if model is not self.policy.model or self.policy.dist_class not in TWINS:
-            return None
-        if type(model).custom_loss is not Model.custom_loss:
-            return None
-        if not all(p.requires_grad for p in model.parameters()):
-            return None
-        return NumpyMLP.of(model)
-
-    def numpy_step(self, engine: NumpyMLP, mb: dict[str, Any]) -> tuple[float, dict[str, float]]:
-        """One gradient step with the numpy engine; returns (loss, statistics)."""
-        keep: dict[str, Any] = {}
-        outputs, values = engine.forward(mb["obs"].numpy(), keep=keep)
-        total, stats, d_outputs, d_values = self.numpy_loss(mb, outputs, values)
-        engine.backward(keep, d_outputs, d_values)  # into every parameter's .grad
-        # Clipping by infinity computes the norm and scales nothing: the guard needs the norm.
-        norm = engine.clip_grads(self.config["grad_clip"] or math.inf)
-        check_update(float(total), norm, engine.params)  # the guard optimise() applies too
-        self.optimizer.step()
-        return total, stats
-
     def learn(
         self, lb: dict[str, Any], num_epochs: int, minibatch_size: int | None
     ) -> dict[str, float]:
         """Epochs of minibatch gradient steps; returns the mean of each statistic."""
         sums: dict[str, float] = {}
         count = 0
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        engine = self.numpy_learner()
         self.model.train()
         for _ in range(num_epochs):
-            for mb in self.minibatches(lb, minibatch_size):
-                if engine is not None:  # the same step without torch (detail 5)
-                    loss, stats = self.numpy_step(engine, mb)
-                else:
-                    dist, values, loss_inputs = self.forward(mb)
-                    total, stats = self.loss(mb, dist, values)
-                    loss = optimise(
-                        self.model,
-                        self.optimizer,
-                        total,
-                        loss_inputs,
-                        self.config["grad_clip"],
-                        params,
-                    )
-                stats["total_loss"] = loss
+            for mb in minibatches(lb, minibatch_size, self.device):
+                stats = self.engine.step(self, mb)  # forward -> loss -> optimise (detail 5)
                 for k, v in stats.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 count += 1

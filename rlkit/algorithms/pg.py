@@ -21,6 +21,15 @@ from rlkit.algorithms.base import full_default_config
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize
 
 
+def reward_to_go(batch: dict[str, Any], gamma: float) -> np.ndarray:
+    """G_t [T, E] of a sampled batch: GAE with lambda 1 and no values (detail 1)."""
+    zeros = np.zeros_like(batch["rewards"])
+    returns, _ = compute_gae(
+        batch["rewards"], zeros, zeros, batch["terminated"], batch["truncated"], gamma, 1.0
+    )
+    return returns
+
+
 class PG(OnPolicyAlgorithm):
     """Config keys (besides the common ones): normalize_returns (True)."""
 
@@ -31,22 +40,9 @@ class PG(OnPolicyAlgorithm):
     }
     needs_value = False
 
-    def postprocess(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        zeros = np.zeros_like(batch["rewards"])
-        returns, _ = compute_gae(
-            batch["rewards"],
-            zeros,
-            zeros,
-            batch["terminated"],
-            batch["truncated"],
-            self.config["gamma"],
-            1.0,
-        )  # detail 1
-        return returns, returns
-
     def training_step(self) -> dict[str, float]:
         batch = self.sample()
-        returns, _ = self.postprocess(batch)
+        returns = reward_to_go(batch, self.config["gamma"])  # detail 1
         lb = self.learner_batch(batch, returns, returns)
         return self.learn(lb, 1, None)
 

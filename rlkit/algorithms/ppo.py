@@ -20,8 +20,7 @@ from typing import Any
 import torch
 
 from rlkit.algorithms.base import full_default_config, piecewise
-from rlkit.algorithms.numpy_loss import ppo_loss
-from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, masked_mean, normalize
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean, normalize
 
 
 class PPO(OnPolicyAlgorithm):
@@ -30,6 +29,11 @@ class PPO(OnPolicyAlgorithm):
     lambda (0.95) GAE lambda; clip_param (0.2); clip_param_schedule (None, [[t, v], ...]);
     num_sgd_iter (10) epochs per batch; sgd_minibatch_size (256); entropy_coeff (0.0);
     vf_loss_coeff (0.5); vf_clip_param (None) value clipping; normalize_advantages (True).
+
+    Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
+    this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.ppo_loss, the same numbers).
+    To step through ``loss`` in a debugger, or to see an edit to it take effect, train with
+    ``PPO(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
     """
 
     DEFAULT_CONFIG: dict[str, Any] = {
@@ -55,7 +59,7 @@ class PPO(OnPolicyAlgorithm):
 
     def training_step(self) -> dict[str, float]:
         batch = self.sample()
-        advantages, targets = self.postprocess(batch)  # detail 1
+        advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])  # 1
         lb = self.learner_batch(batch, advantages, targets)
         self._clip = self.clip_param()
         stats = self.learn(lb, self.config["num_sgd_iter"], self.config["sgd_minibatch_size"])
@@ -101,11 +105,6 @@ class PPO(OnPolicyAlgorithm):
             "kl": kl,
             "clip_fraction": clip_fraction,
         }
-
-    numpy_twin_of = loss  # numpy_loss computes this loss (rlkit.algorithms.onpolicy detail 5)
-
-    def numpy_loss(self, mb, outputs, values):
-        return ppo_loss(mb, outputs, values, self.config, self._clip, self.policy.dist_class)
 
 
 # RLlib's module-level names (``from ray.rllib.agents import ppo; ppo.PPOTrainer(...)``):

@@ -1,4 +1,4 @@
-"""A numpy engine for the built-in FullyConnectedNetwork on the CPU: the fast path.
+"""The built-in FullyConnectedNetwork run by numpy on its own parameters: the numpy engine's model.
 
 For the small networks of RL, torch spends far longer dispatching an operator, and autograd
 recording it, than the arithmetic takes: a 64-64 MLP's forward on 8 observations is ~5
@@ -8,10 +8,10 @@ copied and an optimizer step is seen at once) with numpy, forward and, for the l
 backward by hand.
 
 It applies only where its result is the model's own: an unmodified ``FullyConnectedNetwork``
-(not a subclass, no hooks) on the CPU in float32 with tanh / relu / linear activations.
-Anything else (a custom model, a GPU, batch norm) runs through torch as before; nothing
-the user wrote is ever bypassed. ``tests/test_numpy_engine.py`` checks outputs, values and
-gradients against torch's.
+(not a subclass, no hooks) on the CPU in float32 with tanh / relu / linear activations
+(``why_not(model)`` says what else it found). Anything else (a custom model, a GPU, batch
+norm) runs through torch; nothing the user wrote is ever bypassed. ``tests/test_engines.py``
+checks outputs, values and gradients against torch's; notebook 12 derives the backward pass.
 
 Shapes: ``x: [N, F]`` float32 -> outputs ``[N, num_outputs]``, values ``[N]``.
 """
@@ -68,9 +68,7 @@ class _Layer:
 
 
 def _tower(seq: torch.nn.Sequential | None) -> list[_Layer] | None:
-    """Layers of an ``mlp()`` Sequential (Linear, activation, Linear, ...), or None when it
-    holds anything else.
-    """
+    """Layers of an ``mlp()`` Sequential (Linear, activation, ...); None for anything else."""
     if seq is None:
         return []
     mods = list(seq)
@@ -82,6 +80,32 @@ def _tower(seq: torch.nn.Sequential | None) -> list[_Layer] | None:
             return None
         layers.append(_Layer(linear, _MODULES[type(act)]))
     return layers
+
+
+def why_not(model: Any) -> str | None:
+    """Why ``NumpyMLP`` cannot run ``model`` exactly, in words; None where it can."""
+    from torch.nn.modules import module as m
+
+    from rlkit.models.fcnet import FullyConnectedNetwork
+
+    if type(model) is not FullyConnectedNetwork:
+        return f"the model is {type(model).__name__}, not the built-in FullyConnectedNetwork"
+    if model._value_head is None:
+        return "the model has no value head (a feature extractor)"
+    if model.log_std is not None:
+        return "free_log_std adds a state-independent log std"
+    if m._global_forward_hooks or m._global_forward_pre_hooks:
+        return "a global forward hook is registered (a hook must see every forward)"
+    for name, mod in model.named_modules():
+        if mod._forward_hooks or mod._forward_pre_hooks:
+            where = f"module '{name}'" if name else "the model"
+            return f"a forward hook is registered on {where} (a hook must see every forward)"
+    for name, p in model.named_parameters():
+        if p.device.type != "cpu" or p.dtype != torch.float32:
+            return f"parameter '{name}' is {p.dtype} on {p.device}, not float32 on the CPU"
+    if NumpyMLP.of(model) is None:
+        return "the model holds layers other than Linear with tanh, relu or linear activations"
+    return None
 
 
 class NumpyMLP:
@@ -133,7 +157,9 @@ class NumpyMLP:
         return engine if engine._valid() else None
 
     def _valid(self) -> bool:
-        """The layers are still the model's, its parameters still the float32 CPU tensors the
+        """Whether the engine still computes the model's own forward.
+
+        The layers are still the model's, its parameters still the float32 CPU tensors the
         views were made of, and nobody hooked a module since (a hook must see every forward).
         Runs before every use, so it checks identities rather than walking the model.
         """
@@ -245,8 +271,9 @@ class NumpyMLP:
                 g = g @ self._np[id(layer.weight)]  # [N, out] @ [out, in] -> [N, in]
 
     def clip_grads(self, max_norm: float) -> float:
-        """Scale every gradient so their global L2 norm is at most ``max_norm``, as
-        rlkit.algorithms.learner.clip_grad_norm does; returns the norm before.
+        """Scale every gradient so their global L2 norm is at most ``max_norm``.
+
+        As rlkit.algorithms.learner.clip_grad_norm does; returns the norm before.
         """
         grads = [p.grad.numpy().reshape(-1) for p in self.params]
         total = float(np.sqrt(sum(float(g @ g) for g in grads)))
@@ -271,15 +298,18 @@ HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
 def gaussian_logp(z: np.ndarray, log_std: np.ndarray) -> np.ndarray:
-    """DiagGaussian's log-probability [N] of standardised actions z = (a - mean) / std
-    [N, A] with log stds [N, A]: sum(-z^2 / 2 - log std - log(2 pi) / 2).
+    """DiagGaussian's log-probability [N] of standardised actions z = (a - mean) / std.
+
+    z and log stds are [N, A]: logp = sum(-z^2 / 2 - log std - log(2 pi) / 2).
     """
     return row_sum(-0.5 * z * z - log_std - HALF_LOG_2PI)
 
 
 def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray, np.ndarray]:
-    """DiagGaussian on [N, 2A] inputs (means, then log stds clamped as DiagGaussian does):
-    (actions [N, A], their logp [N]). Noise comes from torch's generator.
+    """Sample DiagGaussian on [N, 2A] inputs: (actions [N, A], their logp [N]).
+
+    Inputs are means, then log stds clamped as DiagGaussian does; the noise comes from
+    torch's generator.
     """
     from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
 

@@ -2,8 +2,8 @@
 
 ``PPO.loss`` and ``A2C.loss`` are the definitions; these are their twins for a Categorical
 or DiagGaussian policy, used where the numpy engine runs the model
-(rlkit.models.numpy_mlp): there, one minibatch step of a small MLP costs a third of what
-torch's autograd takes for the same maths. ``tests/test_numpy_engine.py`` checks each loss,
+(rlkit.engines.numpy_mlp): there, one minibatch step of a small MLP costs a third of what
+torch's autograd takes for the same maths. ``tests/test_engines.py`` checks each loss,
 its statistics and every parameter's gradient against autograd on the torch loss.
 
 Both losses are sums of per-row terms in logp_t (the log-probability of the taken action),
@@ -27,13 +27,14 @@ DiagGaussian (inputs [mu, s], log std c = clamp(s, -20, 2), z = (a - mu) / exp(c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-from rlkit.models.numpy_mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
+from rlkit.engines.numpy_mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
 
 
 class _CategoricalTwin:
@@ -49,8 +50,9 @@ class _CategoricalTwin:
         self.entropy = -row_sum(self.probs * self.log_probs)  # [N]
 
     def grad(self, d_logp: np.ndarray, d_entropy: float) -> np.ndarray:
-        """D loss / d logits [N, n] from d loss / d logp_t [N] and d loss / d H_t (the same
-        for every row).
+        """D loss / d logits [N, n].
+
+        From d loss / d logp_t [N] and d loss / d H_t (the same for every row).
         """
         d = -self.probs * d_logp[:, None]
         d[self.rows, self.actions] += d_logp
@@ -97,8 +99,9 @@ TWINS = {Categorical: _CategoricalTwin, DiagGaussian: _GaussianTwin}
 def _value_loss(
     mb: dict[str, Any], values: np.ndarray, clip: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(0.5 * squared errors [N], d (0.5 * squared error) / d values [N]); with ``clip``,
-    PPO's clipped value loss (the larger of the plain and the clipped error).
+    """Return (0.5 * squared errors [N], d (0.5 * squared error) / d values [N]).
+
+    With ``clip``, PPO's clipped value loss (the larger of the plain and the clipped error).
     """
     targets = mb["value_targets"].numpy()
     err = values - targets
@@ -127,9 +130,11 @@ def _combine(
     d_err: np.ndarray,
     **more_stats: float,
 ) -> tuple[float, dict[str, float], np.ndarray, np.ndarray]:
-    """What PPO and A2C share: total = policy_loss + vf_loss_coeff * mean vf_err -
-    entropy_coeff * mean H, its statistics and its gradients w.r.t. the distribution's
-    inputs and the values, from d policy_loss / d logp_t (``d_logp``) and the value errors.
+    """What PPO and A2C share: the total loss, its statistics and its gradients.
+
+    total = policy_loss + vf_loss_coeff * mean vf_err - entropy_coeff * mean H; its gradients
+    w.r.t. the distribution's inputs and the values, from d policy_loss / d logp_t
+    (``d_logp``) and the value errors.
     """
     N = len(d_logp)
     ent_coeff = config["entropy_coeff"]
@@ -165,8 +170,10 @@ def ppo_loss(
     Args:
         mb: the minibatch (CPU tensors): actions [N] or [N, A], action_logp [N],
             advantages [N], value_targets [N], action_dist_inputs [N, n], vf_preds [N].
-        inputs: [N, n] the model's outputs (the distribution's inputs); values: [N].
-        config: the PPO config; clip: the current clip parameter.
+        inputs: [N, n] the model's outputs (the distribution's inputs).
+        values: [N] the model's values.
+        config: the PPO config.
+        clip: the current clip parameter.
         dist_class: Categorical or DiagGaussian.
 
     Returns:
@@ -210,3 +217,26 @@ def a2c_loss(
     policy_loss = -_mean(dist.logp * adv)
     vf_err, d_err = _value_loss(mb, values, None)
     return _combine(config, dist, policy_loss, (-adv / N).astype(np.float32), vf_err, d_err)
+
+
+def _ppo(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
+    return ppo_loss(mb, outputs, values, algo.config, algo._clip, algo.policy.dist_class)
+
+
+def _a2c(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
+    return a2c_loss(mb, outputs, values, algo.config, algo.policy.dist_class)
+
+
+# The algorithms with a twin of their loss, by exact class: a subclass may change the loss or
+# the forward that feeds it, so it learns through autograd (the torch engine).
+LOSS_TWINS = {"rlkit.algorithms.ppo.PPO": _ppo, "rlkit.algorithms.a2c.A2C": _a2c}
+
+
+def loss_twin(algorithm: Any) -> Callable | None:
+    """The numpy twin of ``algorithm``'s loss, by its exact class, or None.
+
+    ``twin(algorithm, mb, outputs [N, n], values [N]) -> (total, stats, d total / d outputs
+    [N, n], d total / d values [N])``.
+    """
+    cls = type(algorithm)
+    return LOSS_TWINS.get(f"{cls.__module__}.{cls.__qualname__}")

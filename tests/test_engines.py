@@ -1,6 +1,6 @@
-"""The numpy fast path (rlkit.models.numpy_mlp, rlkit.algorithms.numpy_loss) computes what
-torch computes: outputs, values, actions and their logp, PPO's loss, statistics and every
-parameter's gradient; and it steps aside wherever it would not be the user's model."""
+"""The numpy engine (rlkit.engines) computes what the torch engine computes: outputs, values,
+actions and their logp, PPO's and A2C's losses, statistics and every parameter's gradient;
+and "auto" never chooses it where it would not run the user's model, distribution or loss."""
 
 import gymnasium as gym
 import numpy as np
@@ -9,10 +9,9 @@ import torch
 
 from rlkit import ModelCatalog
 from rlkit.algorithms import A2C, PPO
-from rlkit.algorithms.numpy_loss import a2c_loss, ppo_loss
 from rlkit.distributions import Categorical, DiagGaussian
-from rlkit.models.fcnet import FullyConnectedNetwork
-from rlkit.models.numpy_mlp import (
+from rlkit.engines.numpy_loss import a2c_loss, ppo_loss
+from rlkit.engines.numpy_mlp import (
     _TANH_BY_EXP,
     NumpyMLP,
     _tanh,
@@ -21,6 +20,7 @@ from rlkit.models.numpy_mlp import (
     row_sum,
     sample_categorical,
 )
+from rlkit.models.fcnet import FullyConnectedNetwork
 from rlkit.policy import Policy
 
 BOX4 = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
@@ -218,7 +218,7 @@ def test_categorical_sampling_follows_the_probabilities(seed):
 )
 def test_policy_actions_and_logp_agree_with_the_torch_distribution(seed, action_space):
     policy = Policy(BOX4, action_space, {"model": {"fcnet_hiddens": [16]}})
-    assert policy.numpy_engine() is not None
+    assert policy.engine.name == "numpy"
     obs = np.random.randn(50, 4).astype(np.float32)
     env_actions, _, extra = policy.compute_actions(obs, with_value=True)
     with torch.no_grad():
@@ -249,20 +249,22 @@ def test_users_models_and_hooks_are_never_bypassed(seed):
     policy = Policy(
         BOX4, gym.spaces.Discrete(3), {"model": {"custom_model": "numpy_engine_subclass"}}
     )
-    assert policy.numpy_engine() is None
+    assert policy.engine.name == "torch"
+    assert "the model is _Subclassed" in policy.engine.reason
     _, _, extra = policy.compute_actions(np.ones((4, 4), np.float32))
     assert np.all(extra["action_dist_inputs"] == 0.0)
 
     policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
-    assert policy.numpy_engine() is not None
+    engine = policy.engine
+    assert engine.mlp(policy.model) is not None
     seen = []
     handle = policy.model.register_forward_hook(lambda *args: seen.append(1))
-    assert policy.numpy_engine() is None
+    assert engine.mlp(policy.model) is None  # the "auto" engine hands the call to torch
     policy.compute_actions(np.ones((2, 4), np.float32))
     assert seen == [1]
     handle.remove()
     policy.model.__dict__.pop("_numpy_mlp")  # a removed hook: the engine may come back
-    assert policy.numpy_engine() is not None
+    assert engine.mlp(policy.model) is not None
 
     # A replaced layer or a reassigned weight: the engine reads the new ones.
     policy.model._logits = torch.nn.Linear(8, 3)
@@ -280,21 +282,21 @@ def test_users_models_and_hooks_are_never_bypassed(seed):
 
 def test_a_pinned_rollout_checks_the_model_once_and_a_hook_before_it_is_seen(seed):
     policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
-    engine = policy.numpy_engine()
+    mlp = policy.engine.mlp(policy.model)
     calls = []
-    check = engine._valid
-    engine._valid = lambda: calls.append(1) or check()
+    check = mlp._valid
+    mlp._valid = lambda: calls.append(1) or check()
     with policy.pin_engine():
         for _ in range(5):
-            assert policy.numpy_engine() is engine
+            assert policy.engine.mlp(policy.model) is mlp
             policy.compute_actions(np.ones((2, 4), np.float32))
     assert calls == [1]  # once, at entry, not once per step
-    assert policy._pinned == []
+    assert policy.engine._pinned == []
     # A hook registered before the rollout is honoured by all of it, and by the values.
     seen = []
     policy.model.register_forward_hook(lambda *args: seen.append(1))
     with policy.pin_engine():
-        assert policy.numpy_engine() is None
+        assert policy.engine.mlp(policy.model) is None
         policy.compute_actions(np.ones((2, 4), np.float32))
         policy.compute_values(np.ones((2, 4), np.float32))
     assert seen == [1, 1]
@@ -306,21 +308,21 @@ def test_a_pin_holds_only_in_the_thread_that_pinned(seed):
     policy = Policy(BOX4, gym.spaces.Discrete(3), {"model": {"fcnet_hiddens": [8]}})
     seen = []
     with policy.pin_engine():
-        assert policy.numpy_engine() is not None
+        assert policy.engine.mlp(policy.model) is not None
 
         # Another thread (the notebook, while a dashboard trains) hooks the model: its own
         # calls see the hook at once; the pinned rollout keeps its engine.
         def other():
             policy.model.register_forward_hook(lambda *args: seen.append(1))
-            seen.append(policy.numpy_engine())
+            seen.append(policy.engine.mlp(policy.model))
             policy.compute_actions(np.ones((2, 4), np.float32))
 
         thread = threading.Thread(target=other)
         thread.start()
         thread.join()
         assert seen == [None, 1]  # no engine in that thread, and its forward ran the hook
-        assert policy.numpy_engine() is not None
-    assert policy.numpy_engine() is None  # after the rollout the hook is seen here too
+        assert policy.engine.mlp(policy.model) is not None
+    assert policy.engine.mlp(policy.model) is None  # after the rollout the hook is seen here too
 
 
 def test_engine_sees_optimizer_steps_and_load_state_dict(seed):
@@ -351,10 +353,10 @@ def test_engine_sees_optimizer_steps_and_load_state_dict(seed):
 def test_other_setups_take_the_torch_path(seed):
     # free_log_std, a Beta distribution, a double-precision model: torch runs them.
     box = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-    assert Policy(BOX4, box, {"model": {"free_log_std": True}}).numpy_engine() is None
+    policy = Policy(BOX4, box, {"model": {"free_log_std": True}})
+    assert policy.engine.name == "torch" and "free_log_std" in policy.engine.reason
     policy = Policy(BOX4, box, {"model": {"custom_action_dist": "Beta"}})
-    assert policy.numpy_engine() is None
-    assert policy.numpy_engine(any_dist=True) is not None  # values still come from numpy
+    assert policy.engine.name == "torch" and "Beta has no numpy twin" in policy.engine.reason
     model = _model(CONFIGS["separate tanh"]).double()
     assert NumpyMLP.of(model) is None
     assert Policy(BOX4, gym.spaces.Discrete(2), {}).dist_class is not DiagGaussian
@@ -362,9 +364,10 @@ def test_other_setups_take_the_torch_path(seed):
 
 def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
     trainer = PPO(env="CartPole-v1", config={"seed": 0, "model": {"fcnet_hiddens": [8]}})
-    assert trainer.numpy_learner() is not None
+    assert trainer.choose_engine().name == "numpy"
     trainer.model._hidden[0].weight.requires_grad_(False)
-    assert trainer.numpy_learner() is None
+    result = trainer.train()
+    assert result["engine"] == "torch" and "'_hidden.0.weight' is frozen" in result["engine_reason"]
 
     class Custom(PPO):
         def loss(self, mb, dist, values):
@@ -374,8 +377,10 @@ def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
         def forward(self, mb):
             return super().forward(mb)
 
-    assert Custom(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
-    assert CustomForward(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
+    for cls in (Custom, CustomForward):
+        engine = cls(env="CartPole-v1", config={"seed": 0}).engine
+        assert engine.name == "torch"
+        assert f"{cls.__name__}'s loss has no numpy twin" in engine.reason
 
 
 @pytest.mark.parametrize(
@@ -390,9 +395,8 @@ def test_ppo_with_custom_loss_or_frozen_layers_learns_through_autograd(seed):
 def test_a_training_iteration_on_the_numpy_path_equals_the_torch_path(algo, env, config):
     config = {"seed": 3, "num_envs": 2, "rollout_fragment_length": 64, **config}
     config["model"] = {"fcnet_hiddens": [32, 32]}
-    fast, slow = algo(env=env, config=config), algo(env=env, config=config)
-    assert fast.numpy_learner() is not None
-    slow.numpy_learner = lambda: None  # this one learns through autograd
+    fast, slow = algo(env=env, config=config), algo(env=env, config={**config, "engine": "torch"})
+    assert fast.engine.name == "numpy" and slow.engine.name == "torch"
     before = [p.detach().clone() for p in fast.model.parameters()]
     fast_stats, slow_stats = fast.train(), slow.train()
     for key in ("policy_loss", "vf_loss", "entropy"):
@@ -405,4 +409,4 @@ def test_a_training_iteration_on_the_numpy_path_equals_the_torch_path(algo, env,
 def test_pg_learns_through_autograd():
     from rlkit.algorithms import PG
 
-    assert PG(env="CartPole-v1", config={"seed": 0}).numpy_learner() is None
+    assert PG(env="CartPole-v1", config={"seed": 0}).engine.name == "torch"
