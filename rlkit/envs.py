@@ -53,6 +53,8 @@ def _import_optional(env_id: str) -> None:
                     mod.register_envs()
             elif hasattr(gym, "register_envs"):
                 gym.register_envs(mod)
+            if hasattr(mod, "LoggerMode"):  # ale_py: no banner on stderr for every env made
+                mod.ALEInterface.setLoggerMode(mod.LoggerMode.Error)
 
 
 def _unknown_env(name: str) -> ValueError:

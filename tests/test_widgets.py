@@ -5,6 +5,7 @@ No browser here (see test_browser.py): ipywidgets objects work without a front e
 """
 
 import io
+import re
 import subprocess
 import sys
 import threading
@@ -32,9 +33,11 @@ from rlkit.widgets import (
     train_in_chunks,
 )
 from rlkit.widgets.building import Choices, parse_int_list, run_label
+from rlkit.widgets.curves import CurvesPanel
+from rlkit.widgets.diagram import colour, dataflow_html
 from rlkit.widgets.drawing import action_mask
 from rlkit.widgets.episodes import frames_to_gif
-from rlkit.widgets.plots import curve_data, render_curves
+from rlkit.widgets.plots import curve_data, group_by_config, mean_band, render_curves, smooth
 from rlkit.widgets.training import Throttle, device_name
 
 TINY = {
@@ -126,7 +129,7 @@ def _png_size(data) -> tuple[int, int]:
 
 
 def _shapes(view: DataFlowView) -> list[str]:
-    return [label.value.split("rlkit-shape'>")[1].split("</span>")[0] for label in view.labels]
+    return [label.split("rlkit-shape'>")[1].split("</span>")[0] for label in view.labels]
 
 
 # -- imports --------------------------------------------------------------------------------
@@ -337,7 +340,7 @@ def test_dataflow_step_and_reset_follow_the_env():
         np.testing.assert_array_equal(view.obs, obs)
     assert view.steps == 6 and "step 6" in view.status.value
     view.reset_button.click()
-    assert view.steps == 0 and bytes(view.image.value).startswith(PNG_MAGIC)
+    assert view.steps == 0 and view.picture.value.count("class='rlkit-stage'") == 6
 
 
 @pytest.mark.parametrize(
@@ -375,14 +378,14 @@ def test_dataflow_shapes_across_spaces(env, model, shapes):
     assert _shapes(view)[:4] == shapes
     view.step_button.click()
     assert view.steps == 1 or "ended" in view.status.value or "terminated" in view.status.value
-    assert bytes(view.image.value).startswith(PNG_MAGIC)
+    assert view.picture.value.count("class='rlkit-stage'") == 6
 
 
 def test_dataflow_shows_the_action_mask_and_lstm_state():
     policy, _ = build_policy(Choices(MaskedEnv, "PPO", {"model": {"fcnet_hiddens": [8]}}))
     view = DataFlowView(policy, MaskedEnv)
     np.testing.assert_array_equal(action_mask(view.stages), MaskedEnv.MASK)
-    assert "action_mask" in view.labels[0].value
+    assert "action_mask" in view.labels[0]
     model = {"fcnet_hiddens": [8], "use_lstm": True, "lstm_cell_size": 5}
     policy, _ = build_policy(Choices("CartPole-v1", "PPO", {"model": model}))
     view = DataFlowView(policy, "CartPole-v1")
@@ -463,7 +466,7 @@ def test_playground_swaps_components_trains_and_compares_runs():
     pg.picker.use_lstm.value = True
     pg.picker.lstm_cell_size.value = 4
     assert pg.dashboard.stale and pg.policy is pg.picker.policy
-    assert "LSTMWrapper" in pg.view.labels[3].value
+    assert "LSTMWrapper" in pg.view.labels[3]
     assert _shapes(pg.view)[3] == "(2,) float32 · state (4,), (4,)"
     assert [s.shape for s in pg.view.stages[3].details["state"]] == [(4,), (4,)]
     pg.dashboard.train_button.click()
@@ -503,3 +506,181 @@ def test_render_episode_with_lstm_policy_and_wrapped_env():
     frames = render_episode(policy, "minigrid-empty-no-mission", max_steps=3, seed=0)
     assert len(frames) == 4 and frames[0].ndim == 3 and frames[0].shape[2] == 3
     assert Image.open(io.BytesIO(frames_to_gif(frames))).n_frames >= 1
+
+
+# -- readable pictures and state that never lies -----------------------------------------------
+def test_dataflow_picture_shares_one_colour_scale_and_shows_every_value():
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
+    stages = policy.trace(np.array([0.5, -0.25, 0.0, 1.0], np.float32))
+    page = dataflow_html(stages)
+    # env, preprocessor and filter carry the same 4 numbers: the same 4 colours, in order.
+    fills = re.findall(r'fill="(#[0-9a-f]{6})"><title>\[(\d)\] ([^<]+)</title>', page)
+    first = fills[:4]
+    assert [v for _, _, v in first] == ["0.5", "-0.25", "0", "1"]
+    assert fills[4:8] == first and fills[8:12] == first
+    assert first[3][0] == colour(1.0, 1.0) == "#b40426"  # the largest |value| is the bound
+    assert first[2][0] == colour(0.0, 1.0) == "#dddddd"
+    assert "-1" in page and "+1" in page  # the scale is labelled with its bound
+    sizes = [int(px) for px in re.findall(r'font-size[:=]"?(\d+)', page)]
+    assert sizes and min(sizes) >= 10  # no text under 10 px
+    assert len(re.findall("<title>", page)) >= 4 * 3 + 2 + 2  # strips, model out, probs
+
+
+def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    picker.fcnet_hiddens.value = "64, x"
+    assert picker.bad_editor is picker.fcnet_hiddens
+    assert picker.fcnet_hiddens.layout.border and "rlkit-bad" in picker.fcnet_hiddens._dom_classes
+    row = picker._rows[id(picker.fcnet_hiddens)]
+    assert row.children == (picker.fcnet_hiddens, picker.error_box)  # message beside it
+    assert picker.advanced.selected_index is None  # the swap controls are not folded
+    picker.fcnet_hiddens.value = "16"
+    assert (
+        picker.bad_editor is None and picker.error == "" and row.children == (picker.fcnet_hiddens,)
+    )
+    assert not picker.fcnet_hiddens.layout.border
+    picker.more_config.value = "{'gama': 0.9}"  # folded away under "Hyperparameters"
+    assert picker.bad_editor is picker.more_config and picker.advanced.selected_index == 0
+
+
+def test_playground_blocks_train_and_marks_panels_while_an_editor_is_wrong():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)
+    pg.picker.fcnet_hiddens.value = "64, x"
+    assert pg.dashboard.train_button.disabled and pg.dashboard.state == "blocked"
+    assert pg.dashboard.train() is None and pg.trainer is None  # a click trains nothing
+    assert "last working" in pg.view.note.value
+    pg.picker.fcnet_hiddens.value = "8"
+    assert not pg.dashboard.train_button.disabled and pg.dashboard.state == "ready"
+    assert pg.view.note.value == ""
+
+
+def test_playground_env_change_clears_replay_and_old_training_error():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=1, max_steps=5)
+    pg.replay.record_button.click()
+    assert pg.replay.recording.frames and pg.replay.image.layout.display is None
+    assert pg.replay.image.layout.width == "480px"  # 600 px frames capped, never stretched
+    pg.picker.hyperparameters["num_envs"].value = 0
+    pg.dashboard.train_button.click()
+    assert pg.dashboard.error and pg.dashboard.state == "failed"
+    pg.picker.env.value = "Acrobot-v1"
+    assert pg.dashboard.error == "" and pg.dashboard.error_box.value == ""
+    assert pg.replay.recording.frames == [] and pg.replay.image.layout.display == "none"
+    assert "Acrobot" in pg.replay.status.value and pg.replay.slider.max == 0
+
+
+def test_dashboard_status_says_what_happens_through_train_stop_train():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=10_000)
+    seen = []
+    pg.dashboard.status.observe(lambda c: seen.append(pg.dashboard.state), names="value")
+    pg.dashboard.train_button.click()
+    _wait_for(lambda: len(pg.dashboard.runs[pg.dashboard.label]) >= 1)
+    pg.dashboard.stop_button.click()
+    assert pg.dashboard.wait(timeout=20)
+    assert seen[:2] == ["building", "ready"] and "running" in seen
+    assert seen[-2:] == ["stopping", "stopped"]
+    text = pg.dashboard.status.value
+    assert "stopped after" in text and "nan" not in text
+    assert "reward" in text or "no episode finished yet" in text
+    pg.dashboard.iterations.value = 1
+    pg.dashboard.train_button.click()
+    assert pg.dashboard.wait(timeout=20) and pg.dashboard.state == "finished"
+    assert "finished" in pg.dashboard.status.value
+
+
+def test_status_says_no_episode_finished_instead_of_nan():
+    dash = TrainingDashboard(iterations=1)
+    dash.runs["r"] = [
+        {"training_iteration": 1, "timesteps_total": 64, "episode_reward_mean": float("nan")}
+    ]
+    dash.label = "r"
+    assert "no episode finished yet" in dash._last_text() and "nan" not in dash._last_text()
+
+
+def test_run_label_names_the_model_that_was_built():
+    choices = Choices(TinyImageEnv, "PPO", {"model": {"conv_filters": [[4, [3, 3], 2]]}})
+    policy, _ = build_policy(choices)
+    assert run_label(choices, policy).startswith("PPO VisionNetwork conv[4] relu")
+    cartpole = Choices("CartPole-v1", "PPO", TINY)
+    assert run_label(cartpole, build_policy(cartpole)[0]).startswith("PPO fc[8] tanh")
+
+
+def test_live_view_traces_a_copy_of_the_trainers_model():
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    policy = trainer.get_policy()
+    view = DataFlowView(policy, "CartPole-v1")
+    cached = policy.model._value_input
+    view.set_policy(policy, live=True)
+    view.step_button.click()
+    assert policy.model._value_input is cached  # the trainer's model never ran in the view
+    assert view.stage("model").name == "model" and view.stage("nope") is None
+
+
+# -- curves ---------------------------------------------------------------------------------------
+def test_smooth_and_mean_band_against_closed_forms():
+    np.testing.assert_allclose(smooth([1.0, 3.0], 0.5), [1.0, 1.75 / 0.75])
+    ys = np.array([2.0, 4.0, 8.0])
+    w = 0.9
+    ema = [(1 - w) * 2.0, w * (1 - w) * 2.0 + (1 - w) * 4.0]
+    ema.append(w * ema[1] + (1 - w) * 8.0)
+    np.testing.assert_allclose(smooth(ys, w), [e / (1 - w ** (t + 1)) for t, e in enumerate(ema)])
+    np.testing.assert_array_equal(smooth(ys, 0.0), ys)
+    with pytest.raises(ValueError, match="smoothing weight"):
+        smooth(ys, 1.0)
+    x, mean, low, high = mean_band([([0, 10, 20], [0.0, 1.0, 2.0]), ([5, 15, 25], [4.0, 4.0, 4.0])])
+    np.testing.assert_array_equal(x, [10, 20])  # the range both runs cover
+    np.testing.assert_allclose(mean, [2.5, 3.0])
+    np.testing.assert_allclose(low, [1.0, 2.0])
+    np.testing.assert_allclose(high, [4.0, 4.0])
+    assert group_by_config(["a seed 0", "a seed 1", "a (2)", "b"]) == {
+        "a": ["a seed 0", "a seed 1", "a (2)"],
+        "b": ["b"],
+    }
+
+
+def test_curves_panel_toggles_removes_and_pools_seeds(monkeypatch):
+    import rlkit.widgets.curves as curves
+
+    runs = {
+        f"PPO seed {i}": [
+            {"timesteps_total": 10 * t, "episode_reward_mean": t + i} for t in range(1, 4)
+        ]
+        for i in range(2)
+    }
+    runs["DQN"] = [{"timesteps_total": 10, "episode_reward_mean": 1.0}]
+    drawn = []
+    real = curves.render_curves
+    monkeypatch.setattr(curves, "render_curves", lambda *a, **k: drawn.append(k) or real(*a, **k))
+    panel = CurvesPanel(runs)
+    panel.redraw()
+    assert list(drawn[-1]["groups"]) == ["PPO seed 0", "PPO seed 1", "DQN"]
+    assert len(panel.legend.children) == 3
+    show = panel.legend.children[2].children[0]
+    show.value = False  # hide DQN: redrawn without it
+    assert list(drawn[-1]["groups"]) == ["PPO seed 0", "PPO seed 1"]
+    panel.pool.value = True
+    assert drawn[-1]["groups"] == {"PPO": ["PPO seed 0", "PPO seed 1"]}
+    assert "(2 runs)" in panel.legend.children[0].children[1].value
+    panel.smoothing.value = 0.5
+    assert drawn[-1]["smoothing"] == 0.5 and drawn[-1]["legend"] is False
+    panel.protected = {"PPO seed 0"}
+    with pytest.raises(ValueError, match="training"):
+        panel.remove("PPO seed 0")
+    panel.legend.children[1].children[2].click()  # remove DQN
+    assert "DQN" not in runs and len(panel.legend.children) == 1
+    assert bytes(panel.image.value).startswith(PNG_MAGIC)
+
+
+def test_throttle_redraws_at_least_every_max_interval():
+    now = [0.0]
+    throttle = Throttle(
+        min_interval_s=1.0, max_share=0.05, clock=lambda: now[0], max_interval_s=2.0
+    )
+
+    def slow():
+        now[0] += 0.5  # a 0.5 s draw would wait 10 s at a 5 % share; the cap says 2 s
+
+    assert throttle.maybe_run(slow)
+    now[0] = 2.49
+    assert not throttle.maybe_run(slow)
+    now[0] = 2.5
+    assert throttle.maybe_run(slow)

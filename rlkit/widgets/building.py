@@ -132,21 +132,39 @@ def build_trainer(choices: Choices) -> Any:
     return algorithm_class(choices.algo)(env=choices.env, config=copy.deepcopy(choices.config))
 
 
-def run_label(choices: Choices) -> str:
+def _net_text(model: dict, policy: Any = None) -> str:
+    """The network of a run in a few words: "fc[64, 64] tanh", "VisionNetwork conv[16, 32,
+    256] relu", "custom:my_model". With ``policy``, the model that was actually built decides
+    (an image env gets a VisionNetwork whatever fcnet_hiddens say)."""
+    if model.get("custom_model"):
+        return f"custom:{model['custom_model']}"
+    built = getattr(getattr(policy, "model", None), "inner", getattr(policy, "model", None))
+    if built is not None and type(built).__name__ != "FullyConnectedNetwork":
+        from rlkit.models.visionnet import get_filter_config
+
+        if type(built).__name__ == "VisionNetwork":
+            shape = policy.preprocessor.shape
+            filters = model.get("conv_filters") or get_filter_config(tuple(shape[:2]))
+            channels = [layer[0] for layer in filters]
+            return f"VisionNetwork conv{channels} {model.get('conv_activation', 'relu')}"
+        return type(built).__name__
+    hiddens = model.get("fcnet_hiddens", [256, 256])
+    return f"fc{list(hiddens)} {model.get('fcnet_activation', 'tanh')}"
+
+
+def run_label(choices: Choices, policy: Any = None) -> str:
     """A short label that tells runs apart in the comparison plot.
 
-    Example: "PPO fc[32] tanh +lstm64 MeanStdFilter" (only what differs from the defaults,
-    besides the network itself).
+    Example: "PPO fc[32] tanh +lstm64 MeanStdFilter on CartPole-v1" (only what differs from
+    the defaults, besides the network itself).
+
+    Args:
+        choices: what was picked.
+        policy: the policy built from ``choices``; when given, the label names the model it
+            really has ("VisionNetwork conv[16, 32, 256] relu" for Pong frames).
     """
     model = choices.policy_config()["model"]
-    if model.get("custom_model"):
-        net = f"custom:{model['custom_model']}"
-    else:
-        hiddens = model.get("fcnet_hiddens", [256, 256])
-        net = f"fc{list(hiddens)} {model.get('fcnet_activation', 'tanh')}"
-        if model.get("conv_filters"):
-            net += f" conv{[layer[0] for layer in model['conv_filters']]}"
-    parts = [choices.algo, net]
+    parts = [choices.algo, _net_text(model, policy)]
     if model.get("use_lstm"):
         parts.append(f"+lstm{model.get('lstm_cell_size', 256)}")
     if model.get("custom_action_dist"):

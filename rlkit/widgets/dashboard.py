@@ -5,9 +5,11 @@
     >>> dash                      # in a notebook: click Train, watch, click Stop, Train again
 
 Training runs in a background thread (see rlkit.widgets.training for why); the curves are
-redrawn at most about once a second. A new trainer (``set_trainer``) starts a new run; the
-earlier runs stay in the plot as labelled curves, so the effect of a swapped component shows
-side by side.
+redrawn about once a second (at least every 2 s). The status line always says what is
+happening: building, iteration N running, stopping after this iteration, stopped, finished.
+A new trainer (``set_trainer``) starts a new run; the earlier runs stay in the plot as
+labelled curves (hide or remove them in the legend), so the effect of a swapped component
+shows side by side.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import ipywidgets as widgets
 import torch
 
 from rlkit.widgets.building import error_text
-from rlkit.widgets.plots import curve_keys, render_curves
+from rlkit.widgets.curves import CurvesPanel
+from rlkit.widgets.plots import curve_keys
 from rlkit.widgets.training import Throttle, device_name, train_in_chunks
 
 
@@ -36,19 +39,23 @@ def error_html(message: str, note: str = "") -> str:
 
 
 class TrainingDashboard(widgets.VBox):
-    """Train / Stop, a progress bar, live curves of return, losses and entropy, the device.
+    """Train / Stop, a progress bar, a status line, live curves of every run, the device.
 
     Args:
         trainer: an rlkit Algorithm, or None to give one later (``set_trainer`` or
             ``set_trainer_factory``).
         label: the run's name in the comparison plot.
         iterations: how many ``train()`` calls one click on Train asks for.
-        redraw_interval_s: the least wall time between two redraws of the curves.
+        redraw_interval_s: the least wall time between two redraws of the curves (they are
+            redrawn at least every 2 s while training, however long a redraw takes).
 
     Attributes:
         runs: label -> list of train() results, for every run (the current one included).
         trainer, label: the current run.
+        state: "idle", "ready", "blocked", "building", "running", "stopping", "stopped",
+            "finished" or "failed"; the status line says the same in words.
         error: the last training error's text ("" when none).
+        plot: the CurvesPanel (legend with toggles and Remove, smoothing, seeds pooled).
     """
 
     def __init__(
@@ -59,15 +66,14 @@ class TrainingDashboard(widgets.VBox):
         redraw_interval_s: float = 1.0,
     ):
         self.runs: dict[str, list[dict]] = {}
-        self.trainer = None
-        self.label = ""
-        self.error = ""
+        self.trainer, self.label, self.error, self.state = None, "", "", "idle"
+        self._blocked = ""
         self._factory: Callable[[], Any] | None = None
         self._factory_label = ""
         self._owns_trainer = False
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
-        self._throttle = Throttle(redraw_interval_s)
+        self._throttle = Throttle(redraw_interval_s, max_interval_s=2.0)
         self._started: list[Callable] = []
         self._finished: list[Callable] = []
         self.iterations = widgets.BoundedIntText(
@@ -81,17 +87,19 @@ class TrainingDashboard(widgets.VBox):
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
         self.stop_button.disabled = True
         self.progress = widgets.IntProgress(value=0, min=0, max=iterations, description="progress")
-        self.status = widgets.HTML("no run yet")
+        self.status = widgets.HTML("no run yet", layout={"width": "100%"})
         self.device = widgets.HTML(self._device_text())
-        self.error_box = widgets.HTML("")
-        # Hidden until the first redraw: an empty image shows as a broken-image icon.
-        self.curves = widgets.Image(format="png", layout={"width": "100%", "display": "none"})
-        self.curves.add_class("rlkit-curves")  # CSS hooks for styling and the browser test
-        self.status.add_class("rlkit-status")
+        self.error_box = widgets.HTML("", layout={"width": "100%"})
+        self.plot = CurvesPanel(self.runs)
+        self.curves = self.plot.image  # the PNG, e.g. for IPython.display.Image(curves.value)
+        self.status.add_class("rlkit-status")  # CSS hook for the browser test
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
-        controls = widgets.HBox([self.train_button, self.stop_button, self.iterations, self.device])
-        super().__init__([controls, self.progress, self.status, self.error_box, self.curves])
+        controls = widgets.HBox(
+            [self.train_button, self.stop_button, self.iterations, self.device],
+            layout={"flex_flow": "row wrap", "align_items": "center"},
+        )
+        super().__init__([controls, self.progress, self.status, self.error_box, self.plot])
         if trainer is not None:
             self.set_trainer(trainer, label or type(trainer).__name__)
 
@@ -110,19 +118,37 @@ class TrainingDashboard(widgets.VBox):
         self.label = self._unique(label)
         self.runs[self.label] = []
         self.device.value = self._device_text()
-        self.status.value = f"run <b>{html.escape(self.label)}</b>: press Train"
+        self._set_state("ready", f"run <b>{html.escape(self.label)}</b>: press Train")
         self.redraw()
 
     def set_trainer_factory(self, factory: Callable[[], Any], label: str) -> None:
-        """Build the next run's trainer only when Train is pressed (a picker change is cheap)."""
+        """Build the next run's trainer only when Train is pressed (a picker change is cheap).
+
+        Also lifts a ``block`` and clears the previous run's error: the components changed.
+        """
         self._require_idle("switch trainers")
-        self._factory, self._factory_label = factory, label
-        self.status.value = f"next Train starts run <b>{html.escape(label)}</b>"
+        self._factory, self._factory_label, self._blocked = factory, label, ""
+        self.error, self.error_box.value = "", ""
+        self.train_button.disabled = False
+        self.train_button.tooltip = ""
+        self._set_state("ready", f"next Train starts run <b>{html.escape(label)}</b>")
+
+    def block(self, reason: str) -> None:
+        """Disable Train until the next ``set_trainer_factory`` (an editor has an error)."""
+        self._blocked = reason
+        if not self.running:
+            self.train_button.disabled = True
+            self.train_button.tooltip = reason
+            self._set_state("blocked", f"⚠ Train is off: {html.escape(reason)}")
 
     @property
     def stale(self) -> bool:
         """True when the next Train starts a new run from the factory."""
         return self._factory is not None
+
+    def _set_state(self, state: str, text: str) -> None:
+        self.state = state
+        self.status.value = f"<span data-state='{state}'>{text}</span>"
 
     def _unique(self, label: str) -> str:
         n, unique = 2, label
@@ -157,26 +183,30 @@ class TrainingDashboard(widgets.VBox):
     def train(self, iterations: int | None = None) -> threading.Thread | None:
         """What the Train button does: start (or continue) the run in a background thread.
 
-        Returns the thread, or None when nothing started (already running, or the trainer
-        could not be built: the error is then shown inline and kept in ``error``).
+        Returns the thread, or None when nothing started (already running, Train blocked by
+        an editor's error, or the trainer could not be built: the error is then shown inline
+        and kept in ``error``).
         """
-        if self.running:
+        if self.running or self._blocked:
             return None
         self.error, self.error_box.value = "", ""
         if self._factory is not None:
+            self._set_state("building", f"building run <b>{html.escape(self._factory_label)}</b>…")
             try:
                 trainer = self._factory()
             except Exception as err:
-                self._show_error(error_text(err), "the trainer could not be built")
+                self._fail(error_text(err), "the trainer could not be built")
                 return None
             self.set_trainer(trainer, self._factory_label, owned=True)
         if self.trainer is None:
-            self._show_error("no trainer yet", "give one with set_trainer(trainer, label)")
+            self._fail("no trainer yet", "give one with set_trainer(trainer, label)")
             return None
         n = int(iterations or self.iterations.value)
         self.progress.max, self.progress.value = n, 0
         self._stop_event.clear()
         self.train_button.disabled, self.stop_button.disabled = True, False
+        self.plot.protected = {self.label}
+        self._set_state("running", self._running_text(len(self.runs[self.label]) + 1))
         for callback in self._started:
             callback(self)
         self._thread = threading.Thread(target=self._run, args=(n,), daemon=True)
@@ -185,7 +215,14 @@ class TrainingDashboard(widgets.VBox):
 
     def stop(self) -> None:
         """What the Stop button does: end the run after the current iteration."""
-        self._stop_event.set()
+        if self.running and not self._stop_event.is_set():
+            self._stop_event.set()
+            self.stop_button.disabled = True
+            self._set_state(
+                "stopping",
+                f"run <b>{html.escape(self.label)}</b> · stopping after this iteration…"
+                f"{self._last_text()}",
+            )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the training thread ends; returns False on timeout."""
@@ -198,52 +235,70 @@ class TrainingDashboard(widgets.VBox):
         start, done = time.perf_counter(), 0
         self._throttle.wait_first()
 
+        def before(_: int) -> None:
+            if not self._stop_event.is_set():
+                self._set_state("running", self._running_text(len(results) + 1))
+
         def on_result(result: dict) -> None:
             nonlocal done
             results.append(result)
             done += 1
             self.progress.value = done
-            self.status.value = self._status_text(result, time.perf_counter() - start, done)
+            self._seconds_per_iteration = (time.perf_counter() - start) / done
             self._throttle.maybe_run(self.redraw)
 
         try:
-            train_in_chunks(self.trainer, self._stop_event, iterations, on_result)
-            if self._stop_event.is_set() and done < iterations:
-                self.status.value += f" · <b>stopped</b> after {done} of {iterations}"
+            train_in_chunks(self.trainer, self._stop_event, iterations, on_result, before)
+            end = "stopped" if done < iterations else "finished"
+            verb = f"stopped after {done} of {iterations}" if done < iterations else "finished"
+            self._set_state(
+                end,
+                f"run <b>{html.escape(self.label)}</b> · <b>{verb}</b> iterations"
+                f"{self._last_text()} · press Train to continue",
+            )
         except Exception as err:  # shown inline; the trainer stays usable
-            self._show_error(error_text(err), "training stopped; fix the cause and press Train")
+            self._fail(error_text(err), "training stopped; fix the cause and press Train")
         finally:
+            self.plot.protected = set()
             self._throttle.maybe_run(self.redraw, force=True)
-            self.train_button.disabled, self.stop_button.disabled = False, True
+            self.train_button.disabled, self.stop_button.disabled = bool(self._blocked), True
             for callback in self._finished:
                 try:
                     callback(self)
                 except Exception as err:
-                    self._show_error(error_text(err))
+                    self._fail(error_text(err))
 
-    def _status_text(self, result: dict, elapsed: float, done: int) -> str:
-        reward = result.get("episode_reward_mean", float("nan"))
+    def _running_text(self, iteration: int) -> str:
         return (
-            f"run <b>{html.escape(self.label)}</b> · iteration {result['training_iteration']}"
-            f" · {result['timesteps_total']:,} env steps · reward {reward:.1f}"
-            f" · {elapsed / done:.2f} s/iteration"
+            f"run <b>{html.escape(self.label)}</b> · iteration {iteration} running…"
+            f"{self._last_text()}"
         )
 
-    def _show_error(self, message: str, note: str = "") -> None:
+    def _last_text(self) -> str:
+        """The last result in words: iteration, env steps, reward, seconds per iteration."""
+        results = self.runs.get(self.label) or []
+        if not results:
+            return ""
+        result = results[-1]
+        reward = result.get("episode_reward_mean", float("nan"))
+        reward_text = "no episode finished yet" if reward != reward else f"reward {reward:.1f}"
+        speed = getattr(self, "_seconds_per_iteration", None)
+        return (
+            f" · last: iteration {result['training_iteration']},"
+            f" {result['timesteps_total']:,} env steps, {reward_text}"
+            + (f", {speed:.2f} s/iteration" if speed else "")
+        )
+
+    def _fail(self, message: str, note: str = "") -> None:
         self.error = message
         self.error_box.value = error_html(message, note)
+        self._set_state("failed", "training stopped by an error (below)")
 
     # -- pictures -----------------------------------------------------------------------------
     def curve_keys(self) -> list[str]:
         """The result keys plotted: return, losses and entropy, as the runs report them."""
-        return curve_keys(self._snapshot())
-
-    def _snapshot(self) -> dict[str, list[dict]]:
-        # The training thread appends while we read: copy each list first.
-        return {label: list(results) for label, results in self.runs.items()}
+        return curve_keys({label: list(results) for label, results in self.runs.items()})
 
     def redraw(self) -> None:
         """Redraw the curves of every run now."""
-        runs = self._snapshot()
-        self.curves.value = render_curves(runs, curve_keys(runs))
-        self.curves.layout.display = None
+        self.plot.redraw()

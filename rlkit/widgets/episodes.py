@@ -10,6 +10,7 @@ array ([H, W, 3] uint8) off screen.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,18 @@ class EpisodeRecording:
         return float(np.sum(self.rewards))
 
 
+def _quiet_sdl() -> None:
+    """Let pygame (classic-control rendering) draw off screen without a display server, so
+    SDL does not print "XDG_RUNTIME_DIR is invalid" into the notebook. A display that
+    exists, or a driver the user chose, is left alone."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
 def make_render_env(env: Any, env_config: dict | None = None) -> gym.Env:
     """The env with ``render_mode="rgb_array"``, also for creators that return a wrapper."""
+    _quiet_sdl()
     try:
         made = make_env(env, env_config, render_mode="rgb_array")
     except AttributeError:

@@ -34,62 +34,17 @@ from rlkit.widgets.building import (
     parse_literal,
 )
 from rlkit.widgets.dashboard import error_html
-
-DEFAULT_ENVS = (
-    "CartPole-v1",
-    "Acrobot-v1",
-    "Pendulum-v1",
-    "Taxi-v4",
-    "Blackjack-v1",
-    "ALE/Pong-v5",
+from rlkit.widgets.editors import (
+    DEFAULT_ENVS,
+    FILTERS,
+    MODEL_EDITOR_KEYS,
+    EditorRows,
+    checkbox,
+    dropdown,
+    hyperparameter_editors,
+    named_options,
+    text,
 )
-FILTERS = ("NoFilter", "MeanStdFilter")
-# Model keys with their own editor; any other model key goes in the "more model keys" text.
-MODEL_EDITOR_KEYS = (
-    "fcnet_hiddens",
-    "fcnet_activation",
-    "conv_filters",
-    "use_lstm",
-    "lstm_cell_size",
-    "free_log_std",
-    "vf_share_layers",
-    "custom_model",
-    "custom_model_config",
-    "custom_action_dist",
-    "custom_preprocessor",
-)
-_STYLE = {"description_width": "170px"}
-_WIDE = {"width": "480px"}
-_INDENT = {"margin": "0 0 0 176px"}  # line checkboxes up with the editors' boxes
-
-
-def _named_options(first: tuple, names: list, current: Any) -> list[tuple[str, Any]]:
-    """Dropdown options: ``first`` (label, "") then names; a class given directly is kept."""
-    options = [first] + [(str(n), n) for n in names]
-    if current and current not in names:
-        options.append((getattr(current, "__name__", str(current)), current))
-    return options
-
-
-def _dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
-    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE)
-
-
-def _text(description: str, value: str, placeholder: str = "") -> widgets.Text:
-    return widgets.Text(
-        value=value,
-        description=description,
-        placeholder=placeholder,
-        continuous_update=False,  # rebuild on Enter or leaving the box, not per keystroke
-        style=_STYLE,
-        layout=_WIDE,
-    )
-
-
-def _checkbox(description: str, value: bool) -> widgets.Checkbox:
-    return widgets.Checkbox(
-        value=value, description=description, indent=False, layout={"width": "170px"}
-    )
 
 
 class ComponentPicker(widgets.VBox):
@@ -127,6 +82,8 @@ class ComponentPicker(widgets.VBox):
         }
         self.policy, self.choices, self.error = None, None, ""
         self._callbacks: list[Callable] = []
+        self._error_callbacks: list[Callable] = []
+        self._culprit = self._last_changed = None
         self._spaces: dict[tuple, tuple] = {}
         self._quiet = False
         effective = {**MODEL_DEFAULTS, **algorithm_class(algo).DEFAULT_CONFIG.get("model", {})}
@@ -139,7 +96,8 @@ class ComponentPicker(widgets.VBox):
         self.more_model.value = repr(extra_model) if extra_model else ""
         self.more_config.value = repr(config) if config else ""
         self._make_hyperparameter_editors()
-        self.error_box = widgets.HTML("")
+        self.error_box = widgets.HTML("", layout={"width": "100%"})
+        self.error_box.add_class("rlkit-error")
         self.explain = widgets.HTML("")
         super().__init__(self._layout())
         for editor in self._editors():
@@ -155,22 +113,22 @@ class ComponentPicker(widgets.VBox):
         from rlkit.algorithms import ALGORITHMS
 
         registered = ModelCatalog.registered()
-        self.env = _dropdown("environment", [(env_label(e), e) for e in envs], env)
-        self.algo = _dropdown("algorithm", list(ALGORITHMS), algo)
+        self.env = dropdown("environment", [(env_label(e), e) for e in envs], env)
+        self.algo = dropdown("algorithm", list(ALGORITHMS), algo)
         pre = model["custom_preprocessor"]
-        self.preprocessor = _dropdown(
+        self.preprocessor = dropdown(
             "preprocessor",
-            _named_options(("auto", ""), registered["preprocessors"], pre),
+            named_options(("auto", ""), registered["preprocessors"], pre),
             pre or "",
         )
-        self.filter = _dropdown("filter", list(FILTERS), flt)
+        self.filter = dropdown("filter", list(FILTERS), flt)
         self._make_model_editors(model, registered["models"])
         dist = model["custom_action_dist"]
         dist_names = list(BUILTIN_DISTRIBUTIONS) + registered["action_dists"]
-        self.action_dist = _dropdown(
-            "action distribution", _named_options(("auto", ""), dist_names, dist), dist or ""
+        self.action_dist = dropdown(
+            "action distribution", named_options(("auto", ""), dist_names, dist), dist or ""
         )
-        self.more_config = _text("more config", "", "{'seed': 0}")
+        self.more_config = text("more config", "", "{'seed': 0}")
         self.refresh_button = widgets.Button(
             description="reload registered components", icon="refresh", layout={"width": "auto"}
         )
@@ -179,22 +137,20 @@ class ComponentPicker(widgets.VBox):
 
     def _make_model_editors(self, model: dict, custom_models: list) -> None:
         custom = model["custom_model"]
-        self.model = _dropdown(
+        self.model = dropdown(
             "model",
-            _named_options(("default (FC / Vision)", ""), custom_models, custom),
+            named_options(("default (FC / Vision)", ""), custom_models, custom),
             custom or "",
         )
         cmc = model["custom_model_config"]
-        self.custom_model_config = _text("custom_model_config", repr(cmc) if cmc else "", "{}")
-        self.fcnet_hiddens = _text("fcnet_hiddens", ", ".join(map(str, model["fcnet_hiddens"])))
-        self.fcnet_activation = _dropdown(
-            "fcnet_activation", ACTIVATIONS, model["fcnet_activation"]
-        )
+        self.custom_model_config = text("custom_model_config", repr(cmc) if cmc else "", "{}")
+        self.fcnet_hiddens = text("fcnet_hiddens", ", ".join(map(str, model["fcnet_hiddens"])))
+        self.fcnet_activation = dropdown("fcnet_activation", ACTIVATIONS, model["fcnet_activation"])
         conv = model["conv_filters"]
-        self.conv_filters = _text(
+        self.conv_filters = text(
             "conv_filters", "" if conv is None else repr(conv), "default stack for the frame size"
         )
-        self.use_lstm = _checkbox("use_lstm", model["use_lstm"])
+        self.use_lstm = checkbox("use_lstm", model["use_lstm"])
         self.lstm_cell_size = widgets.BoundedIntText(
             value=model["lstm_cell_size"],
             min=1,
@@ -203,23 +159,15 @@ class ComponentPicker(widgets.VBox):
             style={"description_width": "initial"},
             layout={"width": "190px"},
         )
-        self.free_log_std = _checkbox("free_log_std", model["free_log_std"])
-        self.vf_share_layers = _checkbox("vf_share_layers", model["vf_share_layers"])
-        self.more_model = _text("more model keys", "", "{'post_fcnet_hiddens': [32]}")
+        self.free_log_std = checkbox("free_log_std", model["free_log_std"])
+        self.vf_share_layers = checkbox("vf_share_layers", model["vf_share_layers"])
+        self.more_model = text("more model keys", "", "{'post_fcnet_hiddens': [32]}")
 
     def _make_hyperparameter_editors(self) -> None:
         """One number box per main hyperparameter the current algorithm has."""
-        defaults = algorithm_defaults(self.algo.value)
-        self.hyperparameters: dict[str, widgets.Widget] = {}
-        for key in MAIN_HYPERPARAMETERS:
-            default = defaults.get(key)
-            if isinstance(default, bool) or not isinstance(default, (int, float)):
-                continue
-            box = widgets.FloatText if isinstance(default, float) else widgets.IntText
-            editor = box(value=self._hparams.get(key, default), description=key, style=_STYLE)
+        self.hyperparameters = hyperparameter_editors(self.algo.value, self._hparams)
+        for key, editor in self.hyperparameters.items():
             editor.observe(self._hparam_changed(key), names="value")
-            self.hyperparameters[key] = editor
-        self.hyperparameter_box = widgets.VBox(list(self.hyperparameters.values()))
 
     def _hparam_changed(self, key: str) -> Callable:
         def changed(change: dict) -> None:
@@ -247,70 +195,111 @@ class ComponentPicker(widgets.VBox):
             self.more_config,
         ]
 
-    def _layout(self) -> list[widgets.Widget]:
-        def head(text: str) -> widgets.HTML:
-            return widgets.HTML(f"<b>{text}</b>")
+    def _row(self, *editors: widgets.Widget, indent: bool = False) -> widgets.VBox:
+        return self._rows.row(*editors, indent=indent)
 
-        self._sections = widgets.VBox(
+    def _hyperparameter_section(self) -> widgets.VBox:
+        rows = [self._row(editor) for editor in self.hyperparameters.values()]
+        return widgets.VBox([*rows, self._row(self.more_config)])
+
+    def _layout(self) -> list[widgets.Widget]:
+        """The components a learner swaps, in pipeline order; the rest folded away below."""
+
+        def head(text: str) -> widgets.HTML:
+            return widgets.HTML(f"<b>{text}</b>", layout={"margin": "6px 0 0 0"})
+
+        self._rows = EditorRows(self.error_box)
+        more_model = widgets.VBox(
             [
-                head("Environment and algorithm"),
-                self.env,
-                self.algo,
-                head("Preprocessor and filter"),
-                self.preprocessor,
-                self.filter,
-                head("Model"),
-                self.model,
-                self.custom_model_config,
-                self.fcnet_hiddens,
-                self.fcnet_activation,
-                self.conv_filters,
-                widgets.HBox([self.use_lstm, self.lstm_cell_size], layout=_INDENT),
-                widgets.HBox([self.free_log_std, self.vf_share_layers], layout=_INDENT),
-                self.more_model,
-                head("Action distribution"),
-                self.action_dist,
-                head("Algorithm hyperparameters"),
-                self.hyperparameter_box,
-                self.more_config,
+                self._row(self.custom_model_config),
+                self._row(self.free_log_std, self.vf_share_layers, indent=True),
+                self._row(self.more_model),
                 self.refresh_button,
             ]
         )
-        self._sections.layout = {"flex": "0 0 500px"}
-        side = widgets.VBox([self.error_box, self.explain], layout={"margin": "0 0 0 16px"})
-        return [widgets.HBox([self._sections, side])]
+        self.explain.layout = {"width": "100%"}
+        self.advanced = widgets.Accordion(
+            children=[self._hyperparameter_section(), more_model, self.explain],
+            titles=("Hyperparameters", "More model keys", "What was built (explain)"),
+            selected_index=None,
+            layout={"width": "100%", "margin": "8px 0 0 0"},
+        )
+        return [
+            head("Environment and algorithm"),
+            self._row(self.env),
+            self._row(self.algo),
+            head("Preprocessor and filter"),
+            self._row(self.preprocessor),
+            self._row(self.filter),
+            head("Model"),
+            self._row(self.model),
+            self._row(self.fcnet_hiddens),
+            self._row(self.fcnet_activation),
+            self._row(self.conv_filters),
+            self._row(self.use_lstm, self.lstm_cell_size, indent=True),
+            head("Action distribution"),
+            self._row(self.action_dist),
+            self.advanced,
+        ]
 
     # -- reacting to changes ------------------------------------------------------------------
-    def _changed(self, _change: dict) -> None:
+    def _changed(self, change: dict) -> None:
+        self._last_changed = change.get("owner")
         if not self._quiet:
             self.rebuild()
 
     def _algo_changed(self, change: dict) -> None:
-        old = self.hyperparameter_box
         self._make_hyperparameter_editors()
-        self._sections.children = tuple(
-            self.hyperparameter_box if c is old else c for c in self._sections.children
-        )
+        children = list(self.advanced.children)
+        children[0] = self._hyperparameter_section()
+        self.advanced.children = children
         self._changed(change)
 
     def on_change(self, callback: Callable[[ComponentPicker], None]) -> None:
         """Call ``callback(picker)`` after every change that built a working policy."""
         self._callbacks.append(callback)
 
+    def on_error(self, callback: Callable[[ComponentPicker], None]) -> None:
+        """Call ``callback(picker)`` after every change that could not build a policy."""
+        self._error_callbacks.append(callback)
+
+    def _read(self, editor: widgets.Widget, parse: Callable[[], Any]) -> Any:
+        """``parse()``, remembering ``editor`` as the culprit when its text cannot be read."""
+        try:
+            return parse()
+        except ValueError:
+            self._culprit = editor
+            raise
+
     def read_choices(self) -> Choices:
         """The editors' values as Choices (raises ValueError for text that cannot be read)."""
-        model = parse_dict(self.more_model.value, "more model keys", "{'post_fcnet_hiddens': [32]}")
+        model = self._read(
+            self.more_model,
+            lambda: parse_dict(
+                self.more_model.value, "more model keys", "{'post_fcnet_hiddens': [32]}"
+            ),
+        )
         for key in model:
             if key in MODEL_EDITOR_KEYS:
+                self._culprit = self.more_model
                 raise ValueError(
                     f"model key '{key}' has its own editor above; set it there and remove it "
                     f"from 'more model keys'"
                 )
         model.update(
-            fcnet_hiddens=parse_int_list(self.fcnet_hiddens.value, "fcnet_hiddens"),
+            fcnet_hiddens=self._read(
+                self.fcnet_hiddens,
+                lambda: parse_int_list(self.fcnet_hiddens.value, "fcnet_hiddens"),
+            ),
             fcnet_activation=self.fcnet_activation.value,
-            conv_filters=parse_literal(
-                self.conv_filters.value, "conv_filters", None, "[[16, [8, 8], 4], [32, [4, 4], 2]]"
+            conv_filters=self._read(
+                self.conv_filters,
+                lambda: parse_literal(
+                    self.conv_filters.value,
+                    "conv_filters",
+                    None,
+                    "[[16, [8, 8], 4], [32, [4, 4], 2]]",
+                ),
             ),
             use_lstm=self.use_lstm.value,
             lstm_cell_size=self.lstm_cell_size.value,
@@ -324,12 +313,21 @@ class ComponentPicker(widgets.VBox):
         ):
             if editor.value:
                 model[key] = editor.value
-        cmc = parse_dict(self.custom_model_config.value, "custom_model_config", "{'width': 32}")
+        cmc = self._read(
+            self.custom_model_config,
+            lambda: parse_dict(
+                self.custom_model_config.value, "custom_model_config", "{'width': 32}"
+            ),
+        )
         if cmc:
             model["custom_model_config"] = cmc
-        config = parse_dict(self.more_config.value, "more config", "{'seed': 0}")
+        config = self._read(
+            self.more_config,
+            lambda: parse_dict(self.more_config.value, "more config", "{'seed': 0}"),
+        )
         for key in config:
             if key in ("model", "observation_filter", *self.hyperparameters):
+                self._culprit = self.more_config
                 raise ValueError(
                     f"config key '{key}' has its own editor above; set it there and remove it "
                     f"from 'more config'"
@@ -349,8 +347,10 @@ class ComponentPicker(widgets.VBox):
     def rebuild(self) -> bool:
         """Rebuild the policy from the editors; returns whether it worked.
 
-        On failure the error shows inline and ``policy`` stays the last working one.
+        On failure the editor at fault is outlined with the error under it, ``policy`` stays
+        the last working one and the ``on_error`` callbacks run.
         """
+        self._culprit = None
         try:
             choices = self.read_choices()
             policy, error = build_policy(choices, self._env_spaces(choices))
@@ -359,14 +359,31 @@ class ComponentPicker(widgets.VBox):
         if policy is None:
             self.error = error
             note = "keeping the last working policy" if self.policy is not None else ""
-            self.error_box.value = error_html(error, note)
+            self._mark(self._culprit or self._last_changed or self.env, error_html(error, note))
+            for callback in self._error_callbacks:
+                callback(self)
             return False
         self.policy, self.choices, self.error = policy, choices, ""
-        self.error_box.value = ""
-        self.explain.value = f"<pre>{html.escape(str(policy.explain()))}</pre>"
+        self._mark(None, "")
+        self.explain.value = (
+            "<pre style='white-space:pre-wrap;overflow-wrap:normal;overflow-x:auto;"
+            f"font-size:11px;margin:0'>{html.escape(str(policy.explain()))}</pre>"
+        )
         for callback in self._callbacks:
             callback(self)
         return True
+
+    @property
+    def bad_editor(self) -> widgets.Widget | None:
+        """The editor outlined as the cause of the current error (None when all work)."""
+        return self._rows.bad
+
+    def _mark(self, editor: widgets.Widget | None, message: str) -> None:
+        """Outline ``editor`` and show ``message`` under it; None clears the mark."""
+        row = self._rows.mark(editor or None, message, fallback=self.env)
+        for index, section in enumerate(self.advanced.children):
+            if row is not None and row in getattr(section, "children", ()):
+                self.advanced.selected_index = index  # unfold the section at fault
 
     # -- helpers for the Playground -----------------------------------------------------------
     @property
@@ -391,7 +408,7 @@ class ComponentPicker(widgets.VBox):
                 (self.preprocessor, ("auto", ""), registered["preprocessors"]),
             ):
                 value = editor.value
-                editor.options = _named_options(first, names, value)
+                editor.options = named_options(first, names, value)
                 editor.value = value
         finally:
             self._quiet = False

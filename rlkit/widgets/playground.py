@@ -56,24 +56,35 @@ class Playground(widgets.VBox):
         self.replay = EpisodeReplay(self.picker.policy, choices.env, env_config, max_steps)
         self._offer_trainer(choices)
         self.picker.on_change(self._components_changed)
+        self.picker.on_error(self._components_broken)
         self.dashboard.on_start(self._training_started)
         self.dashboard.on_finished(self._training_finished)
+        super().__init__(self._layout(), layout={"width": "100%"})
 
-        def head(text: str) -> widgets.HTML:
-            return widgets.HTML(f"<h3 style='margin:8px 0 2px 0'>{text}</h3>")
+    def _layout(self) -> list[widgets.Widget]:
+        """Swap controls beside the data flow (they wrap into one column when narrow), then
+        training and the replay at full width."""
 
-        super().__init__(
+        def panel(title: str, body: widgets.Widget, name: str, flex: str) -> widgets.VBox:
+            head = widgets.HTML(f"<h3 style='margin:4px 0'>{title}</h3>")
+            box = widgets.VBox([head, body], layout={"flex": flex, "min_width": "0"})
+            box.add_class("rlkit-panel")
+            box.add_class(f"rlkit-panel-{name}")  # hooks for the browser test
+            return box
+
+        top = widgets.HBox(
             [
-                head("Components"),
-                self.picker,
-                head("Data flow"),
-                self.view,
-                head("Training"),
-                self.dashboard,
-                head("Episode replay"),
-                self.replay,
-            ]
+                panel("Components", self.picker, "components", "1 1 360px"),
+                panel("Data flow", self.view, "dataflow", "2 1 500px"),
+            ],
+            layout={"flex_flow": "row wrap", "align_items": "flex-start", "grid_gap": "0 16px"},
         )
+        self.picker.layout.max_width = "460px"
+        return [
+            top,
+            panel("Training", self.dashboard, "training", "1 1 auto"),
+            panel("Episode replay", self.replay, "replay", "1 1 auto"),
+        ]
 
     @property
     def policy(self) -> Any:
@@ -88,7 +99,8 @@ class Playground(widgets.VBox):
         return self.dashboard.trainer
 
     def _offer_trainer(self, choices: Choices) -> None:
-        self.dashboard.set_trainer_factory(lambda: build_trainer(choices), run_label(choices))
+        label = run_label(choices, self.picker.policy)
+        self.dashboard.set_trainer_factory(lambda: build_trainer(choices), label)
 
     def _components_changed(self, picker: ComponentPicker) -> None:
         choices = picker.choices
@@ -97,15 +109,20 @@ class Playground(widgets.VBox):
         self.replay.set_policy(picker.policy, choices.env, env_config)
         self._offer_trainer(choices)
 
+    def _components_broken(self, picker: ComponentPicker) -> None:
+        """An editor's value does not work: nothing trains or claims to show it."""
+        self.dashboard.block("fix the outlined editor in Components first")
+        self.view.mark_stale("showing the last working components; an editor has an error")
+
     def _training_started(self, dashboard: TrainingDashboard) -> None:
         self.picker.set_enabled(False)
-        self._show_trainer_policy(dashboard)
+        self._show_trainer_policy(dashboard, live=True)
 
     def _training_finished(self, dashboard: TrainingDashboard) -> None:
         self.picker.set_enabled(True)
-        self._show_trainer_policy(dashboard)
+        self._show_trainer_policy(dashboard, live=False)
 
-    def _show_trainer_policy(self, dashboard: TrainingDashboard) -> None:
+    def _show_trainer_policy(self, dashboard: TrainingDashboard, live: bool) -> None:
         policy = dashboard.trainer.get_policy()
-        self.view.set_policy(policy)
+        self.view.set_policy(policy, live=live)
         self.replay.set_policy(policy)

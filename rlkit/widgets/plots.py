@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 # Result keys the dashboard plots, in order, when a run reports them.
 CURVE_KEYS = (
@@ -25,6 +28,21 @@ CURVE_KEYS = (
     "bc_loss",  # BC
     "entropy",
     "mean_q",  # DQN
+)
+
+
+# matplotlib's tab10, so widget swatches match the lines without importing matplotlib.
+TAB10 = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
 )
 
 
@@ -86,39 +104,175 @@ def curve_keys(runs: Mapping[str, Sequence[Mapping[str, Any]]], limit: int = 4) 
     return [key for key in CURVE_KEYS if key in seen][:limit] or ["episode_reward_mean"]
 
 
+def smooth(ys: Sequence[float], weight: float) -> np.ndarray:
+    """Exponential moving average with TensorBoard's debiasing (weight 0 = the raw values).
+
+    Args:
+        ys: [T] values.
+        weight: in [0, 1); 0.9 averages over roughly the last 10 points.
+    Returns:
+        [T] smoothed values (the first one is ys[0], not pulled towards 0).
+    """
+    ys = np.asarray(ys, dtype=np.float64)
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1); got {weight}")
+    if weight == 0.0 or ys.size == 0:
+        return ys
+    out, avg = np.empty_like(ys), 0.0
+    for t, y in enumerate(ys):
+        avg = weight * avg + (1.0 - weight) * y
+        out[t] = avg / (1.0 - weight ** (t + 1))
+    return out
+
+
+def mean_band(curves: Sequence[tuple[Sequence, Sequence]]) -> tuple[np.ndarray, ...]:
+    """Mean and min..max band of several runs of one config (seeds), on a shared x grid.
+
+    Each curve is interpolated onto the first curve's x values inside the range that every
+    curve covers, so runs that logged at different steps still average point by point.
+
+    Args:
+        curves: (xs [T_i], ys [T_i]) per run, xs increasing.
+    Returns:
+        (x [T], mean [T], low [T], high [T]); empty arrays when the runs do not overlap.
+    """
+    curves = [(np.asarray(x, np.float64), np.asarray(y, np.float64)) for x, y in curves if len(x)]
+    if not curves:
+        return tuple(np.empty(0) for _ in range(4))
+    start = max(x[0] for x, _ in curves)
+    end = min(x[-1] for x, _ in curves)
+    grid = curves[0][0][(curves[0][0] >= start) & (curves[0][0] <= end)]
+    stacked = np.stack([np.interp(grid, x, y) for x, y in curves])  # [runs, T]
+    return grid, stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
+
+
+def group_by_config(labels: Sequence[str]) -> dict[str, list[str]]:
+    """Runs whose labels differ only by a " seed N" or " (N)" suffix form one group.
+
+    >>> group_by_config(["PPO seed 0", "PPO seed 1", "DQN"])
+    {'PPO': ['PPO seed 0', 'PPO seed 1'], 'DQN': ['DQN']}
+    """
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(re.sub(r"( seed \d+| \(\d+\))+$", "", label), []).append(label)
+    return groups
+
+
+def run_colours(labels: Sequence[str]) -> dict[str, str]:
+    """A stable colour per label (matplotlib's tab10, in order, cycling)."""
+    return {label: TAB10[i % len(TAB10)] for i, label in enumerate(labels)}
+
+
+def _lines(
+    runs: Mapping[str, Sequence[Mapping[str, Any]]],
+    key: str,
+    groups: Mapping[str, Sequence[str]],
+    smoothing: float,
+) -> list[tuple[str, np.ndarray, np.ndarray, tuple | None]]:
+    """(name, x, y, (low, high) or None) per line of one panel."""
+    data = curve_data(runs, [key])
+    lines = []
+    for name, members in groups.items():
+        curves = [data[m][key] for m in members if key in data.get(m, {})]
+        if not curves:
+            continue
+        if len(curves) == 1:
+            x, y = curves[0]
+            lines.append((name, np.asarray(x), smooth(y, smoothing), None))
+            continue
+        x, mean, low, high = mean_band(curves)
+        band = (smooth(low, smoothing), smooth(high, smoothing))
+        lines.append((name, x, smooth(mean, smoothing), band))
+    return lines
+
+
 def draw_curves(
-    fig: Any, runs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[str]
-) -> None:
-    """One panel per key, one line per run (x = env steps), drawn into ``fig``."""
-    data = curve_data(runs, keys)
-    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    fig: Any,
+    runs: Mapping[str, Sequence[Mapping[str, Any]]],
+    keys: Sequence[str],
+    smoothing: float = 0.0,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    colours: Mapping[str, str] | None = None,
+) -> list:
+    """One panel per key (two columns), one line per run or group (x = env steps).
+
+    Args:
+        runs: label -> list of train() results.
+        keys: result keys, one panel each.
+        smoothing: EMA weight in [0, 1) (see ``smooth``).
+        groups: name -> run labels drawn as one mean line with a min..max band (seeds of
+            one config); None draws every run alone.
+        colours: name -> matplotlib colour (default ``run_colours`` of the names).
+    Returns:
+        the axes, for a caller that adds a legend.
+    """
+    groups = dict(groups) if groups is not None else {label: [label] for label in runs}
+    colours = dict(colours or run_colours(list(groups)))
+    cols = 1 if len(keys) == 1 else 2
+    axes = fig.subplots(math.ceil(len(keys) / cols), cols, squeeze=False).reshape(-1)
+    for ax in axes[len(keys) :]:
+        ax.set_visible(False)
     for ax, key in zip(axes, keys):
-        for label, per_key in data.items():
-            if key in per_key:
-                xs, ys = per_key[key]
-                ax.plot(xs, ys, label=label, marker="." if len(xs) < 3 else None)
-        ax.set_xlabel("env steps")
-        ax.set_title(key, fontsize=10)
+        for name, x, y, band in _lines(runs, key, groups, smoothing):
+            colour = colours.get(name, "black")
+            label = name if band is None else f"{name} ({len(groups[name])} runs)"
+            ax.plot(x, y, color=colour, label=label, marker="." if len(x) < 3 else None)
+            if band is not None:
+                ax.fill_between(x, *band, color=colour, alpha=0.2, linewidth=0)
+        ax.set_title(key, fontsize=10, pad=3)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
         # An offset ("1e-6+6.93e-1") would sit on the title; plain tick labels read better.
         ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
         ax.locator_params(nbins=4)  # tick labels are most of the drawing time: keep few
-    if any(data.values()):
-        axes[0].legend(fontsize=7, loc="best")
+    for ax in axes[max(0, len(keys) - cols) : len(keys)]:
+        ax.set_xlabel("env steps", fontsize=9)
+    return list(axes[: len(keys)])
 
 
 def render_curves(
     runs: Mapping[str, Sequence[Mapping[str, Any]]],
     keys: Sequence[str] | None = None,
-    width: float = 11.0,
-    height: float = 2.8,
+    width: float = 7.5,
+    height: float | None = None,
+    smoothing: float = 0.0,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    colours: Mapping[str, str] | None = None,
+    legend: bool = True,
 ) -> bytes:
-    """PNG of the dashboard's curves: every run (earlier ones too) as a labelled line."""
+    """PNG (2x pixels, for HiDPI screens) of the curves: every run or group as a line.
+
+    Args:
+        width, height: the picture's size in inches at 72 px per inch (the PNG has twice as
+            many pixels); height defaults to 2.1 inches per row of two panels.
+        legend: draw the legend to the right of the panels (a widget that shows its own,
+            with toggles, passes False).
+        Others as for ``draw_curves``.
+    """
     keys = list(keys) if keys else curve_keys(runs)
-    fig = new_figure(width, height)
-    draw_curves(fig, runs, keys)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.18, top=0.88, wspace=0.3)
+    rows = math.ceil(len(keys) / (1 if len(keys) == 1 else 2))
+    height = height or 0.5 + 2.1 * rows
+    fig = new_figure(width + (3.0 if legend else 0.0), height, dpi=144)
+    axes = draw_curves(fig, runs, keys, smoothing, groups, colours)
+    right = width / (width + 3.0) if legend else 1.0
+    fig.subplots_adjust(
+        left=0.09 * right,
+        right=right - 0.04 * right,
+        bottom=0.45 / height,
+        top=1 - 0.3 / height,
+        wspace=0.28,
+        hspace=0.55,
+    )
+    handles, labels = axes[0].get_legend_handles_labels() if axes else ([], [])
+    if legend and handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(right, 1 - 0.3 / height),
+            fontsize=9,
+            frameon=False,
+        )
     return png_bytes(fig)
 
 
@@ -139,14 +293,18 @@ def plot_learning_curves(
         the matplotlib Figure (None when written to ``path``).
     """
     plt = _pyplot()
-    fig = plt.figure(figsize=(4.2 * len(keys), 3.2))
-    draw_curves(fig, runs, keys)
+    cols = 1 if len(keys) == 1 else 2
+    fig = plt.figure(figsize=(4.2 * cols, 3.2 * math.ceil(len(keys) / cols)))
+    axes = draw_curves(fig, runs, keys)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels() if axes else ([], [])
+    if handles:  # under the panels, never over a curve
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8)
     if path is None:
         return fig
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return None
 

@@ -9,6 +9,7 @@ pace without a round trip per frame; only the picture comes from the kernel.
 
 from __future__ import annotations
 
+import copy
 import html
 from typing import Any
 
@@ -18,6 +19,8 @@ from rlkit.envs import env_label
 from rlkit.widgets.building import error_text
 from rlkit.widgets.dashboard import error_html
 from rlkit.widgets.episodes import EpisodeRecording, frame_png, frames_to_gif, record_episode
+
+MAX_WIDTH_PX = 480  # CartPole's 600 px frames are shown smaller; the aspect always kept
 
 
 class EpisodeReplay(widgets.VBox):
@@ -51,18 +54,46 @@ class EpisodeReplay(widgets.VBox):
         self.play = widgets.Play(value=0, min=0, max=0, interval=int(1000 / fps))
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="frame")
         widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.image = widgets.Image(format="png", layout={"display": "none"})  # until Record
+        # Hidden until Record; then shown at the frame's own size, at most MAX_WIDTH_PX wide.
+        self.image = widgets.Image(format="png", layout={"display": "none", "max_width": "100%"})
+        self.image.add_class("rlkit-replay-frame")
         self.status = widgets.HTML("press Record episode")
+        self.status.add_class("rlkit-replay-status")
         self.record_button.on_click(lambda _: self.record())
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
-        controls = widgets.HBox([self.record_button, self.explore, self.play, self.slider])
+        self.record_button.layout.width = "auto"
+        self.explore.indent, self.explore.layout.width = False, "130px"
+        controls = widgets.HBox(
+            [self.record_button, self.explore, self.play, self.slider],
+            layout={"flex_flow": "row wrap", "align_items": "center"},
+        )
         super().__init__([controls, self.status, self.image])
 
     def set_policy(self, policy: Any, env: Any = None, env_config: dict | None = None) -> None:
-        """Use another policy (and env) for the next recording."""
-        self.policy = policy
-        if env is not None:
+        """Use another policy (and env) for the next recording.
+
+        A new env clears the recording (it shows another env); a new policy on the same env
+        keeps it but says that it shows the previous policy.
+        """
+        changed_env = env is not None and (env is not self.env or env_config != self.env_config)
+        if changed_env:
             self.env, self.env_config = env, env_config
+            self.clear(f"env is now {html.escape(env_label(env))}: press Record episode")
+        elif policy is not self.policy and self.recording.frames:
+            self.status.value = (
+                "<span class='rlkit-stale' style='color:#8a5300'>⚠ this recording shows the "
+                "previous policy; press Record episode for the current one</span>"
+            )
+        self.policy = policy
+
+    def clear(self, message: str = "press Record episode") -> None:
+        """Forget the recording: no picture, the slider at 0, ``message`` as status."""
+        self.recording = EpisodeRecording()
+        self.play.value = self.slider.value = 0
+        self.play.max = self.slider.max = 0
+        self.image.layout.display = "none"
+        self.image.value = b""
+        self.status.value = message
 
     def record(self, seed: int | None = None) -> EpisodeRecording:
         """What Record does: play one episode (a new seed each time) and show its first frame."""
@@ -70,7 +101,7 @@ class EpisodeReplay(widgets.VBox):
             seed, self._seed = self._seed, self._seed + 1
         try:
             self.recording = record_episode(
-                self.policy,
+                copy.deepcopy(self.policy),  # never run a model another thread trains
                 self.env,
                 self.max_steps,
                 env_config=self.env_config,
@@ -96,7 +127,11 @@ class EpisodeReplay(widgets.VBox):
         """Display frame ``index`` of the recording."""
         frames = self.recording.frames
         if frames:
-            self.image.value = frame_png(frames[min(index, len(frames) - 1)])
+            frame = frames[min(index, len(frames) - 1)]
+            self.image.value = frame_png(frame)
+            scale = max(1, 320 // frame.shape[1])  # tiny frames (Pong's 160 px) twice as big
+            self.image.layout.width = f"{min(scale * frame.shape[1], MAX_WIDTH_PX)}px"
+            self.image.layout.height = "auto"
             self.image.layout.display = None
 
     def gif(self, fps: int = 20) -> bytes:

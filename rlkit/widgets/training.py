@@ -25,6 +25,7 @@ def train_in_chunks(
     stop_event: threading.Event,
     iterations: int,
     on_result: Callable[[dict], None] | None = None,
+    before_iteration: Callable[[int], None] | None = None,
 ) -> list[dict]:
     """Call ``trainer.train()`` up to ``iterations`` times, stopping early when asked.
 
@@ -33,15 +34,19 @@ def train_in_chunks(
         stop_event: checked before every iteration; set it (from any thread) to stop.
         iterations: the most iterations to run.
         on_result: called with every result dict, in the training thread.
+        before_iteration: called with the iteration's number in this call (1, 2, ...) just
+            before it starts (a status line can say "iteration N running").
 
     Returns:
         the results of the iterations that ran. An exception inside ``train()`` propagates;
         the trainer stays usable (see Algorithm.train).
     """
     results = []
-    for _ in range(iterations):
+    for i in range(iterations):
         if stop_event.is_set():
             break
+        if before_iteration is not None:
+            before_iteration(i + 1)
         result = trainer.train()
         results.append(result)
         if on_result is not None:
@@ -59,7 +64,8 @@ def device_name(device: Any) -> str:
 
 class Throttle:
     """Run a redraw at most every ``min_interval_s`` seconds of wall time, and never let
-    redraws take more than ``max_share`` of it (a slow redraw waits correspondingly longer).
+    redraws take more than ``max_share`` of it (a slow redraw waits correspondingly longer),
+    unless ``max_interval_s`` caps the wait (a live picture must not go stale).
 
     Throttling by wall time rather than by iterations keeps the page lively for slow
     iterations and keeps redraws from eating the training time for fast ones.
@@ -70,9 +76,11 @@ class Throttle:
         min_interval_s: float = 1.0,
         max_share: float = 0.05,
         clock: Callable[[], float] = time.perf_counter,
+        max_interval_s: float | None = None,
     ):
         self.min_interval_s = min_interval_s
         self.max_share = max_share
+        self.max_interval_s = max_interval_s  # a slow redraw still comes at least this often
         self.clock = clock  # seconds; tests pass a fake clock
         self._next = 0.0
 
@@ -93,5 +101,8 @@ class Throttle:
             return False
         draw()
         end = self.clock()
-        self._next = end + max(self.min_interval_s, (end - now) / self.max_share)
+        interval = max(self.min_interval_s, (end - now) / self.max_share)
+        if self.max_interval_s is not None:
+            interval = min(interval, self.max_interval_s)
+        self._next = end + interval
         return True

@@ -1,0 +1,143 @@
+"""The picker's editors: dropdowns, text boxes and checkboxes, laid out in rows that can
+show an error under the editor at fault.
+
+Nothing here knows about policies; rlkit.widgets.picker wires the editors to build_policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from rlkit.widgets.building import MAIN_HYPERPARAMETERS, algorithm_defaults
+
+DEFAULT_ENVS = (
+    "CartPole-v1",
+    "Acrobot-v1",
+    "Pendulum-v1",
+    "Taxi-v4",
+    "Blackjack-v1",
+    "ALE/Pong-v5",
+)
+FILTERS = ("NoFilter", "MeanStdFilter")
+# Model keys with their own editor; any other model key goes in the "more model keys" text.
+MODEL_EDITOR_KEYS = (
+    "fcnet_hiddens",
+    "fcnet_activation",
+    "conv_filters",
+    "use_lstm",
+    "lstm_cell_size",
+    "free_log_std",
+    "vf_share_layers",
+    "custom_model",
+    "custom_model_config",
+    "custom_action_dist",
+    "custom_preprocessor",
+)
+_STYLE = {"description_width": "130px"}
+_WIDE = {"width": "100%"}
+_INDENT = {"margin": "0 0 0 136px"}  # line checkboxes up with the editors' boxes
+_BAD = "2px solid #b00020"  # outline of the editor whose value does not work
+
+
+def named_options(first: tuple, names: list, current: Any) -> list[tuple[str, Any]]:
+    """Dropdown options: ``first`` (label, "") then names; a class given directly is kept."""
+    options = [first] + [(str(n), n) for n in names]
+    if current and current not in names:
+        options.append((getattr(current, "__name__", str(current)), current))
+    return options
+
+
+def dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
+    return widgets.Dropdown(
+        options=options, value=value, description=description, style=_STYLE, layout=_WIDE
+    )
+
+
+def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
+    return widgets.Text(
+        value=value,
+        description=description,
+        placeholder=placeholder,
+        continuous_update=False,  # rebuild on Enter or leaving the box, not per keystroke
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def checkbox(description: str, value: bool) -> widgets.Checkbox:
+    return widgets.Checkbox(
+        value=value, description=description, indent=False, layout={"width": "130px"}
+    )
+
+
+def hyperparameter_editors(algo: str, values: dict) -> dict[str, widgets.Widget]:
+    """One number box per main hyperparameter that algorithm ``algo`` has.
+
+    Args:
+        algo: a key of rlkit.algorithms.ALGORITHMS.
+        values: key -> value typed earlier (kept across algorithm switches); else defaults.
+    """
+    defaults = algorithm_defaults(algo)
+    editors: dict[str, widgets.Widget] = {}
+    for key in MAIN_HYPERPARAMETERS:
+        default = defaults.get(key)
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        box = widgets.FloatText if isinstance(default, float) else widgets.IntText
+        editors[key] = box(
+            value=values.get(key, default), description=key, style=_STYLE, layout=_WIDE
+        )
+    return editors
+
+
+class EditorRows:
+    """Rows of editors; ``mark`` outlines one editor and puts a message under it.
+
+    Args:
+        message: the widget (HTML) that shows the message, moved to the bad editor's row.
+
+    Attributes:
+        bad: the editor marked now (None when none).
+    """
+
+    def __init__(self, message: widgets.HTML):
+        self.message = message
+        self.bad: widgets.Widget | None = None
+        self._rows: dict[int, widgets.VBox] = {}
+
+    def row(self, *editors: widgets.Widget, indent: bool = False) -> widgets.VBox:
+        """A line of editors (side by side and indented when ``indent``)."""
+        line = widgets.HBox(list(editors), layout=_INDENT) if indent else editors[0]
+        row = widgets.VBox([line], layout={"width": "100%"})
+        for editor in editors:
+            self._rows[id(editor)] = row
+        return row
+
+    def __getitem__(self, editor_id: int) -> widgets.VBox:
+        return self._rows[editor_id]
+
+    def mark(
+        self, editor: widgets.Widget | None, message: str, fallback: widgets.Widget
+    ) -> widgets.VBox | None:
+        """Outline ``editor`` (or ``fallback`` when it has no row) with ``message`` under it;
+        None clears the mark. Returns the row marked."""
+        if self.bad is not None:
+            self.bad.layout.border = None
+            self.bad.remove_class("rlkit-bad")
+            row = self._rows.get(id(self.bad))
+            if row is not None:
+                row.children = row.children[:1]
+        self.message.value = message
+        if editor is None:
+            self.bad = None
+            return None
+        if id(editor) not in self._rows:
+            editor = fallback
+        self.bad = editor
+        editor.layout.border = _BAD
+        editor.add_class("rlkit-bad")
+        row = self._rows[id(editor)]
+        row.children = (row.children[0], self.message)
+        return row
