@@ -253,7 +253,8 @@ class TrainingDashboard(widgets.VBox):
             verb = f"stopped after {done} of {iterations}" if done < iterations else "finished"
             self._set_state(
                 end,
-                f"run <b>{html.escape(self.label)}</b> · <b>{verb}</b> iterations"
+                f"run <b>{html.escape(self.label)}</b> · <b>{verb}</b>"
+                f"{'' if done < iterations else f' {done}'} iterations"
                 f"{self._last_text()} · press Train to continue",
             )
         except Exception as err:  # shown inline; the trainer stays usable

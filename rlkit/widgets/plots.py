@@ -221,12 +221,12 @@ def draw_curves(
                 ax.fill_between(x, *band, color=colour, alpha=0.2, linewidth=0)
         ax.set_title(key, fontsize=10, pad=3)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=9)
+        ax.tick_params(labelsize=10)
         # An offset ("1e-6+6.93e-1") would sit on the title; plain tick labels read better.
         ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
         ax.locator_params(nbins=4)  # tick labels are most of the drawing time: keep few
     for ax in axes[max(0, len(keys) - cols) : len(keys)]:
-        ax.set_xlabel("env steps", fontsize=9)
+        ax.set_xlabel("env steps", fontsize=10)
     return list(axes[: len(keys)])
 
 
