@@ -90,6 +90,9 @@ class DataFlowView(widgets.VBox):
         """Show another policy: the same observation again, or a fresh env when it changed.
 
         Args:
+            policy: an rlkit Policy.
+            env: the env to show (None keeps the current one).
+            env_config: passed to the env creator.
             live: the policy is being trained in another thread; trace a copy of it.
         """
         self.policy, self._live = policy, live

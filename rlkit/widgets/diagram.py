@@ -64,8 +64,11 @@ def _leaves(value: Any, prefix: str = "") -> list[tuple[str, np.ndarray]]:
 
 
 def stage_rows(stage: Any) -> list[tuple[str, np.ndarray]]:
-    """The arrays a stage's card draws, labelled: leaves of a nested obs, model output and
-    recurrent state ("h", "c"), or the stage's output alone."""
+    """The labelled arrays a stage's card draws.
+
+    Leaves of a nested observation, the model's output with its recurrent state ("h", "c"),
+    or the stage's output alone.
+    """
     if stage.name == "env":
         return _leaves(stage.output)
     if stage.name == "model":
@@ -91,8 +94,10 @@ def shared_bound(stages: list) -> float:
 
 
 def strip_svg(arr: np.ndarray, bound: float, mask: np.ndarray | None = None) -> str:
-    """A vector as a heat strip on the shared scale; values in the cells when there is room,
-    every value in the cell's hover title; masked entries crossed out.
+    """A vector as a heat strip on the shared colour scale.
+
+    Values are printed in the cells when there is room (else beside the strip), every value
+    is in its cell's hover title, and masked entries are crossed out.
 
     Args:
         arr: [*shape] numbers, drawn flattened (a one-hot of 500 wraps into a 23 x 22 grid).

@@ -1,5 +1,6 @@
-"""The picker's editors: dropdowns, text boxes and checkboxes, laid out in rows that can
-show an error under the editor at fault.
+"""The picker's editors: dropdowns, text boxes and checkboxes, in rows.
+
+A row can show an error under the editor at fault (EditorRows.mark).
 
 Nothing here knows about policies; rlkit.widgets.picker wires the editors to build_policy.
 """
@@ -50,12 +51,14 @@ def named_options(first: tuple, names: list, current: Any) -> list[tuple[str, An
 
 
 def dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
+    """A full-width dropdown with the picker's label width."""
     return widgets.Dropdown(
         options=options, value=value, description=description, style=_STYLE, layout=_WIDE
     )
 
 
 def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
+    """A full-width text box that reports its value on Enter or when it loses focus."""
     return widgets.Text(
         value=value,
         description=description,
@@ -67,6 +70,7 @@ def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
 
 
 def checkbox(description: str, value: bool) -> widgets.Checkbox:
+    """A checkbox with its label on the right (lines up with the editors' boxes)."""
     return widgets.Checkbox(
         value=value, description=description, indent=False, layout={"width": "130px"}
     )
@@ -121,8 +125,16 @@ class EditorRows:
     def mark(
         self, editor: widgets.Widget | None, message: str, fallback: widgets.Widget
     ) -> widgets.VBox | None:
-        """Outline ``editor`` (or ``fallback`` when it has no row) with ``message`` under it;
-        None clears the mark. Returns the row marked."""
+        """Outline ``editor`` with ``message`` under it; None clears the mark.
+
+        Args:
+            editor: the editor at fault (``fallback`` is marked when it has no row).
+            message: HTML for the message widget.
+            fallback: the editor to mark instead of one outside every row.
+
+        Returns:
+            the row marked (None when cleared).
+        """
         if self.bad is not None:
             self.bad.layout.border = None
             self.bad.remove_class("rlkit-bad")

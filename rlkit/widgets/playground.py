@@ -62,8 +62,10 @@ class Playground(widgets.VBox):
         super().__init__(self._layout(), layout={"width": "100%"})
 
     def _layout(self) -> list[widgets.Widget]:
-        """Swap controls beside the data flow (they wrap into one column when narrow), then
-        training and the replay at full width."""
+        """Swap controls beside the data flow, then training and the replay at full width.
+
+        The first two wrap into one column when the page is too narrow for both.
+        """
 
         def panel(title: str, body: widgets.Widget, name: str, flex: str) -> widgets.VBox:
             head = widgets.HTML(f"<h3 style='margin:4px 0'>{title}</h3>")
