@@ -2,6 +2,11 @@
 
 python -m rlkit train --algo PPO --env CartPole-v1 --stop-reward 475
 python -m rlkit tour            # a headless tour: the data flow, then training, with plots
+
+A user error (bad --config JSON, an unknown env, algorithm or config key, an --out that is a
+file or holds a previous run, a budget that is not positive) prints one line and exits with
+status 2; no run directory is written and no earlier run is ever overwritten. Ctrl-C saves what
+was trained so far (nothing when no iteration finished) and exits with status 130.
 """
 
 from __future__ import annotations
@@ -13,6 +18,19 @@ import os
 import sys
 import time
 
+ALGORITHM_NAMES = ("PG", "A2C", "PPO", "DQN", "BC")  # rlkit.algorithms.ALGORITHMS' keys
+RUN_FILES = ("checkpoint", "curve.png")
+
+
+class UserError(Exception):
+    """A mistake in the command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
 
 def progress_bar(done: float, total: float, width: int = 30) -> str:
     """``[#########.....]`` for done/total (clamped)."""
@@ -21,87 +39,190 @@ def progress_bar(done: float, total: float, width: int = 30) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
-def train_main(args: argparse.Namespace) -> int:
+def progress(steps: int, iters: int, args: argparse.Namespace) -> str:
+    """The bar of the budget nearest its end, i.e. the stop condition that will end the run
+    (a reward target cannot be foreseen; the budgets bound it)."""
+    budgets = [(steps, args.stop_timesteps, "steps")]
+    if args.stop_iters is not None:
+        budgets.append((iters, args.stop_iters, "iters"))
+    done, total, unit = max(budgets, key=lambda b: b[0] / b[1])
+    return f"{progress_bar(done, total)} {done:>9,}/{total:,} {unit}"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer (a budget > 0)")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_config(text: str | None, seed: int | None) -> dict:
+    try:
+        config = json.loads(text) if text else {}
+    except json.JSONDecodeError as err:
+        raise UserError(
+            f"--config is not valid JSON ({err}); e.g. --config '{{\"lr\": 1e-3}}'"
+        ) from None
+    if not isinstance(config, dict):
+        raise UserError(f"--config must be a JSON object such as '{{\"lr\": 1e-3}}'; got {text}")
+    if seed is not None:
+        config["seed"] = seed
+    return config
+
+
+def run_directory(out: str | None, algo: str, env: str) -> str:
+    """The run's directory: --out (new or empty), or a fresh one under runs/."""
+    if out is None:
+        base = os.path.join("runs", f"{algo}-{env.replace('/', '_')}-{int(time.time())}")
+        out, n = base, 1
+        while os.path.exists(out):
+            out, n = f"{base}-{n}", n + 1
+        return out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError(f"--out '{out}' is a file; give a directory for the checkpoint and curve")
+    previous = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+    if previous:
+        raise UserError(
+            f"--out '{out}' holds a previous run ({', '.join(previous)}); choose a new directory "
+            f"(or remove that one): a run never overwrites another"
+        )
+    return out
+
+
+def build_trainer(args: argparse.Namespace):
     from rlkit.algorithms import ALGORITHMS
-    from rlkit.widgets.plots import plot_learning_curves
 
     if args.algo not in ALGORITHMS:
-        print(
-            f"unknown algorithm '{args.algo}'; choose one of {', '.join(ALGORITHMS)}",
-            file=sys.stderr,
-        )
-        return 2
-    config = json.loads(args.config) if args.config else {}
-    if args.seed is not None:
-        config["seed"] = args.seed
-    trainer = ALGORITHMS[args.algo](env=args.env, config=config)
-    out = args.out or os.path.join(
-        "runs", f"{args.algo}-{args.env.replace('/', '_')}-{int(time.time())}"
-    )
-    os.makedirs(out, exist_ok=True)
-    history = []
-    solved = False
+        raise UserError(f"unknown algorithm '{args.algo}'; choose one of {', '.join(ALGORITHMS)}")
+    config = parse_config(args.config, args.seed)
+    out = run_directory(args.out, args.algo, args.env)
+    try:
+        trainer = ALGORITHMS[args.algo](env=args.env, config=config)
+    except (ValueError, TypeError, KeyError, OSError, ImportError) as err:
+        text = str(err).strip()
+        raise UserError(text.splitlines()[0] if text else repr(err)) from None
+    return trainer, out
+
+
+def train_loop(trainer, args: argparse.Namespace) -> tuple[list, bool, str | None]:
+    """Train until a stop condition; returns (results, solved, why it stopped early)."""
+    history: list = []
     try:
         while True:
             result = trainer.train()
             history.append(result)
-            reward = result["episode_reward_mean"]
-            steps = result["timesteps_total"]
-            line = (
-                f"\r{progress_bar(steps, args.stop_timesteps)} {steps:>9,} steps  "
-                f"reward {reward:8.1f}  {result['time_total_s']:6.1f}s"
+            reward, steps = result["episode_reward_mean"], result["timesteps_total"]
+            iters = result["training_iteration"]
+            print(
+                f"\r{progress(steps, iters, args)}  reward {reward:8.1f}  "
+                f"{result['time_total_s']:6.1f}s",
+                end="",
+                flush=True,
             )
-            print(line, end="", flush=True)
-            if (
-                args.stop_reward is not None
-                and not math.isnan(reward)
-                and reward >= args.stop_reward
-            ):
-                solved = True
-                break
-            if steps >= args.stop_timesteps or result["training_iteration"] >= args.stop_iters:
-                break
+            target = args.stop_reward
+            if target is not None and not math.isnan(reward) and reward >= target:
+                return history, True, None
+            if steps >= args.stop_timesteps or (args.stop_iters and iters >= args.stop_iters):
+                return history, False, None
     except KeyboardInterrupt:
-        print("\ninterrupted: saving what was trained so far")
+        return history, False, "interrupted"
+    except (ValueError, TypeError, FloatingPointError) as err:  # bad data from the env
+        return history, False, f"stopped: {err}"
+
+
+def train_main(args: argparse.Namespace) -> int:
+    trainer, out = build_trainer(args)
+    history, solved, stopped = train_loop(trainer, args)
     print()
+    if stopped:
+        print(stopped, file=sys.stderr)
+    if not history:
+        trainer.stop()
+        print("no iteration finished: nothing to save", file=sys.stderr)
+        return 130 if stopped == "interrupted" else 1
+    from rlkit.widgets.plots import plot_learning_curves
+
+    os.makedirs(out, exist_ok=True)
     path = trainer.save(os.path.join(out, "checkpoint"))
-    plot_learning_curves(
-        {f"{args.algo} {args.env}": history},
-        path=os.path.join(out, "curve.png"),
-        title=f"{args.algo} on {args.env}",
-    )
+    curve = os.path.join(out, "curve.png")
+    label = f"{args.algo} on {args.env}"
+    plot_learning_curves({f"{args.algo} {args.env}": history}, path=curve, title=label)
     trainer.stop()
     status = "reached" if solved else "did not reach"
     target = f" {status} {args.stop_reward}" if args.stop_reward is not None else ""
-    print(
-        f"{args.algo} on {args.env}{target} after {history[-1]['timesteps_total']:,} steps; "
-        f"checkpoint {path}; curve {os.path.join(out, 'curve.png')}"
-    )
+    steps = history[-1]["timesteps_total"]
+    print(f"{label}{target} after {steps:,} steps; checkpoint {path}; curve {curve}")
+    if stopped:
+        return 130 if stopped == "interrupted" else 1
     return 0 if solved or args.stop_reward is None else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="python -m rlkit",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train an algorithm on an env until a stop condition")
-    train.add_argument("--algo", default="PPO")
-    train.add_argument("--env", default="CartPole-v1")
-    train.add_argument("--stop-reward", type=float, default=None)
-    train.add_argument("--stop-timesteps", type=int, default=1_000_000)
-    train.add_argument("--stop-iters", type=int, default=10**9)
-    train.add_argument("--seed", type=int, default=None)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = sub.add_parser(
+        "train",
+        help="train an algorithm on an env until a stop condition",
+        description="Train until the first of: --stop-reward reached, --stop-timesteps env "
+        "steps, --stop-iters iterations. Writes OUT/checkpoint/ and OUT/curve.png.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    train.add_argument(
+        "--algo", default="PPO", help=f"algorithm: one of {', '.join(ALGORITHM_NAMES)}"
+    )
+    train.add_argument("--env", default="CartPole-v1", help="gymnasium id or registered name")
+    train.add_argument(
+        "--stop-reward", type=finite_float, default=None, help="stop at this mean return"
+    )
+    train.add_argument(
+        "--stop-timesteps", type=positive_int, default=1_000_000, help="env steps budget (> 0)"
+    )
+    train.add_argument(
+        "--stop-iters", type=positive_int, default=None, help="iterations budget (> 0)"
+    )
+    train.add_argument("--seed", type=int, default=None, help="seed of torch, numpy and envs")
     train.add_argument("--config", default=None, help="JSON config, e.g. '{\"lr\": 1e-3}'")
-    train.add_argument("--out", default=None, help="directory for the checkpoint and curve")
-    tour = sub.add_parser("tour", help="a headless tour of the data flow and of training")
-    tour.add_argument("--out", default="runs/tour")
+    train.add_argument(
+        "--out",
+        default=None,
+        help="new (or empty) directory for the checkpoint and curve; None: a new "
+        "runs/<algo>-<env>-<time>",
+    )
+    tour = sub.add_parser(
+        "tour",
+        help="a headless tour of the data flow and of training",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    tour.add_argument("--out", default="runs/tour", help="directory for the tour's figures")
     tour.add_argument("--fast", action="store_true", help="small budgets (for tests)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "train":
-        return train_main(args)
+        try:
+            return train_main(args)
+        except UserError as err:
+            print(f"python -m rlkit train: error: {err}", file=sys.stderr)
+            return 2
     from rlkit.tour import run_tour
 
     return run_tour(args.out, fast=args.fast)
