@@ -19,18 +19,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from rlkit.config import merge_model_config, suggest
 from rlkit.distributions import (
     BUILTIN_DISTRIBUTIONS,
     ActionDistribution,
+    MultiActionDistribution,
     get_dist_class_for_space,
     make_builtin_dist,
 )
+from rlkit.distributions.multi import with_leaf_children
 from rlkit.filters import MeanStdFilter, NoFilter, get_filter
 from rlkit.models import FullyConnectedNetwork, LSTMWrapper, Model, VisionNetwork
 from rlkit.preprocessors import Preprocessor, get_preprocessor
+from rlkit.spaces import is_nested
 from rlkit.trace import Explanation, explain_components
 
 
@@ -46,6 +50,26 @@ def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
             f"('{name}', YourClass)."
         )
     return registry[name]
+
+
+def _output_width(shape: Any, cls: type) -> int:
+    """Return ``required_model_output_shape``'s answer as a width.
+
+    An int (numpy's too), or RLlib's shape tuple, whose product is the width.
+    """
+    if isinstance(shape, (tuple, list, np.ndarray)) and all(
+        isinstance(d, (int, np.integer)) for d in np.asarray(shape).reshape(-1).tolist()
+    ):
+        shape = int(np.prod(shape))
+    if isinstance(shape, np.integer):
+        shape = int(shape)
+    if not (isinstance(shape, int) and not isinstance(shape, bool) and shape > 0):
+        raise ValueError(
+            f"custom action distribution {cls.__name__}.required_model_output_shape returned "
+            f"{shape!r}; it must return the model output width: a positive int (or a shape "
+            f"tuple such as (6,))"
+        )
+    return shape
 
 
 def check_framework(framework: Any, where: str) -> None:
@@ -171,13 +195,11 @@ class ModelCatalog:
         ):
             return make_builtin_dist(name, action_space, config)
         cls = _lookup(ModelCatalog._custom_action_dists, name, "action dist")
-        num_outputs = cls.required_model_output_shape(action_space, config)
-        if not (isinstance(num_outputs, int) and num_outputs > 0):
-            raise ValueError(
-                f"custom action distribution {cls.__name__}.required_model_output_shape returned "
-                f"{num_outputs!r}; it must return the model output width, a positive int"
-            )
-        return cls, num_outputs
+        if issubclass(cls, MultiActionDistribution) and is_nested(action_space):
+            # RLlib fills a registered MultiActionDistribution in with its leaves' defaults.
+            return with_leaf_children(cls, action_space)
+        shape = cls.required_model_output_shape(action_space, config)
+        return cls, _output_width(shape, cls)
 
     # -- models -------------------------------------------------------------------------------
     @staticmethod

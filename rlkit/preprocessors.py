@@ -207,6 +207,28 @@ class NoPreprocessor(_LeafPreprocessor):
             return self._obs_space.low.astype(np.float32), self._obs_space.high.astype(np.float32)
 
 
+class AtariRamPreprocessor(NoPreprocessor):
+    """Atari RAM (``Box(0, 255, (128,), uint8)``): bytes scaled to [-1, 1) as ``(x - 128) / 128``,
+    RLlib's AtariRamPreprocessor, so the network sees centred inputs of unit scale.
+    """
+
+    def _compute(self, batch: np.ndarray) -> np.ndarray:
+        return (batch.astype(np.float32) - 128.0) / 128.0  # [B, 128] uint8 -> float32
+
+    def _bounds(self) -> tuple[Any, Any]:
+        return np.full(128, -1.0, np.float32), np.full(128, 127 / 128, np.float32)
+
+
+def is_atari_ram_space(space: gym.Space) -> bool:
+    """True for the 128 bytes of an Atari console's RAM (ALE's ``obs_type="ram"``)."""
+    return (
+        isinstance(space, gym.spaces.Box)
+        and space.shape == (128,)
+        and space.dtype == np.uint8
+        and bool(np.all(space.low == 0) and np.all(space.high == 255))
+    )
+
+
 class OneHotPreprocessor(_LeafPreprocessor):
     """Discrete(n) -> one-hot (n,); MultiDiscrete(nvec) -> one-hots concatenated (sum(nvec),);
     MultiBinary -> its 0/1 entries as float32. Discrete's ``start`` maps to index 0.
@@ -366,6 +388,8 @@ def _leaf_class(space: gym.Space) -> type[Preprocessor] | None:
     if isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
         return OneHotPreprocessor
     if isinstance(space, gym.spaces.Box):
+        if is_atari_ram_space(space):
+            return AtariRamPreprocessor
         return ImagePreprocessor if is_image_space(space) else NoPreprocessor
     return None
 

@@ -388,3 +388,158 @@ def test_bc_imitates_an_expert_from_rllib_json_lines(tmp_path):
     agree = np.mean([trainer.compute_single_action(o) == expert_action(o) for o in obs])
     assert agree > 0.85, agree  # an untrained policy agrees about half the time
     trainer.stop()
+
+
+# ---- distributions and preprocessors -------------------------------------------------------
+
+
+def log_softmax(x):
+    x = np.asarray(x, np.float64)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def test_multicategorical_logp_takes_rllibs_list_of_components():
+    from rlkit.distributions import MultiCategorical
+
+    logits = torch.tensor([[0.0, 1.0, 0.5, -1.0, 2.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    dist = MultiCategorical(logits, None, input_lens=[2, 3])
+    components = [torch.tensor([1, 0]), torch.tensor([2, 1])]  # RLlib: one [B] per component
+    expected = [
+        log_softmax([0.0, 1.0])[1] + log_softmax([0.5, -1.0, 2.0])[2],
+        log_softmax([1.0, 0.0])[0] + log_softmax([0.0, 0.0, 0.0])[1],
+    ]
+    np.testing.assert_allclose(dist.logp(components).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(dist.logp(torch.stack(components, 1)).numpy(), expected, rtol=1e-6)
+
+
+NESTED_ACTIONS = gym.spaces.Tuple(
+    (
+        gym.spaces.Discrete(2),
+        gym.spaces.Dict({"b": gym.spaces.Box(-1, 1, (2,)), "a": gym.spaces.Discrete(3)}),
+    )
+)
+
+
+def test_multi_action_distribution_has_one_child_per_leaf():
+    from rlkit.distributions import Categorical, DiagGaussian, MultiActionDistribution
+
+    # RLlib's construction: flat lists over the leaves (depth first, Dict keys sorted).
+    inputs = torch.randn(4, 2 + 3 + 4)
+    dist = MultiActionDistribution(
+        inputs,
+        None,
+        action_space=NESTED_ACTIONS,
+        child_distributions=[Categorical, Categorical, DiagGaussian],
+        input_lens=[2, 3, 4],
+    )
+    assert len(dist.children) == 3
+    actions = dist.sample()
+    assert actions[0].shape == (4,) and set(actions[1]) == {"a", "b"}
+    assert actions[1]["b"].shape == (4, 2)
+    by_leaf = (
+        Categorical(inputs[:, :2]).logp(actions[0])
+        + Categorical(inputs[:, 2:5]).logp(actions[1]["a"])
+        + DiagGaussian(inputs[:, 5:]).logp(actions[1]["b"])
+    )
+    torch.testing.assert_close(dist.logp(actions), by_leaf)
+    torch.testing.assert_close(dist.sampled_action_logp(), by_leaf)
+
+
+def test_registered_multi_action_subclass_is_filled_in_with_its_children():
+    from rlkit.distributions import MultiActionDistribution
+
+    class HalfEntropy(MultiActionDistribution):
+        def entropy(self):
+            return 0.5 * super().entropy()
+
+    ModelCatalog.register_custom_action_dist("half_entropy_rllib", HalfEntropy)
+    dist_class, width = ModelCatalog.get_action_dist(
+        NESTED_ACTIONS, {"custom_action_dist": "half_entropy_rllib"}
+    )
+    assert width == 9
+    dist = dist_class(torch.zeros(3, width), None)
+    assert isinstance(dist, HalfEntropy) and len(dist.children) == 3
+    # Uniform logits and unit Gaussians: entropy ln 2 + ln 3 + 2 * 0.5 * ln(2 pi e), halved.
+    full = np.log(2) + np.log(3) + np.log(2 * np.pi * np.e)
+    np.testing.assert_allclose(dist.entropy().numpy(), [0.5 * full] * 3, rtol=1e-5)
+
+
+def test_beta_inputs_stay_a_tensor():
+    from rlkit.distributions import Beta
+
+    dist = Beta(np.zeros((2, 4), np.float32), None)
+    assert isinstance(dist.inputs, torch.Tensor) and dist.inputs.shape == (2, 4)
+
+
+def test_required_model_output_shape_may_return_rllibs_shape_tuple():
+    from rlkit.distributions import ActionDistribution, DiagGaussian
+
+    class TupleShaped(DiagGaussian):
+        @staticmethod
+        def required_model_output_shape(action_space, model_config):
+            return (2 * action_space.shape[0],)  # RLlib's distributions return shapes
+
+    class NumpyInt(DiagGaussian):
+        @staticmethod
+        def required_model_output_shape(action_space, model_config):
+            return np.prod(action_space.shape) * 2  # a numpy integer
+
+    space = gym.spaces.Box(-1, 1, (3,))
+    for i, cls in enumerate((TupleShaped, NumpyInt)):
+        ModelCatalog.register_custom_action_dist(f"shaped_rllib_{i}", cls)
+        assert (
+            ModelCatalog.get_action_dist(space, {"custom_action_dist": f"shaped_rllib_{i}"})[1] == 6
+        )
+
+    class Wrong(ActionDistribution):
+        @staticmethod
+        def required_model_output_shape(action_space, model_config):
+            return "six"
+
+    ModelCatalog.register_custom_action_dist("wrong_rllib", Wrong)
+    with pytest.raises(ValueError, match="positive int"):
+        ModelCatalog.get_action_dist(space, {"custom_action_dist": "wrong_rllib"})
+
+
+class IntBoxBandit(gym.Env):
+    """One-step episodes; reward -|a - target| summed, for an integer Box action in [-2, 2]."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-2, 2, (2,), np.int64)
+    target = np.array([1, -2])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.ones(1, np.float32), {}
+
+    def step(self, action):
+        assert self.action_space.contains(np.asarray(action, np.int64)), action
+        reward = -float(np.abs(np.asarray(action) - self.target).sum())
+        return np.ones(1, np.float32), reward, True, False, {}
+
+
+def test_integer_box_actions_get_a_multicategorical_and_learn():
+    from rlkit.algorithms import ppo
+    from rlkit.distributions import dist_name
+
+    dist_class, width = ModelCatalog.get_action_dist(IntBoxBandit.action_space, {})
+    assert dist_name(dist_class) == "MultiCategorical" and width == 10
+    actions = dist_class(torch.zeros(500, 10), None).sample()
+    assert actions.shape == (500, 2) and actions.min() == -2 and actions.max() == 2
+    config = {"num_envs": 8, "rollout_fragment_length": 16, "lr": 0.01, "seed": 0}
+    trainer = ppo.PPOTrainer(env=IntBoxBandit, config={**config, "model": {"fcnet_hiddens": [16]}})
+    for _ in range(15):
+        result = trainer.train()
+    assert trainer.compute_single_action(np.ones(1, np.float32)).tolist() == [1, -2]
+    assert result["episode_reward_mean"] > -1.0  # a uniform policy scores -2.4 on average
+    trainer.stop()
+
+
+def test_atari_ram_observations_are_scaled_like_rllib():
+    ram = gym.spaces.Box(0, 255, (128,), np.uint8)
+    prep = ModelCatalog.get_preprocessor_for_space(ram)
+    obs = np.arange(128, dtype=np.uint8) * 2  # 0, 2, ..., 254
+    out = prep.transform(obs)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, (obs.astype(np.float32) - 128) / 128)
+    assert out.min() == -1.0 and out.max() < 1.0

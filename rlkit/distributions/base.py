@@ -27,7 +27,8 @@ class ActionDistribution:
     """
 
     def __init__(self, inputs: Any, model: Any = None):
-        self.inputs = inputs
+        # numpy inputs are kept as a tensor, so every distribution's .inputs is one.
+        self.inputs = torch.as_tensor(inputs) if isinstance(inputs, np.ndarray) else inputs
         self.model = model
         self._last_sample = None
 

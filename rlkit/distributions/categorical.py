@@ -125,6 +125,9 @@ class MultiCategorical(ActionDistribution):
         model: the producing model (unused).
         input_lens: number of choices of each sub-action, e.g. [3, 2] for MultiDiscrete([3, 2]).
         temperature: passed to every Categorical.
+        action_space: an integer ``Box`` (RLlib's argument): each element is one sub-action
+            with ``high - low + 1`` choices, and actions are ``[B, *shape]`` in
+            ``[low, high]``. None: actions are ``[B, K]`` indices from 0.
     """
 
     def __init__(
@@ -133,8 +136,10 @@ class MultiCategorical(ActionDistribution):
         model: Any = None,
         input_lens: Sequence[int] | None = None,
         temperature: float = 1.0,
+        action_space: gym.Space | None = None,
     ):
         super().__init__(inputs, model)
+        self.box = action_space if isinstance(action_space, gym.spaces.Box) else None
         inputs = _as_inputs(inputs, "MultiCategorical")
         if not input_lens:
             raise ValueError(
@@ -158,17 +163,35 @@ class MultiCategorical(ActionDistribution):
             raise _space_error("MultiCategorical", "a MultiDiscrete action space", action_space)
         return int(action_space.nvec.sum())
 
+    def _to_actions(self, index: torch.Tensor) -> torch.Tensor:
+        """[B, K] indices -> actions: the same, or [B, *shape] values from low for a Box."""
+        if self.box is None:
+            return index
+        low = torch.as_tensor(self.box.low.reshape(-1), dtype=torch.int64, device=index.device)
+        return (index + low).reshape(index.shape[0], *self.box.shape)  # [B, K] -> [B, *shape]
+
     def sample(self) -> torch.Tensor:
-        """Returns: [B, K] int64, K = len(input_lens)."""
-        return self._record(torch.stack([cat.sample() for cat in self.cats], dim=1))
+        """Returns: [B, K] int64, K = len(input_lens) ([B, *shape] for an integer Box)."""
+        index = torch.stack([cat.sample() for cat in self.cats], dim=1)
+        return self._record(self._to_actions(index))
 
     def deterministic_sample(self) -> torch.Tensor:
-        """Returns: [B, K] int64."""
-        return self._record(torch.stack([cat.deterministic_sample() for cat in self.cats], dim=1))
+        """Returns: [B, K] int64 ([B, *shape] for an integer Box)."""
+        index = torch.stack([cat.deterministic_sample() for cat in self.cats], dim=1)
+        return self._record(self._to_actions(index))
 
     def logp(self, actions: Any) -> torch.Tensor:
-        """Args: actions: [B, K] integer indices. Returns: [B], the sum over sub-actions."""
+        """Return the log-probability of ``actions``, summed over sub-actions: [B].
+
+        Args:
+            actions: [B, K] integer indices ([B, *shape] values for an integer Box), or
+                RLlib's form: a list of K tensors [B], one per sub-action.
+        """
+        if isinstance(actions, (list, tuple)):
+            actions = torch.stack([torch.as_tensor(a) for a in actions], dim=1)  # K x [B] -> [B, K]
         actions = torch.as_tensor(actions).reshape(len(self.cats[0].log_probs), -1)  # [B, K]
+        if self.box is not None:
+            actions = actions - torch.as_tensor(self.box.low.reshape(-1), device=actions.device)
         if actions.shape[1] != len(self.cats):
             raise ValueError(
                 f"MultiCategorical.logp expects [B, {len(self.cats)}] actions; got "

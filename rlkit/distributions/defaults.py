@@ -22,7 +22,8 @@ def get_dist_class_for_space(
     """The default distribution for ``action_space`` and the model output width it needs.
 
     Discrete -> Categorical; MultiDiscrete -> MultiCategorical; float Box -> DiagGaussian;
-    Tuple / Dict -> MultiActionDistribution over the entries' defaults, recursively. Classes
+    integer Box -> MultiCategorical (one Categorical per element over low..high, as RLlib);
+    Tuple / Dict -> MultiActionDistribution over the leaves' defaults. Classes
     that need extra arguments come back as ``functools.partial``; call either as
     ``dist_class(inputs, model)``, and name either with ``dist_name``.
 
@@ -34,7 +35,7 @@ def get_dist_class_for_space(
         (dist_class, num_outputs).
 
     Raises:
-        ValueError: a space with no default (integer Box, MultiBinary, Text, ...), naming it.
+        ValueError: a space with no default (MultiBinary, Text, ...), naming it.
     """
     return default_dist(action_space, "action_space")
 

@@ -1,6 +1,6 @@
 """Tuple and Dict actions: MultiActionDistribution, and the default distribution of any space.
 
-MultiActionDistribution has one child distribution per entry. ``default_dist`` chooses the
+MultiActionDistribution has one child distribution per leaf. ``default_dist`` chooses the
 default for any space and recurses into nested spaces, so it lives beside the class it builds.
 
 The helpers convert between nested actions (a tuple / dict shaped like the space) and the flat
@@ -20,7 +20,7 @@ import torch
 from rlkit.distributions.base import ActionDistribution, _as_inputs, _check_kind, _space_error
 from rlkit.distributions.categorical import Categorical, MultiCategorical
 from rlkit.distributions.continuous import DiagGaussian
-from rlkit.spaces import children, is_nested
+from rlkit.spaces import build_nested, children, is_nested, leaf_paths, path_str
 
 
 def _nest(space: gym.Space, values: list) -> Any:
@@ -49,6 +49,17 @@ def _unnest(space: gym.Space, actions: Any) -> list:
     return list(actions)
 
 
+def _leaf_values(space: gym.Space, actions: Any) -> list:
+    """A nested action -> its leaves' actions in canonical order (structure checked)."""
+    if not is_nested(space):
+        return [actions]
+    return [
+        leaf
+        for (_, child), action in zip(children(space), _unnest(space, actions))
+        for leaf in _leaf_values(child, action)
+    ]
+
+
 def _flat_width(space: gym.Space) -> int:
     """Columns of ``space`` in the flat layout: 1 per Discrete, prod(shape) per other leaf."""
     if is_nested(space):
@@ -74,6 +85,8 @@ def _unflatten(space: gym.Space, flat: torch.Tensor) -> Any:
         return flat[:, 0].round().long()  # [B, 1] -> [B]
     if isinstance(space, gym.spaces.MultiDiscrete):
         return flat.round().long()  # [B, K]
+    if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.integer):
+        return flat.round().long().reshape(flat.shape[0], *space.shape)  # [B, *shape]
     if not is_nested(space):
         return flat.reshape(flat.shape[0], *space.shape)  # [B, width] -> [B, *shape]
     widths = [_flat_width(child) for _, child in children(space)]
@@ -84,19 +97,22 @@ def _unflatten(space: gym.Space, flat: torch.Tensor) -> Any:
 
 
 class MultiActionDistribution(ActionDistribution):
-    """One child distribution per entry of a Tuple or Dict action space (nested to any depth).
+    """One child distribution per leaf of a Tuple or Dict action space (nested to any depth).
+
+    As in RLlib, the children are the leaves' distributions in canonical order (depth first,
+    Dict keys sorted): ``Tuple(Discrete(2), Dict(a=Box(3), b=Discrete(4)))`` has three.
 
     Actions come in two forms. *Nested*: a tuple / dict (keys sorted) shaped like the space,
     Discrete entries [B] int64, Box entries [B, *shape], MultiDiscrete [B, K]. *Flat*: one
-    float32 tensor [B, F] with the leaves side by side in canonical order (depth first, Dict
-    keys sorted): 1 column per Discrete, prod(shape) columns per Box / MultiDiscrete.
+    float32 tensor [B, F] with the leaves side by side in canonical order: 1 column per
+    Discrete, prod(shape) columns per Box / MultiDiscrete.
     ``logp`` takes either form; entropy and kl are sums over the children.
 
     Args:
         inputs: [B, sum(input_lens)], the children's inputs side by side.
         model: the producing model, passed on to the children.
         action_space: the Tuple / Dict space.
-        child_distributions: one class (or functools.partial) per entry, in canonical order.
+        child_distributions: one class (or functools.partial) per leaf, in canonical order.
         input_lens: each child's num_outputs.
     """
 
@@ -116,20 +132,20 @@ class MultiActionDistribution(ActionDistribution):
                 "MultiActionDistribution", "a Tuple or Dict action space", action_space
             )
         self.action_space = action_space
-        self.entries = children(action_space)
+        self.leaves = leaf_paths(action_space)  # [(path, leaf space)], canonical order
         input_lens = [int(n) for n in input_lens]
-        if not len(child_distributions) == len(input_lens) == len(self.entries):
+        if not len(child_distributions) == len(input_lens) == len(self.leaves):
             raise ValueError(
                 f"MultiActionDistribution for {action_space} needs one child "
-                f"distribution and one input_len per entry ({len(self.entries)}); "
-                f"got {len(child_distributions)} and {len(input_lens)}"
+                f"distribution and one input_len per leaf ({len(self.leaves)}, depth first, "
+                f"Dict keys sorted); got {len(child_distributions)} and {len(input_lens)}"
             )
         if sum(input_lens) != inputs.shape[1]:
             raise ValueError(
                 f"MultiActionDistribution got {inputs.shape[1]} inputs per row but "
                 f"input_lens={input_lens} sum to {sum(input_lens)}"
             )
-        parts = inputs.split(input_lens, dim=1)  # [B, sum] -> one [B, len_i] per child
+        parts = inputs.split(input_lens, dim=1)  # [B, sum] -> one [B, len_i] per leaf
         self.children = [cls(part, model) for cls, part in zip(child_distributions, parts)]
 
     @staticmethod
@@ -143,12 +159,12 @@ class MultiActionDistribution(ActionDistribution):
 
     def _collect(self, method: str) -> Any:
         values = []
-        for child, (_, space) in zip(self.children, self.entries):
+        for child, (_, space) in zip(self.children, self.leaves):
             action = getattr(child, method)()
             if isinstance(space, gym.spaces.Box):  # Box children give [B, A]
                 action = action.reshape(action.shape[0], *space.shape)  # -> [B, *shape]
             values.append(action)
-        return _nest(self.action_space, values)
+        return build_nested(self.action_space, values)
 
     def sample(self) -> Any:
         """Returns: a tuple / dict shaped like the space, of [B, ...] actions."""
@@ -162,8 +178,8 @@ class MultiActionDistribution(ActionDistribution):
         """Args: actions: nested or flat [B, F] (see class doc). Returns: [B], sum over children."""
         if isinstance(actions, (torch.Tensor, np.ndarray)):
             actions = self.unflatten_actions(actions)
-        entries = _unnest(self.action_space, actions)
-        return sum(child.logp(action) for child, action in zip(self.children, entries))
+        leaves = _leaf_values(self.action_space, actions)
+        return sum(child.logp(action) for child, action in zip(self.children, leaves))
 
     def entropy(self) -> torch.Tensor:
         """Returns: [B], the sum of the children's entropies."""
@@ -214,18 +230,35 @@ def default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
         return functools.partial(MultiCategorical, input_lens=lens), sum(lens)
     if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating):
         return DiagGaussian, 2 * int(np.prod(space.shape))
+    if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.integer):
+        # RLlib's choice: one Categorical per element over low..high (rlkit adds low back).
+        lens = (space.high.astype(np.int64) - space.low.astype(np.int64) + 1).reshape(-1)
+        dist = functools.partial(MultiCategorical, input_lens=lens.tolist(), action_space=space)
+        return dist, int(lens.sum())
     if is_nested(space):
-        parts = [default_dist(child, f"{where}[{key!r}]") for key, child in children(space)]
-        dist = functools.partial(
-            MultiActionDistribution,
-            action_space=space,
-            child_distributions=[cls for cls, _ in parts],
-            input_lens=[width for _, width in parts],
-        )
-        return dist, sum(width for _, width in parts)
+        return with_leaf_children(MultiActionDistribution, space, where)
     raise ValueError(
         f"rlkit has no default action distribution for {where} = {space}. Write "
         "an ActionDistribution subclass, register it with ModelCatalog."
         "register_custom_action_dist(name, cls) and set the model config key "
         "'custom_action_dist' to name"
     )
+
+
+def with_leaf_children(
+    dist_class: type, space: gym.Space, where: str = "action_space"
+) -> tuple[Any, int]:
+    """A MultiActionDistribution class (or subclass) filled in with its leaves' defaults.
+
+    Returns:
+        (``functools.partial(dist_class, action_space=..., child_distributions=[one per
+        leaf], input_lens=[...])``, the model output width: the sum of input_lens).
+    """
+    parts = [default_dist(leaf, path_str(path, where)) for path, leaf in leaf_paths(space)]
+    dist = functools.partial(
+        dist_class,
+        action_space=space,
+        child_distributions=[cls for cls, _ in parts],
+        input_lens=[width for _, width in parts],
+    )
+    return dist, sum(width for _, width in parts)
