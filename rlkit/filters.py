@@ -76,9 +76,15 @@ class RunningStat:
 
     def merge(self, other: RunningStat) -> None:
         """Fold the samples summarised by ``other`` into ``self`` (``other`` is unchanged)."""
+        if not isinstance(other, RunningStat):
+            raise TypeError(f"RunningStat.merge takes a RunningStat, got {other!r}")
         if other.shape != self.shape:
             raise ValueError(f"cannot merge RunningStat of shape {other.shape} into {self.shape}")
         self._merge(other._n, other._mean, other._m2)
+
+    def update(self, other: RunningStat) -> None:
+        """RLlib's name for ``merge``: fold ``other``'s samples into ``self``."""
+        self.merge(other)
 
     def _merge(self, n_b: int, mean_b: np.ndarray, m2_b: np.ndarray) -> None:
         if n_b == 0:
@@ -112,6 +118,7 @@ class RunningStat:
         return np.sqrt(self.var)
 
     def copy(self) -> RunningStat:
+        """An independent copy (RLlib name)."""
         other = RunningStat(self.shape)
         other.set_state(self.get_state())
         return other
@@ -160,8 +167,12 @@ class NoFilter:
         """x: one obs ``[*shape]`` or a batch ``[B, *shape]`` -> float32, same shape."""
         return _checked(x, self.shape, type(self).__name__).astype(np.float32, copy=False)
 
-    def apply_changes(self, other: Any) -> None:
+    def apply_changes(self, other: Any, with_buffer: bool = False) -> None:
         """Nothing to merge."""
+
+    def sync(self, other: NoFilter) -> None:
+        """Nothing to copy (the shapes must match)."""
+        _check_state(other.get_state(), "NoFilter", self.shape)
 
     def clear_buffer(self) -> None:
         """Nothing to clear."""
@@ -231,15 +242,28 @@ class MeanStdFilter:
             x = np.clip(x, -self.clip, self.clip)
         return x.astype(np.float32)
 
-    def apply_changes(self, other: MeanStdFilter) -> None:
-        """Merge the observations ``other`` buffered (since its last ``clear_buffer``) into
-        ``self.rs``: how a learner collects what several samplers saw.
+    def apply_changes(self, other: MeanStdFilter, with_buffer: bool = False) -> None:
+        """Merge the observations ``other`` buffered into ``self.rs`` (RLlib's name).
+
+        What ``other`` saw since its last ``clear_buffer`` is its delta: how a learner
+        collects what several samplers saw (RLlib's FilterManager merges deltas, never
+        overwrites). ``with_buffer`` also takes ``other``'s buffer.
         """
         if not isinstance(other, MeanStdFilter):
             raise TypeError(f"MeanStdFilter.apply_changes takes a MeanStdFilter, got {other!r}")
         self.rs.merge(other.buffer)
+        if with_buffer:
+            self.buffer = other.buffer.copy()
+
+    def sync(self, other: MeanStdFilter) -> None:
+        """Become a copy of ``other`` (settings, statistics and buffer): how a sampler takes
+        the learner's merged statistics at the start of an iteration."""
+        if not isinstance(other, MeanStdFilter):
+            raise TypeError(f"MeanStdFilter.sync takes a MeanStdFilter, got {other!r}")
+        self.set_state(other.get_state())
 
     def clear_buffer(self) -> None:
+        """Forget the buffered delta (after a learner has received it)."""
         self.buffer = RunningStat(self.shape)
 
     def reset(self) -> None:
@@ -248,6 +272,7 @@ class MeanStdFilter:
         self.buffer = RunningStat(self.shape)
 
     def copy(self) -> MeanStdFilter:
+        """An independent copy: statistics and buffer (RLlib name)."""
         other = MeanStdFilter(self.shape, self.demean, self.destd, self.clip)
         other.set_state(self.get_state())
         return other

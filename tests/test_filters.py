@@ -208,3 +208,39 @@ def test_get_filter_by_name():
     assert isinstance(f, MeanStdFilter) and f.shape == (4,) and f.clip == 10.0
     with pytest.raises(ValueError, match="did you mean 'MeanStdFilter'"):
         get_filter("MeanStdFiltre", (4,))
+
+
+def test_rllib_names_filter_manager_round():
+    """RLlib's FilterManager round with RLlib's method names: each sampler's delta is merged at
+    the learner, the learner's statistics are synced back, and the result equals one stream."""
+    xs = [data(40, seed=s) for s in range(3)]
+    learner = MeanStdFilter((3,))
+    samplers = [MeanStdFilter((3,)) for _ in range(2)]
+    for rnd in range(2):  # two iterations: sync out, sample, merge deltas in
+        for f in samplers:
+            f.sync(learner)
+            assert f.rs.n == learner.rs.n and f.buffer.n == 0
+        for i, f in enumerate(samplers):
+            f(xs[i][rnd * 20 : (rnd + 1) * 20])
+        for f in samplers:
+            delta = f.copy()
+            f.clear_buffer()
+            assert f.buffer.n == 0 and delta.buffer.n == 20
+            learner.apply_changes(delta, with_buffer=False)
+    everything = np.concatenate([xs[0], xs[1]])
+    assert learner.rs.n == 80 and learner.buffer.n == 0
+    np.testing.assert_allclose(learner.rs.mean, everything.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(learner.rs.var, everything.var(axis=0, ddof=1), rtol=1e-10)
+    # RunningStat.update is RLlib's merge.
+    a, b = RunningStat((3,)), RunningStat((3,))
+    a.push_batch(xs[2][:10])
+    b.push_batch(xs[2][10:])
+    a.update(b)
+    np.testing.assert_allclose(a.mean, xs[2].mean(axis=0), rtol=1e-12)
+    with pytest.raises(TypeError, match="RunningStat"):
+        a.update(xs[2])
+    with pytest.raises(ValueError, match="shape"):
+        MeanStdFilter((2,)).sync(learner)
+    NoFilter((3,)).sync(NoFilter((3,)))  # nothing to copy, shapes agree
+    with pytest.raises(ValueError, match="shape"):
+        NoFilter((2,)).sync(NoFilter((3,)))

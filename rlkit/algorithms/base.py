@@ -57,6 +57,7 @@ COMMON_CONFIG: dict[str, Any] = {
     # exact twin of the torch code, else torch), "torch" (step through the code as written)
     # or "numpy"; every train() result names the engine that ran and why
     "engine": "auto",
+    "num_env_runners": 0,  # Ray actors that sample (rlkit.scaling.runners); 0: this process
 }
 
 # Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
@@ -154,16 +155,22 @@ class Algorithm:
             else copy.deepcopy(self.policy.model).to(self.device)
         )
         self.optimizer = make_adam(self.model, self.config["lr"], self.config["adam_epsilon"])
-        self.sampler = Sampler(
-            env,
-            self.policy,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            seed,
-            config=self.config,
-            vec_env=vec_env,
-        )
+        if self.config["num_env_runners"] > 0:  # N Ray actors behind the Sampler's interface
+            from rlkit.scaling.runners import EnvRunnerGroup
+
+            vec_env.close()  # the runners step envs of their own
+            self.sampler = EnvRunnerGroup(self, env, self.config["num_env_runners"])
+        else:
+            self.sampler = Sampler(
+                env,
+                self.policy,
+                self.config["num_envs"],
+                self.config["env_config"],
+                self.config["vector_mode"],
+                seed,
+                config=self.config,
+                vec_env=vec_env,
+            )
         self.iteration = 0
         self._logdir: str | None = None
         self.timesteps_total = 0
@@ -211,6 +218,16 @@ class Algorithm:
         """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""
         return self.policy.compute_actions
 
+    def exploration_state(self) -> dict[str, Any]:
+        """What remote env runners need to act as action_fn() does (DQN: its epsilon)."""
+        return {}
+
+    @staticmethod
+    def runner_actions(policy: Policy, exploration: dict[str, Any]):
+        """On a remote runner: compute_actions acting as action_fn() does, given
+        exploration_state(); None means the policy's own compute_actions."""
+        return None
+
     def extra_state(self) -> dict[str, Any]:
         """Algorithm-specific tensors for checkpoints (e.g. a target network)."""
         return {}
@@ -224,6 +241,9 @@ class Algorithm:
         for key in ("num_envs", "rollout_fragment_length", "num_threads"):
             if not (isinstance(c[key], int) and c[key] > 0):
                 raise ValueError(f"config key '{key}' takes a positive int; got {c[key]!r}")
+        runners = c["num_env_runners"]
+        if not (isinstance(runners, int) and not isinstance(runners, bool) and runners >= 0):
+            raise ValueError(f"config key 'num_env_runners' takes an int >= 0; got {runners!r}")
         if c["vector_mode"] not in VECTOR_MODES:
             raise ValueError(
                 f"config key 'vector_mode' takes one of {', '.join(VECTOR_MODES)}; "

@@ -31,6 +31,7 @@ Implementation details (numbers referenced in the code):
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import gymnasium as gym
@@ -288,6 +289,18 @@ class DQN(Algorithm):
     def action_fn(self):
         """compute_single_action explores epsilon-greedily, as sampling does."""
         return self.explore_actions
+
+    def exploration_state(self) -> dict[str, Any]:
+        """Remote env runners explore with the driver's current epsilon."""
+        return {"epsilon": self.epsilon}
+
+    @staticmethod
+    def runner_actions(policy: Any, exploration: dict[str, Any]):
+        """explore_actions on a remote runner's policy copy, with the driver's epsilon."""
+        epsilon = exploration["epsilon"]
+        return functools.partial(
+            policy.compute_actions, choose=lambda q: epsilon_greedy(q, epsilon)
+        )
 
     def num_updates(self, sampled: int) -> int:
         """Gradient updates owed for ``sampled`` new env steps (detail 5)."""

@@ -1,0 +1,175 @@
+"""Remote env runners and Tune sweeps on a real Ray cluster on this machine.
+
+One session cluster (rlkit.scaling.LocalCluster): a head with 0 CPUs and 2 worker nodes of
+1 CPU each, every process on 127.0.0.1, dashboard off, 200 MB object stores; the fixture
+asserts at the end that every process it started has ended. The node-removal test runs last
+(it replaces a node).
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from rlkit.algorithms import DQN, PPO
+from rlkit.filters import RunningStat
+from rlkit.sampling import Sampler
+
+pytestmark = pytest.mark.ray
+
+T = 32  # steps per env per iteration: Pendulum's episodes (200 steps) never end in 5 x 32
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from rlkit.scaling import LocalCluster
+
+    local = LocalCluster(num_nodes=2, cpus_per_node=1, head_cpus=0, object_store_mb=200)
+    local.start()
+    try:
+        assert local.sockets_off_loopback() == []
+        yield local
+        assert local.sockets_off_loopback() == []
+    finally:
+        left = local.shutdown()
+    assert left == [], f"Ray processes still running after shutdown: {left}"
+    assert local.seen_pids and local.alive_pids() == []
+
+
+def ppo(seed=0, **config):
+    base = {
+        "num_env_runners": 2,
+        "num_envs": 4,
+        "rollout_fragment_length": T,
+        "num_sgd_iter": 2,
+        "sgd_minibatch_size": 128,
+        "seed": seed,
+    }
+    return PPO(env="Pendulum-v1", config={**base, **config})
+
+
+def test_runners_on_distinct_worker_nodes_and_five_iterations(cluster):
+    trainer = ppo(seed=0)
+    try:
+        where = trainer.sampler.where()
+        nodes = [w["node_id"] for w in where]
+        assert len(set(nodes)) == 2 and set(nodes) <= set(cluster.node_ids)
+        assert cluster.head_node_id not in nodes
+        results = [trainer.train() for _ in range(5)]
+    finally:
+        trainer.stop()
+    # 2 runners x 4 envs x 32 steps, 5 times; no Pendulum episode ends within 160 steps.
+    assert [r["timesteps_total"] for r in results] == [256 * (i + 1) for i in range(5)]
+    assert all(r["num_env_runners"] == 2 and r["env_runner_events"] == [] for r in results)
+    again = ppo(seed=0)  # the same seed and N: the same numbers
+    try:
+        repeat = [again.train() for _ in range(2)]
+    finally:
+        again.stop()
+    for a, b in zip(results[:2], repeat):
+        for key in ("policy_loss", "vf_loss", "kl", "timesteps_total"):
+            assert a[key] == b[key], key
+    assert cluster.sockets_off_loopback() == []
+
+
+def test_runner0_reproduces_local_sampler_and_filters_merge(cluster):
+    trainer = ppo(seed=5, observation_filter="MeanStdFilter")
+    batches = []
+    remote_sample = trainer.sampler.sample
+
+    def recording_sample(*args, **kwargs):
+        batches.append(remote_sample(*args, **kwargs))
+        return batches[-1]
+
+    try:
+        policy = copy.deepcopy(trainer.policy)  # the weights and (empty) filter runners get
+        trainer.sampler.sample = recording_sample
+        first = trainer.sampler.sample(T)
+        trainer.train()
+        trainer.train()
+        driver_filter = trainer.policy.filter
+    finally:
+        trainer.stop()
+    # Runner 0 = a local Sampler with the same policy, env seed 5 and torch seed 5.
+    outer = torch.get_rng_state()
+    torch.manual_seed(5)
+    local = Sampler("Pendulum-v1", policy, 4, seed=5).sample(T)
+    torch.set_rng_state(outer)
+    for key in ("obs", "actions", "action_logp", "rewards", "vf_preds", "eps_id"):
+        np.testing.assert_array_equal(first[key][:, :4], local[key], err_msg=key)
+    assert first["obs"].shape == (T, 8, 3)
+    assert set(np.unique(first["eps_id"][:, 4:])) >= {1 << 40}  # runner 1's ids are its own
+    # The driver's MeanStdFilter = the merged statistics of every observation runners filtered.
+    seen = RunningStat((3,))
+    for b in batches:
+        seen.push_batch(b["unfiltered_obs"].reshape(-1, 3))
+    assert driver_filter.rs.n == seen.n == 3 * T * 8
+    np.testing.assert_allclose(driver_filter.rs.mean, seen.mean, rtol=1e-10)
+    np.testing.assert_allclose(driver_filter.rs.var, seen.var, rtol=1e-9)
+
+
+def test_dqn_exploration_reaches_runners(cluster):
+    trainer = DQN(
+        env="CartPole-v1",
+        config={"num_env_runners": 2, "num_envs": 2, "rollout_fragment_length": 16, "seed": 1},
+    )
+    try:
+        trainer.epsilon = 0.3
+        batch = trainer.sampler.sample(
+            16, with_value=False, compute_actions=trainer.explore_actions
+        )
+    finally:
+        trainer.stop()
+    # epsilon-greedy over 2 actions: p(greedy) = 0.85, p(other) = 0.15, on every runner.
+    logp = batch["action_logp"]
+    assert logp.shape == (16, 4)
+    np.testing.assert_allclose(np.unique(np.round(logp, 5)), np.round(np.log([0.15, 0.85]), 5))
+    for runner in (slice(0, 2), slice(2, 4)):
+        assert np.isclose(logp[:, runner], np.log(0.15), atol=1e-5).any()
+
+
+def test_sweep_of_four_trials_equals_in_process_runs(cluster):
+    from rlkit.scaling import run_sweep
+
+    base = {
+        "num_envs": 2,
+        "rollout_fragment_length": 32,
+        "num_sgd_iter": 1,
+        "sgd_minibatch_size": 64,
+    }
+    grid = {"lr": [1e-3, 3e-4]}
+    trials = run_sweep("PPO", "CartPole-v1", grid=grid, seeds=[0, 1], iterations=2, config=base)
+    assert len(trials) == 4 and [t["error"] for t in trials] == [None] * 4
+    for t in trials:
+        assert [r["training_iteration"] for r in t["results"]] == [1, 2]
+        local = PPO(env="CartPole-v1", config={**base, **t["changes"], "seed": t["seed"]})
+        try:
+            expected = [local.train() for _ in range(2)]
+        finally:
+            local.stop()
+        for got, want in zip(t["results"], expected):
+            for key in ("policy_loss", "vf_loss", "timesteps_total", "episodes_total"):
+                assert got[key] == want[key], (t["changes"], t["seed"], key)
+
+
+def test_node_lost_mid_run_runner_rebuilt_and_training_completes(cluster):
+    trainer = ppo(seed=2)
+    try:
+        trainer.train()
+        lost = trainer.sampler.where()[1]["node_id"]
+        node = next(n for n in cluster.nodes if n.node_id == lost)
+        cluster.remove_node(node)  # runner 1's machine is gone
+        cluster.add_node()  # and a replacement joins, as an autoscaler would add one
+        result = trainer.train()
+        after = trainer.sampler.where()
+    finally:
+        trainer.stop()
+    assert result["training_iteration"] == 2 and result["timesteps_total"] == 2 * 256
+    assert result["num_env_runner_restarts"] == 1
+    assert (
+        len(result["env_runner_events"]) == 1
+        and "env runner 1 died" in result["env_runner_events"][0]
+    )
+    assert after[1]["node_id"] != lost and after[1]["node_id"] in cluster.node_ids
+    assert cluster.sockets_off_loopback() == []
