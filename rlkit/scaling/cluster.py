@@ -64,8 +64,10 @@ def _fast_ray_imports():
 
 
 def init_local_ray(num_cpus: int | None = None, object_store_mb: int = 200) -> Any:
-    """``ray.init`` on this machine, loopback only, dashboard off, Ray's logs kept out of the
-    notebook. Does nothing when Ray is already initialised. Returns the ``ray`` module."""
+    """Start Ray on this machine: loopback only, dashboard off, quiet; returns ``ray``.
+
+    Does nothing when Ray is already initialised. Ray's logs are kept out of the notebook.
+    """
     ray = _prepare_environment()
     if ray.is_initialized():
         return ray
@@ -160,6 +162,7 @@ class LocalCluster:
 
     @property
     def head_node_id(self) -> str:
+        """Node id of the head."""
         return self.cluster.head_node.node_id
 
     @property
@@ -218,8 +221,11 @@ class LocalCluster:
         self.cluster, self.nodes = None, []
 
     def shutdown(self, timeout: float = 30.0) -> list[int]:
-        """Disconnect, stop every node, wait for the recorded processes to end, kill any left
-        by pid; returns the pids that were still running after ``timeout`` (should be [])."""
+        """Disconnect, stop every node and wait for the recorded processes to end.
+
+        Any process still running after ``timeout`` is killed by its pid; returns those pids
+        (an empty list when Ray stopped everything itself).
+        """
         import psutil
 
         self._stop_cluster()

@@ -199,6 +199,7 @@ class EnvRunner:
         return {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
     def close(self) -> None:
+        """Close the envs."""
         self.sampler.close()
 
 
@@ -348,6 +349,7 @@ class EnvRunnerGroup:
         }
 
     def reset(self, seed: int | None = None) -> None:
+        """Fresh episodes on every runner (envs seeded from ``seed``)."""
         self.ray.get([a.reset.remote(seed) for a in self.actors])
 
     def close(self) -> None:

@@ -84,8 +84,11 @@ def rlkit_trainable(algorithm: str | type) -> type:
 
 
 def grid_variants(grid: dict[str, list] | list[dict] | None) -> list[dict[str, Any]]:
-    """{"lr": [a, b], "gamma": [c]} -> [{"lr": a, "gamma": c}, {"lr": b, "gamma": c}];
-    a list of config-change dicts is taken as it is."""
+    """Every grid point as a dict of config changes.
+
+    ``{"lr": [a, b], "gamma": [c]}`` -> ``[{"lr": a, "gamma": c}, {"lr": b, "gamma": c}]``;
+    a list of config-change dicts is taken as it is.
+    """
     if not grid:
         return [{}]
     if isinstance(grid, list):
@@ -99,7 +102,7 @@ def grid_variants(grid: dict[str, list] | list[dict] | None) -> list[dict[str, A
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
 
-class _Stop:
+class _Stop(tune.stopper.Stopper):
     """Tune stopper: a trial ends after ``iterations``; every trial when the event is set."""
 
     def __init__(self, iterations: int, event: threading.Event):
