@@ -97,8 +97,9 @@ def main() -> None:
     ray = init_local_ray(num_cpus=2)  # one node: the runner beside the driver
     try:
         for name in SETUPS:
-            out[f"{name}_overhead_ms_same_node"] = one_step_overhead(name, 1, repeats)
-            print(f"{name}: fixed overhead, same node    {out[name + '_overhead_ms_same_node']:7.1f} ms")
+            key = f"{name}_overhead_ms_same_node"
+            out[key] = one_step_overhead(name, 1, repeats)
+            print(f"{name}: fixed overhead, same node    {out[key]:7.1f} ms")
     finally:
         ray.shutdown()
     with LocalCluster(num_nodes=2, cpus_per_node=1, head_cpus=0):
