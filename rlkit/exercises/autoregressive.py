@@ -1,6 +1,6 @@
 """Exercises on autoregressive action distributions: P(a1, a2) = P(a1) * P(a2 | a1).
 
-The student's functions talk to an ``action_model`` with the seed's interface,
+The student's functions talk to an ``action_model`` with the interface of RLlib's example,
 ``action_model(context [B, C], a1_vec [B, 1]) -> (a1_logits [B, 2], a2_logits [B, 2])``.
 The checks use ``ToyActionModel``, whose probabilities are known exactly: a sampler is judged
 by the joint frequencies of its samples, a logp by its values and by the gradients that reach

@@ -259,8 +259,8 @@ MASKED_LOGITS = Exercise(
         ),
         Mistake(
             lambda logits, mask: logits + torch.log(mask),
-            "log(0) is -inf, and a softmax over -inf logits can give nan; clamp it as the "
-            "seed does: torch.clamp(torch.log(mask), min=torch.finfo(torch.float32).min).",
+            "log(0) is -inf, and a softmax over -inf logits can give nan; clamp it as RLlib's "
+            "example does: torch.clamp(torch.log(mask), min=torch.finfo(torch.float32).min).",
         ),
         Mistake(
             lambda logits, mask: logits + torch.clamp(torch.log(1 - mask), min=F32_MIN),
@@ -272,7 +272,7 @@ MASKED_LOGITS = Exercise(
         ),
         Mistake(
             lambda logits, mask: torch.where(mask > 0, logits, torch.tensor(-1e9)),
-            "follow the seed: add max(log(mask), float32 min), so a masked logit is exactly "
+            "follow RLlib's example: add max(log(mask), float32 min), so a masked logit is exactly "
             "float32 min, the value rlkit's Categorical recognises as masked.",
         ),
     ],
