@@ -6,6 +6,8 @@
     .venv/bin/python scripts/notebook_times.py --refresh-checked   # after editing a notebook
 
 The notebooks run in a kernel of this interpreter, from their own folder, as nbval runs them.
+Each line also gives the kernel's peak memory (resident set size), what one student's kernel
+needs on a shared JupyterHub.
 The exit status is 1 when a notebook fails or the whole set takes longer than ``--budget``
 seconds (600 by default: CI runs the set in under 10 minutes).
 
@@ -48,13 +50,25 @@ def use_this_interpreter() -> None:
     )
 
 
-def execute(path: Path, timeout: int) -> tuple[float, object, str | None]:
-    """Run one notebook top to bottom; returns (seconds, executed notebook, error or None)."""
+MEMORY_PROBE = (
+    "import resource, sys\n"
+    "_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS\n"
+    "print(_kb / 1024 / (1024 if sys.platform == 'darwin' else 1))"
+)
+
+
+def execute(path: Path, timeout: int) -> tuple[float, object, str | None, float | None]:
+    """Run one notebook top to bottom.
+
+    Returns:
+        (seconds, executed notebook, error or None, the kernel's peak memory in MB or None).
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(MEMORY_PROBE))
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -69,7 +83,13 @@ def execute(path: Path, timeout: int) -> tuple[float, object, str | None]:
         error = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
     except Exception as err:  # a dead kernel or a timeout is reported like a failing cell
         error = f"{type(err).__name__}: {err}"
-    return time.perf_counter() - start, nb, error
+    seconds = time.perf_counter() - start
+    probe = nb.cells.pop()
+    try:
+        peak_mb = float(probe.outputs[0]["text"])
+    except (IndexError, KeyError, ValueError):
+        peak_mb = None
+    return seconds, nb, error, peak_mb
 
 
 def has_checked_cells(nb) -> bool:
@@ -123,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     rows, failed = [], 0
     total_start = time.perf_counter()
     for path in find_notebooks(args.notebooks):
-        seconds, nb, error = execute(path, args.timeout)
+        seconds, nb, error, peak_mb = execute(path, args.timeout)
         name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         status = "ok" if error is None else f"FAILED: {error}"
-        print(f"{seconds:7.1f} s  {name}  {status}", flush=True)
-        rows.append({"notebook": name, "seconds": round(seconds, 2), "error": error})
+        memory = f"{peak_mb:6.0f} MB" if peak_mb is not None else "     ? MB"
+        print(f"{seconds:7.1f} s  {memory}  {name}  {status}", flush=True)
+        rows.append(
+            {"notebook": name, "seconds": round(seconds, 2), "peak_mb": peak_mb, "error": error}
+        )
         failed += error is not None
         if args.refresh_checked and error is None and has_checked_cells(nb):
             keep_checked_outputs(nb)

@@ -586,3 +586,57 @@ def test_each_exercise_has_a_notebook_with_a_stub_and_the_check(name):
     )
     assert f"def {name}(" in code and "NotImplementedError" in code
     assert f"check_{name}({name})" in code
+
+
+# -- the capstone: the solutions assembled into PPO, trained next to rlkit's --------------------
+CAPSTONE = ROOT / "notebooks" / "exercises" / "capstone_ppo.ipynb"
+
+
+def test_capstone_lists_a_stub_for_every_piece_it_assembles():
+    cells = json.loads(CAPSTONE.read_text())["cells"]
+    [functions] = [c for c in cells if "".join(c["source"]).startswith("# YOUR FUNCTIONS")]
+    code = "".join(functions["source"])
+    for name in set(EXERCISES) - {"autoregressive_sample", "autoregressive_logp"}:
+        assert f"def {name}(" in code, name
+
+
+@pytest.mark.notebook
+def test_capstone_trains_cartpole_with_the_solutions_exactly_as_rlkits_ppo(monkeypatch):
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(CAPSTONE, as_version=4)
+    [cell] = [c for c in nb.cells if c.source.startswith("# YOUR FUNCTIONS")]
+    cell.source = (
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'solutions')!r})\n"
+        "from exercise_solutions import *"
+    )
+    for key, value in {"RLKIT_FAST": "1", "MPLBACKEND": "agg", "PYTHONPATH": str(ROOT)}.items():
+        monkeypatch.setenv(key, value)
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(CAPSTONE.parent)}},
+    )
+    client.execute()
+    text = "".join(
+        output.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for output in c.outputs
+        if output.get("output_type") == "stream"
+    )
+    assert "every piece passes" in text
+    assert "identical returns: True" in text, text
+    gap = float(re.search(r"largest policy-loss difference: (\S+)", text).group(1))
+    assert gap < 1e-5
+    returns = [float(x) for x in re.findall(r"yours +(\d+\.\d)", text)]
+    assert len(returns) >= 3 and returns[-1] > returns[0] + 3  # it learns, as rlkit's PPO does
+    swaps = dict(re.findall(r"^(\S.*?) +return after \d+ steps: +(\S+)$", text, flags=re.M))
+    assert swaps["distribution: rlkit's Categorical"] == swaps["yours"]
+    assert len(set(swaps.values())) > 1  # the other swaps do change the run
+    assert "your one-hot rows equal OneHotPreprocessor's: True" in text
+    assert "identical to rlkit's: True" in text

@@ -143,9 +143,9 @@ AUTOREGRESSIVE_SAMPLE = Exercise(
 )
 
 
-def check_autoregressive_sample(student_fn) -> Verdict:
+def check_autoregressive_sample(student_fn, verbose: bool = True) -> Verdict:
     """Check ``autoregressive_sample(context [B, C], action_model) -> [B, 2] int64``."""
-    return run_check(AUTOREGRESSIVE_SAMPLE, student_fn)
+    return run_check(AUTOREGRESSIVE_SAMPLE, student_fn, verbose)
 
 
 # -- 10. log-probability of an autoregressive action, in one pass ---------------------------------
@@ -217,6 +217,6 @@ AUTOREGRESSIVE_LOGP = Exercise(
 )
 
 
-def check_autoregressive_logp(student_fn) -> Verdict:
+def check_autoregressive_logp(student_fn, verbose: bool = True) -> Verdict:
     """Check ``autoregressive_logp(context [B, C], action_model, actions [B, 2]) -> [B]``."""
-    return run_check(AUTOREGRESSIVE_LOGP, student_fn)
+    return run_check(AUTOREGRESSIVE_LOGP, student_fn, verbose)

@@ -55,9 +55,9 @@ ONE_HOT = Exercise(
 )
 
 
-def check_one_hot(student_fn) -> Verdict:
+def check_one_hot(student_fn, verbose: bool = True) -> Verdict:
     """Check ``one_hot(x: [B] int, n) -> [B, n] float32``."""
-    return run_check(ONE_HOT, student_fn)
+    return run_check(ONE_HOT, student_fn, verbose)
 
 
 # -- 2. running mean / variance (the MeanStdFilter's statistics) --------------------------------
@@ -124,9 +124,9 @@ RUNNING_MEAN_STD = Exercise(
 )
 
 
-def check_running_mean_std(student_fn) -> Verdict:
+def check_running_mean_std(student_fn, verbose: bool = True) -> Verdict:
     """Check ``running_mean_std(count, mean, var, batch) -> (count, mean, var)``."""
-    return run_check(RUNNING_MEAN_STD, student_fn)
+    return run_check(RUNNING_MEAN_STD, student_fn, verbose)
 
 
 # -- 3. Categorical log-probability ---------------------------------------------------------
@@ -182,9 +182,9 @@ CATEGORICAL_LOGP = Exercise(
 )
 
 
-def check_categorical_logp(student_fn) -> Verdict:
+def check_categorical_logp(student_fn, verbose: bool = True) -> Verdict:
     """Check ``categorical_logp(logits: [B, n], actions: [B]) -> [B]``."""
-    return run_check(CATEGORICAL_LOGP, student_fn)
+    return run_check(CATEGORICAL_LOGP, student_fn, verbose)
 
 
 # -- 4. Categorical entropy -------------------------------------------------------------------
@@ -224,9 +224,9 @@ CATEGORICAL_ENTROPY = Exercise(
 )
 
 
-def check_categorical_entropy(student_fn) -> Verdict:
+def check_categorical_entropy(student_fn, verbose: bool = True) -> Verdict:
     """Check ``categorical_entropy(logits: [B, n]) -> [B]``."""
-    return run_check(CATEGORICAL_ENTROPY, student_fn)
+    return run_check(CATEGORICAL_ENTROPY, student_fn, verbose)
 
 
 # -- 5. masked logits (parametric action spaces) ------------------------------------------------
@@ -279,6 +279,6 @@ MASKED_LOGITS = Exercise(
 )
 
 
-def check_masked_logits(student_fn) -> Verdict:
+def check_masked_logits(student_fn, verbose: bool = True) -> Verdict:
     """Check ``masked_logits(logits: [B, n], mask: [B, n]) -> [B, n]``."""
-    return run_check(MASKED_LOGITS, student_fn)
+    return run_check(MASKED_LOGITS, student_fn, verbose)

@@ -125,9 +125,9 @@ GAE = Exercise(
 )
 
 
-def check_gae(student_fn) -> Verdict:
+def check_gae(student_fn, verbose: bool = True) -> Verdict:
     """Check ``gae(rewards [T], values [T+1], terminated [T], gamma, lam) -> [T] float32``."""
-    return run_check(GAE, student_fn)
+    return run_check(GAE, student_fn, verbose)
 
 
 # -- 7. PPO's clipped surrogate loss ------------------------------------------------------------
@@ -198,9 +198,9 @@ PPO_CLIP_LOSS = Exercise(
 )
 
 
-def check_ppo_clip_loss(student_fn) -> Verdict:
+def check_ppo_clip_loss(student_fn, verbose: bool = True) -> Verdict:
     """Check ``ppo_clip_loss(logp [B], old_logp [B], advantages [B], clip_param) -> scalar``."""
-    return run_check(PPO_CLIP_LOSS, student_fn)
+    return run_check(PPO_CLIP_LOSS, student_fn, verbose)
 
 
 # -- 8. chopping a rollout into sequences for an LSTM ------------------------------------------
@@ -257,6 +257,6 @@ CHOP_SEQUENCES = Exercise(
 )
 
 
-def check_chop_sequences(student_fn) -> Verdict:
+def check_chop_sequences(student_fn, verbose: bool = True) -> Verdict:
     """Check ``chop_sequences(episode_ids [N], max_seq_len) -> seq_lens [B] int64``."""
-    return run_check(CHOP_SEQUENCES, student_fn)
+    return run_check(CHOP_SEQUENCES, student_fn, verbose)
