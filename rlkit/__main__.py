@@ -1,6 +1,7 @@
 """Command line: ``python -m rlkit train ...`` and ``python -m rlkit tour``.
 
 python -m rlkit train --algo PPO --env CartPole-v1 --stop-reward 475
+python -m rlkit migrate old_rllib_script.py   # rewrite an RLlib script for rlkit
 python -m rlkit tour            # a headless tour: the data flow, then training, with plots
 
 A user error (bad --config JSON, an unknown env, algorithm or config key, an --out that is a
@@ -212,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tour.add_argument("--out", default="runs/tour", help="directory for the tour's figures")
     tour.add_argument("--fast", action="store_true", help="small budgets (for tests)")
+    from rlkit.migrate import add_parser as add_migrate_parser
+
+    add_migrate_parser(sub)
     return parser
 
 
@@ -223,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         except UserError as err:
             print(f"python -m rlkit train: error: {err}", file=sys.stderr)
             return 2
+    if args.command == "migrate":
+        from rlkit.migrate import run as run_migrate
+
+        return run_migrate(args)
     from rlkit.tour import run_tour
 
     return run_tour(args.out, fast=args.fast)

@@ -15,5 +15,5 @@ fi
 # torch first, pinned, so nothing later pulls a different (CUDA, multi-GB) build.
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q --disable-pip-version-check ${TORCH_SPEC:-torch==2.13.0}
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[envs,test${EXTRAS:+,$EXTRAS}]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[envs,test,migrate${EXTRAS:+,$EXTRAS}]"
 echo "rlkit is set up in .venv ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"

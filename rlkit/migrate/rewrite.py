@@ -1,0 +1,316 @@
+"""Rewrite an RLlib-era script for rlkit with libcst (comments and layout are kept).
+
+What it does, from ``rlkit.migrate.table``: ``from ray... import X`` and ``import ray... as m``
+become rlkit imports (a renamed class is renamed where the script uses it); ``ray.init()`` /
+``ray.shutdown()`` and an unused ``import ray`` go; ``.compute_action(`` becomes
+``.compute_single_action(``; old env ids and ``framework: "tf"`` are updated. What it cannot
+map (a name with no rlkit counterpart, a config key rlkit does not take, other ``ray`` uses)
+is left as it is and reported with its line number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from rlkit.migrate.table import (
+    CONFIG_VALUES,
+    METHODS,
+    RLLIB_CONFIG_KEYS,
+    TUNE_NOTE,
+    VALUES,
+    lookup,
+)
+
+# A dict literal with one of these keys is taken for a trainer config and its keys checked.
+CONFIG_MARKERS = {"model", "env_config", "lr", "framework", "num_workers", "gamma", "num_gpus"}
+
+
+@dataclass
+class Report:
+    """What a migration did and what it left to the user (``line: message``)."""
+
+    rewrites: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The report as lines of text, the things to do by hand last."""
+        lines = [f"{len(self.rewrites)} rewrite(s)"]
+        lines += [f"  {r}" for r in self.rewrites]
+        if self.unmapped:
+            lines.append(f"{len(self.unmapped)} thing(s) to do by hand:")
+            lines += [f"  {u}" for u in self.unmapped]
+        else:
+            lines.append("nothing left to do by hand")
+        return "\n".join(lines)
+
+
+def dotted(node: cst.BaseExpression | None) -> str:
+    """``a.b.c`` of a Name / Attribute node ("" for anything else)."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted(node.value)
+        return f"{head}.{node.attr.value}" if head else ""
+    return ""
+
+
+def to_expr(path: str) -> cst.BaseExpression:
+    """``"a.b.c"`` -> the Attribute node for it."""
+    expr: cst.BaseExpression = cst.Name(path.split(".")[0])
+    for part in path.split(".")[1:]:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def known_config_keys() -> tuple[set[str], set[str]]:
+    """(trainer config keys rlkit takes, model config keys)."""
+    from rlkit.algorithms import ALGORITHMS
+    from rlkit.algorithms.base import full_default_config
+    from rlkit.config import MODEL_DEFAULTS
+
+    keys = set(RLLIB_CONFIG_KEYS)
+    for algorithm in ALGORITHMS.values():
+        keys |= set(full_default_config(algorithm))
+    return keys, set(MODEL_DEFAULTS)
+
+
+class Migrator(cst.CSTTransformer):
+    """The rewrite (see the module docstring); ``report`` collects what it did and left."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = lookup()
+        self.renames: dict[str, str] = {}
+        self.report = Report()
+        self.config_keys, self.model_keys = known_config_keys()
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def _did(self, node: cst.CSTNode, what: str) -> None:
+        self.report.rewrites.append(f"line {self._line(node)}: {what}")
+
+    def _left(self, node: cst.CSTNode, what: str) -> None:
+        self.report.unmapped.append(f"line {self._line(node)}: {what}")
+
+    # -- imports ------------------------------------------------------------------------------
+    def leave_SimpleStatementLine(self, original, updated):
+        """Rewrite ray imports; drop ray.init() / ray.shutdown()."""
+        if len(updated.body) != 1:
+            return updated
+        stmt, orig = updated.body[0], original.body[0]
+        if isinstance(stmt, cst.ImportFrom):
+            return self._import_from(orig, stmt, updated)
+        if isinstance(stmt, cst.Import):
+            return self._import(orig, stmt, updated)
+        if _is_ray_lifecycle(updated):
+            self._did(orig, f"removed {dotted(stmt.value.func)}()")
+        return updated
+
+    def leave_Module(self, original, updated):
+        """Drop ``ray.init()`` / ``ray.shutdown()``, keeping the blank lines around them."""
+        return updated.with_changes(body=_without_ray_lifecycle(updated.body))
+
+    def leave_IndentedBlock(self, original, updated):
+        """The same inside functions and blocks (an emptied block gets ``pass``)."""
+        body = _without_ray_lifecycle(updated.body)
+        return updated.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+
+    def _import_from(self, orig, stmt: cst.ImportFrom, line):
+        module = dotted(stmt.module)
+        if stmt.relative or not (module == "ray" or module.startswith("ray.")):
+            return line
+        if isinstance(stmt.names, cst.ImportStar):
+            self._left(orig, f"from {module} import *: import the names you use")
+            return line
+        groups: dict[str, list[cst.ImportAlias]] = {}
+        kept: list[cst.ImportAlias] = []
+        for alias in stmt.names:
+            name = dotted(alias.name)
+            new, note = self.table.get(f"{module}.{name}", (None, "no rlkit counterpart"))
+            if new is None:
+                self._left(orig, f"{module}.{name}: {note}")
+                kept.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+                continue
+            new_module, new_name = new.rsplit(".", 1)
+            if alias.asname is None and new_name != name:
+                self.renames[name] = new_name
+            groups.setdefault(new_module, []).append(
+                cst.ImportAlias(name=cst.Name(new_name), asname=alias.asname)
+            )
+            self._did(orig, f"{module}.{name} -> {new}")
+        lines = [
+            line.with_changes(body=[cst.ImportFrom(module=to_expr(m), names=names)])
+            for m, names in groups.items()
+        ]
+        if kept:
+            lines.append(line.with_changes(body=[stmt.with_changes(names=kept)]))
+        return cst.FlattenSentinel(lines) if lines else cst.RemoveFromParent()
+
+    def _import(self, orig, stmt: cst.Import, line):
+        names = []
+        for alias in stmt.names:
+            path = dotted(alias.name)
+            new, note = self.table.get(path, (None, ""))
+            if new and alias.asname is not None:
+                names.append(alias.with_changes(name=to_expr(new)))
+                self._did(orig, f"import {path} -> import {new}")
+                continue
+            if path.startswith("ray.") or (new is None and note):
+                hint = note or "no rlkit counterpart"
+                self._left(orig, f"import {path}: {hint}; use 'from rlkit... import' names")
+            names.append(alias)
+        return line.with_changes(body=[stmt.with_changes(names=names)])
+
+    # -- names, methods, values ---------------------------------------------------------------
+    def leave_Name(self, original, updated):
+        """Rename a use of a class whose import was renamed (TorchModelV2 -> Model)."""
+        new = self.renames.get(updated.value)
+        return updated.with_changes(value=new) if new else updated
+
+    def leave_Call(self, original, updated):
+        """Rename RLlib methods; report Tune calls."""
+        func = updated.func
+        if isinstance(func, cst.Attribute) and func.attr.value in METHODS:
+            new = METHODS[func.attr.value]
+            self._did(original, f".{func.attr.value}() -> .{new}()")
+            return updated.with_changes(func=func.with_changes(attr=cst.Name(new)))
+        if dotted(func) == "tune.run" or dotted(func).startswith("ray.tune"):
+            self._left(original, f"{dotted(func)}: {TUNE_NOTE}")
+        return updated
+
+    def leave_SimpleString(self, original, updated):
+        """Update old env ids ("CartPole-v0" -> "CartPole-v1")."""
+        value = updated.evaluated_value
+        if isinstance(value, str) and value in VALUES:
+            quote = updated.value[-1]
+            self._did(original, f'"{value}" -> "{VALUES[value]}"')
+            return updated.with_changes(value=f"{quote}{VALUES[value]}{quote}")
+        return updated
+
+    # -- config dicts -------------------------------------------------------------------------
+    def leave_Dict(self, original, updated):
+        """Check a trainer config literal's keys; update framework values."""
+        keys = {_key(e): e for e in updated.elements if _key(e) is not None}
+        if not (CONFIG_MARKERS & set(keys)):
+            return updated
+        for key in keys:
+            if key not in self.config_keys:
+                self._left(original, f"config key '{key}': rlkit does not take it (see the guide)")
+        model = keys.get("model")
+        if model is not None and isinstance(model.value, cst.Dict):
+            for key in filter(None, map(_key, model.value.elements)):
+                if key not in self.model_keys:
+                    self._left(original, f"model config key '{key}': rlkit does not take it")
+        return updated.with_changes(elements=[self._config_value(e) for e in updated.elements])
+
+    def _config_value(self, element):
+        key = _key(element)
+        value = getattr(element, "value", None)
+        if key in CONFIG_VALUES and isinstance(value, cst.SimpleString):
+            new = CONFIG_VALUES[key].get(value.evaluated_value)
+            if new:
+                self.report.rewrites.append(f"config {key}: {value.evaluated_value} -> {new}")
+                return element.with_changes(value=cst.SimpleString(f'"{new}"'))
+        return element
+
+    def leave_Assign(self, original, updated):
+        """Check ``config["key"] = ...`` assignments' keys."""
+        for target in updated.targets:
+            t = target.target
+            if isinstance(t, cst.Subscript) and dotted(t.value) == "config":
+                key = _subscript_key(t)
+                if key is not None and key not in self.config_keys:
+                    self._left(original, f"config key '{key}': rlkit does not take it")
+        return updated
+
+
+def _is_ray_lifecycle(line: cst.CSTNode) -> bool:
+    """True for a line that is just ``ray.init(...)`` or ``ray.shutdown()``."""
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return False
+    stmt = line.body[0]
+    return isinstance(stmt, cst.Expr) and dotted(getattr(stmt.value, "func", None)) in (
+        "ray.init",
+        "ray.shutdown",
+    )
+
+
+def _without_ray_lifecycle(body) -> list:
+    """Return ``body`` less its ray.init / ray.shutdown lines.
+
+    Their leading blank lines and comments move to the next statement, so the layout stays.
+    """
+    out, carried = [], []
+    for line in body:
+        if _is_ray_lifecycle(line):
+            carried += list(line.leading_lines)
+            continue
+        if carried and hasattr(line, "leading_lines"):
+            line = line.with_changes(leading_lines=[*carried, *line.leading_lines])
+            carried = []
+        out.append(line)
+    return out
+
+
+def _key(element) -> str | None:
+    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+        value = element.key.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _subscript_key(node: cst.Subscript) -> str | None:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        value = node.slice[0].slice.value
+        if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+            return value.evaluated_value
+    return None
+
+
+class _DropUnusedRay(cst.CSTTransformer):
+    """Remove ``import ray`` when nothing else in the module says ``ray``."""
+
+    def __init__(self, used: bool) -> None:
+        super().__init__()
+        self.used = used
+
+    def leave_SimpleStatementLine(self, original, updated):
+        stmt = updated.body[0] if len(updated.body) == 1 else None
+        if (
+            not self.used
+            and isinstance(stmt, cst.Import)
+            and [dotted(a.name) for a in stmt.names] == ["ray"]
+        ):
+            return cst.RemoveFromParent()
+        return updated
+
+
+class _RayUses(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.count += node.value == "ray"
+
+
+def migrate_source(source: str) -> tuple[str, Report]:
+    """Rewrite one script's source; returns (new source, report)."""
+    migrator = Migrator()
+    module = MetadataWrapper(cst.parse_module(source)).visit(migrator)
+    uses = _RayUses()
+    module.visit(uses)
+    imports = sum(
+        1
+        for line in module.body
+        if isinstance(line, cst.SimpleStatementLine)
+        and isinstance(line.body[0], cst.Import)
+        and [dotted(a.name) for a in line.body[0].names] == ["ray"]
+    )
+    module = module.visit(_DropUnusedRay(used=uses.count > imports))
+    return module.code, migrator.report
