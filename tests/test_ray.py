@@ -153,6 +153,36 @@ def test_sweep_of_four_trials_equals_in_process_runs(cluster):
                 assert got[key] == want[key], (t["changes"], t["seed"], key)
 
 
+def test_sweep_dashboard_draws_trials_live_and_stop_ends_the_sweep(cluster):
+    from rlkit.widgets.sweep import SweepDashboard
+
+    config = {"num_envs": 2, "rollout_fragment_length": 32, "num_sgd_iter": 1}
+    board = SweepDashboard(
+        "PPO",
+        "CartPole-v1",
+        grid={"lr": [1e-3]},
+        seeds=[0, 1],
+        iterations=1000,
+        config=config,
+        redraw_interval_s=0.0,
+    )
+    drawn = []
+    board.redraw = lambda redraw=board.redraw: (redraw(), drawn.append(sorted(board.runs)))
+    board.start()
+    try:
+        while sum(len(r) for r in board.runs.values()) < 2 and board._thread.is_alive():
+            board._thread.join(0.2)
+    finally:
+        board.stop()  # what the Stop button does
+    assert board.wait(timeout=300)
+    assert board.error == "", board.error
+    assert [t["error"] for t in board.trials] == [None, None]
+    assert all(len(t["results"]) < 1000 for t in board.trials)  # stopped, not run out
+    assert sorted(board.runs) == ["lr=0.001 seed 0", "lr=0.001 seed 1"]
+    assert drawn and board.curves.value[:8] == b"\x89PNG\r\n\x1a\n"  # a live redraw happened
+    assert board.status.value.startswith("stopped: 2 trials, 0 with errors")
+
+
 def test_node_lost_mid_run_runner_rebuilt_and_training_completes(cluster):
     trainer = ppo(seed=2)
     try:
