@@ -631,6 +631,10 @@ def test_capstone_trains_cartpole_with_the_solutions_exactly_as_rlkits_ppo(monke
     )
     assert "every piece passes" in text
     assert "identical returns: True" in text, text
+    calls = eval(re.search(r"calls to your functions: (\{.*\})", text).group(1))
+    pieces = ("running_mean_std", "masked_logits", "categorical_logp", "categorical_entropy")
+    for name in (*pieces, "gae", "ppo_clip_loss"):
+        assert calls.get(name, 0) > 0, f"the capstone's PPO never called {name}: {calls}"
     gap = float(re.search(r"largest policy-loss difference: (\S+)", text).group(1))
     assert gap < 1e-5
     returns = [float(x) for x in re.findall(r"yours +(\d+\.\d)", text)]
