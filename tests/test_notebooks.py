@@ -38,6 +38,7 @@ TUTORIALS = [
     "08_parametric_actions",
     "09_autoregressive_actions",
     "10_gpu_training",
+    "13_learning_from_pixels",
 ]
 CHECK = "# NBVAL_CHECK_OUTPUT"
 
