@@ -52,9 +52,12 @@ MODEL_DEFAULTS: dict[str, Any] = {
 ACTIVATIONS = ("tanh", "relu", "elu", "swish", "silu", "gelu", "sigmoid", "linear")
 
 
-def suggest(key: str, valid: Iterable[str]) -> str:
-    """Return ' (did you mean 'x'?)' for the closest valid key, or '' when nothing is close."""
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+def suggest(key: str, valid: Iterable[str], cutoff: float = 0.5) -> str:
+    """Return ' (did you mean 'x'?)' for the closest valid key, or '' when nothing is close.
+
+    ``cutoff`` is difflib's similarity ratio a suggestion must reach (1.0: identical).
+    """
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=cutoff)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

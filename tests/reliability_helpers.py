@@ -22,7 +22,12 @@ TINY = {
     "PG": {},
     "A2C": {"microbatch_size": 4},
     "PPO": {"num_sgd_iter": 2, "sgd_minibatch_size": 8},
-    "DQN": {"learning_starts": 1, "train_batch_size": 8, "training_intensity": 32},
+    "DQN": {
+        "learning_starts": 1,
+        "train_batch_size": 8,
+        "training_intensity": 32,
+        "min_sample_timesteps_per_iteration": 0,  # one training step (16 env steps)
+    },
     "BC": {"num_sgd_iter": 3, "sgd_minibatch_size": 8},
 }
 

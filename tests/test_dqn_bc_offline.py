@@ -19,7 +19,13 @@ from rlkit.distributions import Categorical
 from rlkit.models import Model
 from rlkit.offline import JsonReader, JsonWriter
 
-FAST_DQN = {"model": {"fcnet_hiddens": [16]}, "num_envs": 2, "seed": 0}
+# One training step per iteration (8 env steps), so a test sees each step's numbers.
+FAST_DQN = {
+    "model": {"fcnet_hiddens": [16]},
+    "num_envs": 2,
+    "seed": 0,
+    "min_sample_timesteps_per_iteration": 0,
+}
 
 
 # -- offline: JsonWriter / JsonReader ---------------------------------------------------------
@@ -289,6 +295,7 @@ def test_masked_actions_are_never_chosen():
             "seed": 0,
             "learning_starts": 8,
             "train_batch_size": 8,
+            "min_sample_timesteps_per_iteration": 0,
         },
     )
     rng = np.random.default_rng(0)
@@ -376,6 +383,7 @@ def test_short_dqn_run_has_finite_stats_and_honours_custom_loss():
         "training_intensity": 2.0,
         "target_network_update_freq": 24,
         "model": {"custom_model": "dqn_loss_probe"},
+        "min_sample_timesteps_per_iteration": 0,
     }
     trainer = DQN(env="CartPole-v1", config=config)
     results = [trainer.train() for _ in range(12)]

@@ -38,7 +38,13 @@ TINY = {
     "PPO": dict(num_envs=2, rollout_fragment_length=16, num_sgd_iter=1, sgd_minibatch_size=16),
     "A2C": dict(num_envs=2, rollout_fragment_length=8),
     "PG": dict(num_envs=2, rollout_fragment_length=16),
-    "DQN": dict(num_envs=2, rollout_fragment_length=8, learning_starts=8, train_batch_size=8),
+    "DQN": dict(
+        num_envs=2,
+        rollout_fragment_length=8,
+        learning_starts=8,
+        train_batch_size=8,
+        min_sample_timesteps_per_iteration=0,
+    ),
 }
 
 

@@ -23,7 +23,8 @@ def test_module_level_trainer_and_default_config():
 
     for module, name in ((ppo, "PPO"), (pg, "PG"), (a2c, "A2C"), (dqn, "DQN"), (bc, "BC")):
         assert getattr(module, f"{name}Trainer") is getattr(module, name)
-        assert {"lr", "gamma", "model", "num_envs"} <= set(module.DEFAULT_CONFIG)
+        assert {"lr", "model", "num_envs"} <= set(module.DEFAULT_CONFIG)
+        assert ("gamma" in module.DEFAULT_CONFIG) == (name != "BC")  # BC learns no values
     assert ppo.DEFAULT_CONFIG["clip_param"] == 0.2 and dqn.DEFAULT_CONFIG["buffer_size"] > 0
     # RLlib's idiom: copy the module's DEFAULT_CONFIG, edit, pass it back whole.
     config = ppo.DEFAULT_CONFIG.copy()

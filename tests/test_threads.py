@@ -78,5 +78,5 @@ def test_the_limit_nests_and_restores_after_an_exception(users_settings):
 
 
 def test_num_threads_must_be_a_positive_int():
-    with pytest.raises(ValueError, match="'num_threads' takes a positive int"):
+    with pytest.raises(ValueError, match="'num_threads' takes an int >= 1; got 0"):
         PPO(env="CartPole-v1", config={"num_threads": 0})

@@ -147,7 +147,7 @@ def test_unknown_config_key_and_bad_device_are_clear_errors():
         with pytest.raises(ValueError, match=r"no CUDA GPU.*'auto' or 'cpu'"):
             PPO(env="CartPole-v1", config={**TINY, "device": "cuda"})
     assert PPO(env="CartPole-v1", config={**TINY, "device": "auto"}).device.type in ("cpu", "cuda")
-    with pytest.raises(ValueError, match=r"'adam_epsilon' takes a positive number; got -1"):
+    with pytest.raises(ValueError, match=r"'adam_epsilon' takes a finite number > 0; got -1"):
         PPO(env="CartPole-v1", config={**TINY, "adam_epsilon": -1})
     trainer = PPO(env="CartPole-v1", config={**TINY, "adam_epsilon": 1e-5})
     assert trainer.optimizer.param_groups[0]["eps"] == 1e-5

@@ -481,7 +481,7 @@ def test_playground_trainer_errors_show_in_the_dashboard():
     pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)
     pg.picker.hyperparameters["num_envs"].value = 0
     pg.dashboard.train_button.click()
-    assert pg.dashboard.error.startswith("ValueError: config key 'num_envs' takes a positive int")
+    assert pg.dashboard.error.startswith("ValueError: PPO config key 'num_envs' takes an int >= 1")
     assert pg.trainer is None and not pg.dashboard.train_button.disabled
 
 

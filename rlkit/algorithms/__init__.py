@@ -4,10 +4,12 @@ from rlkit.algorithms.a2c import A2C
 from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
 from rlkit.algorithms.bc import BC
 from rlkit.algorithms.dqn import DQN
+from rlkit.algorithms.keys import algorithm_keys, register_algorithms
 from rlkit.algorithms.pg import PG
 from rlkit.algorithms.ppo import PPO
 
 ALGORITHMS = {"PG": PG, "A2C": A2C, "PPO": PPO, "DQN": DQN, "BC": BC}
+register_algorithms(ALGORITHMS)
 
 # RLlib's trainer names, so the seed's code runs after swapping the imports
 # (``ppo.PPOTrainer(env=..., config=...)`` -> ``PPOTrainer(env=..., config=...)``).
@@ -22,6 +24,7 @@ __all__ = [
     "PG",
     "PPO",
     "Algorithm",
+    "algorithm_keys",
     "A2CTrainer",
     "BCTrainer",
     "DQNTrainer",

@@ -18,12 +18,13 @@ from typing import Any
 import torch
 
 from rlkit.algorithms.base import full_default_config
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean
 
 
 class A2C(OnPolicyAlgorithm):
-    """Config keys (besides the common ones): lambda (1.0); entropy_coeff (0.01);
-    vf_loss_coeff (0.5); microbatch_size (None: the whole batch in one step).
+    """Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
+    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
     this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.a2c_loss, the same numbers).
@@ -31,21 +32,29 @@ class A2C(OnPolicyAlgorithm):
     ``A2C(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
     """
 
-    DEFAULT_CONFIG: dict[str, Any] = {
-        "lambda": 1.0,
-        "entropy_coeff": 0.01,
-        "vf_loss_coeff": 0.5,
-        "microbatch_size": None,
-        "rollout_fragment_length": 16,
-        "lr": 1e-3,
-        "grad_clip": 0.5,
+    KEYS = (
+        Key("lambda", 1.0, "GAE lambda (1.0: n-step returns)", "float", 0, 1),
+        Key("entropy_coeff", 0.01, "weight of the entropy bonus", "float", 0),
+        Key("vf_loss_coeff", 0.5, "weight of the value loss", "float", 0),
+        Key(
+            "microbatch_size",
+            None,
+            "rows per gradient step, several steps per batch (None: one step on the whole batch)",
+            "int",
+            1,
+            none=True,
+        ),
+        override(COMMON_KEYS["rollout_fragment_length"], default=16),
+        override(COMMON_KEYS["lr"], default=1e-3),
+        override(COMMON_KEYS["grad_clip"], default=0.5),
         # A separate value network, as for PPO: the value loss cannot swamp the policy's
         # gradient in shared layers.
-        "model": {"vf_share_layers": False},
-    }
+        override(COMMON_KEYS["model"], default={"vf_share_layers": False}),
+    )
+    DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
 
     def training_step(self) -> dict[str, float]:
-        batch = self.sample()
+        batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])
         lb = self.learner_batch(batch, advantages, targets)
         return self.learn(lb, 1, self.config["microbatch_size"])

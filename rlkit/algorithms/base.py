@@ -1,9 +1,11 @@
 """Algorithm: what every trainer shares (config, policy, sampler, train loop, checkpoints).
 
-A subclass sets ``DEFAULT_CONFIG`` (its own keys and defaults, on top of ``COMMON_CONFIG``)
-and implements ``training_step() -> dict`` (sample, then learn; returns learner statistics).
-``train()`` wraps one ``training_step`` with counters, timing and episode statistics, and
-keeps the trainer usable when the step raises or is interrupted.
+A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys: type, range, default,
+meaning; on top of ``COMMON_KEYS``) and implements ``training_step() -> dict`` (sample, then
+learn; returns learner statistics). ``train()`` runs training steps until
+``min_sample_timesteps_per_iteration`` env steps were sampled (at least one), adds counters,
+timing and episode statistics, and keeps the trainer usable when a step raises or is
+interrupted.
 """
 
 from __future__ import annotations
@@ -13,52 +15,27 @@ import copy
 import os
 import tempfile
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from rlkit.algorithms.checking import build_config
 from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.learner import make_adam, model_metrics
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
-from rlkit.config import check_keys, suggest
 from rlkit.engines import Engine, select_engine
-from rlkit.envs import VECTOR_MODES, env_label, make_vec_env
+from rlkit.envs import env_label, make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.spaces import add_batch_dim
 from rlkit.threads import limit_threads
 
-COMMON_CONFIG: dict[str, Any] = {
-    "num_envs": 8,  # parallel env copies E
-    "rollout_fragment_length": 128,  # steps per env per iteration T
-    "train_batch_size": None,  # None -> num_envs * rollout_fragment_length
-    "seed": None,
-    "device": "auto",  # "auto" (CUDA when the kernel has one), "cpu", "cuda", "cuda:1"
-    "vector_mode": "auto",  # see rlkit.envs.make_vec_env
-    # ALE/* ids: "deepmind" (DeepMind's preprocessing in the env, see rlkit.atari), "rllib" or
-    # None (raw frames, resized by rlkit's ImagePreprocessor).
-    "preprocessor_pref": "deepmind",
-    "observation_filter": "NoFilter",
-    "model": {},
-    "env_config": {},
-    "lr": 3e-4,
-    "lr_schedule": None,  # [[timestep, lr], ...], piecewise linear; overrides lr
-    "gamma": 0.99,
-    "grad_clip": None,  # max global gradient norm
-    "adam_epsilon": 1e-8,  # Adam's eps (torch's default; SB3's PPO uses 1e-5)
-    "output": None,  # directory: write sampled batches as JSON lines
-    "input": None,  # path or glob of JSON lines (BC, or custom losses reading expert data)
-    # threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts (rlkit.threads);
-    # 1 is fastest for small models, and keeps a busy machine from slowing rlkit down
-    "num_threads": 1,
-    # what runs the model and the gradient step (rlkit.engines): "auto" (numpy where it is an
-    # exact twin of the torch code, else torch), "torch" (step through the code as written)
-    # or "numpy"; every train() result names the engine that ran and why
-    "engine": "auto",
-    "num_env_runners": 0,  # Ray actors that sample (rlkit.scaling.runners); 0: this process
-}
+# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.keys).
+COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
 
 # Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
 RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
@@ -94,30 +71,40 @@ def full_default_config(algorithm: type) -> dict[str, Any]:
     A deep copy: ``config = ppo.DEFAULT_CONFIG.copy(); config["model"]["fcnet_hiddens"] = ...``
     edits the copy, never the algorithm's own defaults.
     """
-    return copy.deepcopy({**COMMON_CONFIG, **algorithm.DEFAULT_CONFIG})
+    return copy.deepcopy({name: key.default for name, key in algorithm.config_keys().items()})
 
 
 class Algorithm:
-    """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``."""
+    """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``.
 
+    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys.Key: type, range,
+    default, meaning) on top of ``COMMON_KEYS`` and its bases' ``KEYS``; ``NOT_KEYS`` maps keys
+    it deliberately lacks to what to use instead. ``DEFAULT_CONFIG`` holds the defaults of its
+    own keys; a user subclass may still add keys there (they then take any value).
+    """
+
+    KEYS: tuple[Key, ...] = ()
+    NOT_KEYS: dict[str, str] = {}
     DEFAULT_CONFIG: dict[str, Any] = {}
     needs_value = True  # whether sampling asks the model for value estimates
 
+    @classmethod
+    def config_keys(cls) -> dict[str, Key]:
+        """Every config key of this algorithm by name: its type, range, default and meaning."""
+        own = [c.__dict__.get("KEYS", ()) for c in reversed(cls.__mro__)]
+        keys = table(COMMON_KEYS.values(), *own)
+        for c in reversed(cls.__mro__):  # defaults set in a DEFAULT_CONFIG dict win
+            for name, value in c.__dict__.get("DEFAULT_CONFIG", {}).items():
+                if name in keys:
+                    keys[name] = replace(keys[name], default=value)
+                else:
+                    keys[name] = Key(name, value, "declared in DEFAULT_CONFIG", "any", none=True)
+        return keys
+
     def __init__(self, env: Any = None, config: dict | None = None):
-        config = dict(config or {})
-        if env is None:
-            env = config.pop("env", None)
-        if env is None:
-            raise ValueError(
-                f"{type(self).__name__} needs an env: {type(self).__name__}"
-                f"(env='CartPole-v1', config=...)"
-            )
-        defaults = {**COMMON_CONFIG, **self.DEFAULT_CONFIG}
-        check_keys(config, defaults, f"{type(self).__name__} config")
-        self.config = {**copy.deepcopy(defaults), **config}
-        # An algorithm's model defaults (e.g. PPO's separate value network) sit under the user's.
-        self.config["model"] = {**defaults["model"], **dict(config.get("model") or {})}
-        self._validate_common()
+        name = type(self).__name__
+        env, self.config = build_config(self.config_keys(), name, env, config, self.NOT_KEYS)
+        self.validate()
         self.env_spec = env
         seed = self.config["seed"]
         if seed is not None:
@@ -208,6 +195,9 @@ class Algorithm:
     def setup(self) -> None:
         """Algorithm-specific state (replay buffers, target networks...)."""
 
+    def validate(self) -> None:
+        """Checks and derived settings that involve several keys (after the table's checks)."""
+
     def check_policy(self) -> None:
         """Raise a clear error when the model/distribution cannot work with this algorithm."""
 
@@ -236,30 +226,6 @@ class Algorithm:
         pass
 
     # -- public API ---------------------------------------------------------------------
-    def _validate_common(self) -> None:
-        c = self.config
-        for key in ("num_envs", "rollout_fragment_length", "num_threads"):
-            if not (isinstance(c[key], int) and c[key] > 0):
-                raise ValueError(f"config key '{key}' takes a positive int; got {c[key]!r}")
-        runners = c["num_env_runners"]
-        if not (isinstance(runners, int) and not isinstance(runners, bool) and runners >= 0):
-            raise ValueError(f"config key 'num_env_runners' takes an int >= 0; got {runners!r}")
-        if c["vector_mode"] not in VECTOR_MODES:
-            raise ValueError(
-                f"config key 'vector_mode' takes one of {', '.join(VECTOR_MODES)}; "
-                f"got {c['vector_mode']!r}{suggest(str(c['vector_mode']), VECTOR_MODES)}"
-            )
-        if not (isinstance(c["lr"], (int, float)) and c["lr"] > 0):
-            raise ValueError(f"config key 'lr' takes a positive number; got {c['lr']!r}")
-        if not (isinstance(c["adam_epsilon"], (int, float)) and c["adam_epsilon"] > 0):
-            raise ValueError(
-                f"config key 'adam_epsilon' takes a positive number; got {c['adam_epsilon']!r}"
-            )
-        if not (0.0 <= c["gamma"] <= 1.0):
-            raise ValueError(f"config key 'gamma' takes a number in [0, 1]; got {c['gamma']!r}")
-        if c["train_batch_size"] is None:
-            c["train_batch_size"] = c["num_envs"] * c["rollout_fragment_length"]
-
     def get_policy(self) -> Policy:
         return self.policy
 
@@ -289,12 +255,10 @@ class Algorithm:
         """
         start = time.perf_counter()
         snap = take_snapshot(self)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.current_lr()
         try:
             self.engine = self.choose_engine()
             with limit_threads(self.config["num_threads"]), self._own_rng():
-                stats = self.training_step()
+                stats = self._iteration_steps()
         except BaseException:
             roll_back(self, snap)
             raise
@@ -323,6 +287,31 @@ class Algorithm:
         }
         result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
         return result
+
+    def _iteration_steps(self) -> dict[str, float]:
+        """training_step() until min_sample_timesteps_per_iteration env steps were sampled
+        (at least once); returns the steps' statistics combined by combine_stats."""
+        first = self.timesteps_total
+        steps = []
+        while True:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.current_lr()
+            steps.append(self.training_step())
+            done = self.timesteps_total - first
+            if done >= self.config["min_sample_timesteps_per_iteration"]:
+                return steps[0] if len(steps) == 1 else self.combine_stats(steps)
+
+    def combine_stats(self, steps: list[dict[str, float]]) -> dict[str, float]:
+        """One iteration's statistics from several training steps': the mean of each
+        statistic over the steps that report a finite value (NaN where none does)."""
+        out = {}
+        for key, last in steps[-1].items():
+            if isinstance(last, (bool, str)) or not isinstance(last, (int, float)):
+                out[key] = last  # e.g. a name: the last step's
+                continue
+            values = [float(s[key]) for s in steps if key in s and np.isfinite(s[key])]
+            out[key] = float(np.mean(values)) if values else float("nan")
+        return out
 
     def _sync_weights(self) -> None:
         """Copy the learner's weights to the CPU sampling model (no-op on CPU)."""

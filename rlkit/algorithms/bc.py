@@ -30,27 +30,46 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm, full_default_config
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
 
 
 class BC(Algorithm):
-    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
+    """Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
+    every key with its default: docs/CONFIG.md). ``input`` is required."""
 
-    input (required) the expert data; num_sgd_iter (100) gradient steps per iteration (not
-    epochs, unlike PPO: datasets vary in size); sgd_minibatch_size (256) rows per step;
-    explore (False) sample actions in the evaluation rollout; rollout_fragment_length (64)
-    evaluation steps per env per iteration; lr (1e-3).
-    """
-
-    DEFAULT_CONFIG: dict[str, Any] = {
-        "num_sgd_iter": 100,
-        "sgd_minibatch_size": 256,
-        "explore": False,
-        "rollout_fragment_length": 64,
-        "lr": 1e-3,
+    KEYS = (
+        Key(
+            "input",
+            None,
+            "the expert data: JSON lines written by a trainer's output (required)",
+            "paths",
+            none=True,
+        ),
+        Key(
+            "num_sgd_iter",
+            100,
+            "gradient steps per iteration (not epochs: datasets vary in size)",
+            "int",
+            1,
+        ),
+        Key("sgd_minibatch_size", 256, "dataset rows per gradient step", "int", 1),
+        Key("explore", False, "sample actions in the evaluation rollout", "bool"),
+        override(
+            COMMON_KEYS["rollout_fragment_length"],
+            default=64,
+            doc="evaluation steps each env takes per iteration (detail 4)",
+        ),
+        override(COMMON_KEYS["lr"], default=1e-3),
+    )
+    NOT_KEYS = {
+        "train_batch_size": "BC takes num_sgd_iter gradient steps of sgd_minibatch_size "
+        "dataset rows per iteration: set those",
+        "gamma": "BC learns no values, so it has no discount: remove gamma",
     }
+    DEFAULT_CONFIG: dict[str, Any] = defaults(table(KEYS))
     needs_value = False
 
     def check_policy(self) -> None:
@@ -63,9 +82,6 @@ class BC(Algorithm):
                 "PPO(env=..., config={'output': 'expert-data'}), then BC(config={'input': "
                 "'expert-data'})"
             )
-        for key in ("num_sgd_iter", "sgd_minibatch_size"):
-            if not (isinstance(c[key], int) and not isinstance(c[key], bool) and c[key] > 0):
-                raise ValueError(f"BC config key '{key}' takes a positive int; got {c[key]!r}")
         if self.policy.is_recurrent():
             raise ValueError(
                 f"BC trains on single rows and cannot train a recurrent model "

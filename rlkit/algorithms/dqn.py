@@ -40,7 +40,9 @@ import torch
 import torch.nn.functional as F
 
 from rlkit.algorithms.base import Algorithm, full_default_config
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.learner import model_metrics, optimise
+from rlkit.algorithms.onpolicy import NO_INPUT
 from rlkit.config import check_keys
 from rlkit.preprocessors import restore_original_dimensions
 
@@ -192,37 +194,59 @@ class ReplayBuffer:
 
 
 class DQN(Algorithm):
-    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
-
-    buffer_size (50000) replay capacity; learning_starts (1000) transitions in the buffer
-    before learning; train_batch_size (64) replayed transitions per update;
-    target_network_update_freq (500) env steps between target syncs; double_q (True);
-    training_intensity (None) replayed / sampled ratio (detail 5); exploration_config
-    {"type": "EpsilonGreedy", "initial_epsilon": 1.0, "final_epsilon": 0.02,
-    "epsilon_timesteps": 10000}; num_envs (4) and rollout_fragment_length (4): 16 env steps
-    per iteration; lr (5e-4); grad_clip (10).
+    """Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
+    every key with its default: docs/CONFIG.md). One training step samples
+    num_envs x rollout_fragment_length = 16 env steps and learns (detail 5); train() repeats
+    that until min_sample_timesteps_per_iteration (1000, RLlib's) steps were sampled.
 
     ``compute_single_action(obs)`` returns the greedy action (argmax Q).
     """
 
-    DEFAULT_CONFIG: dict[str, Any] = {
-        "num_envs": 4,
-        "rollout_fragment_length": 4,
-        "train_batch_size": 64,
-        "buffer_size": 50_000,
-        "learning_starts": 1_000,
-        "target_network_update_freq": 500,
-        "double_q": True,
-        "training_intensity": None,
-        "exploration_config": {},
-        "lr": 5e-4,
-        "grad_clip": 10.0,
-    }
+    KEYS = (
+        Key("gamma", 0.99, "discount factor", "float", 0, 1),
+        Key("train_batch_size", 64, "replayed transitions per gradient update", "int", 1),
+        Key("buffer_size", 50_000, "replay capacity in transitions", "int", 1),
+        Key("learning_starts", 1_000, "transitions in the buffer before learning", "int", 0),
+        Key(
+            "target_network_update_freq",
+            500,
+            "env steps between target network syncs",
+            "int",
+            1,
+        ),
+        Key("double_q", True, "double Q-learning targets", "bool"),
+        Key(
+            "training_intensity",
+            None,
+            "replayed / sampled transitions (None: one update per training step)",
+            "float",
+            0,
+            low_open=True,
+            none=True,
+        ),
+        Key(
+            "exploration_config",
+            {},
+            "epsilon-greedy schedule: "
+            + ", ".join(f"{k} ({v!r})" for k, v in EXPLORATION_DEFAULTS.items()),
+            "dict",
+            check_nested=exploration_settings,
+        ),
+        override(COMMON_KEYS["num_envs"], default=4),
+        override(COMMON_KEYS["rollout_fragment_length"], default=4),
+        override(COMMON_KEYS["min_sample_timesteps_per_iteration"], default=1_000),
+        override(COMMON_KEYS["lr"], default=5e-4),
+        override(COMMON_KEYS["grad_clip"], default=10.0),
+    )
+    NOT_KEYS = {"input": NO_INPUT}
+    DEFAULT_CONFIG: dict[str, Any] = defaults(table(KEYS))
     needs_value = False
+
+    def validate(self) -> None:
+        self.exploration = exploration_settings(self.config["exploration_config"])
 
     def check_policy(self) -> None:
         """DQN needs one Q-value per Discrete action from a feed-forward model."""
-        self._validate_dqn()
         space = self.policy.action_space
         if not isinstance(space, gym.spaces.Discrete):
             raise ValueError(
@@ -242,23 +266,6 @@ class DQN(Algorithm):
                 f"model ({type(self.policy.model).__name__}); set use_lstm False and use a "
                 f"feed-forward model, or use PPO, A2C or PG"
             )
-
-    def _validate_dqn(self) -> None:
-        c = self.config
-        for key, low in (
-            ("buffer_size", 1),
-            ("learning_starts", 0),
-            ("train_batch_size", 1),
-            ("target_network_update_freq", 1),
-        ):
-            if not (isinstance(c[key], int) and not isinstance(c[key], bool) and c[key] >= low):
-                raise ValueError(f"DQN config key '{key}' takes an int >= {low}; got {c[key]!r}")
-        if c["training_intensity"] is not None and not c["training_intensity"] > 0:
-            raise ValueError(
-                f"DQN config key 'training_intensity' takes None or a positive number "
-                f"(replayed / sampled transitions); got {c['training_intensity']!r}"
-            )
-        self.exploration = exploration_settings(c["exploration_config"])
 
     def setup(self) -> None:
         self.buffer = ReplayBuffer(self.config["buffer_size"], self.policy.preprocessor.shape)
@@ -326,6 +333,19 @@ class DQN(Algorithm):
             self.last_target_update = self.timesteps_total
         stats.update(epsilon=self.epsilon, num_updates=updates, replay_size=len(self.buffer))
         return stats
+
+    def combine_stats(self, steps: list[dict[str, float]]) -> dict[str, float]:
+        """An iteration of several training steps: losses averaged over all its updates,
+        updates summed, epsilon and replay size as they are at the end."""
+        out = super().combine_stats(steps)
+        updates = [s["num_updates"] for s in steps]
+        total = sum(updates)
+        for key in ("loss", "mean_q", "mean_td_error"):
+            weighted = sum(s[key] * n for s, n in zip(steps, updates) if n)
+            out[key] = weighted / total if total else float("nan")
+        out.update(num_updates=total, epsilon=steps[-1]["epsilon"])
+        out["replay_size"] = steps[-1]["replay_size"]
+        return out
 
     def learn(self, updates: int) -> dict[str, float]:
         """``updates`` gradient steps on replayed minibatches; mean statistics (NaN for none)."""

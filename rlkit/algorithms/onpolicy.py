@@ -16,6 +16,12 @@ Implementation details (numbers referenced in the code):
    ``loss`` -> ``optimise`` as written here; numpy runs their exact twin (the built-in MLP,
    PPO's or A2C's loss, gradients by hand) ~3x faster. ``config={"engine": "torch"}`` makes
    every step run this file's code, e.g. to step through ``loss`` in a debugger.
+6. One iteration's batch is ``train_batch_size`` env steps, RLlib's meaning: fragments of
+   ``rollout_fragment_length`` steps from each of the ``num_envs`` envs are collected until
+   train_batch_size is reached (train_batch_size None: one fragment from each env). The
+   sampler keeps its envs between calls, so k fragments in a row are one rollout of k * T
+   steps per env. Left out (or at its default), rollout_fragment_length is chosen to reach
+   train_batch_size exactly; set, the fragments may overshoot it by at most 10% (RLlib's rule).
 """
 
 from __future__ import annotations
@@ -27,9 +33,15 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
+from rlkit.algorithms.keys import Key
 from rlkit.algorithms.learner import model_metrics
 from rlkit.distributions import Deterministic
 from rlkit.preprocessors import restore_original_dimensions
+
+NO_INPUT = (
+    "only BC trains from offline data (config 'input'); a custom loss can read a dataset "
+    "itself (rlkit.examples.supervised_loss)"
+)
 
 
 def compute_gae(
@@ -145,6 +157,43 @@ MODEL_INPUTS = ("obs", "prev_actions", "prev_rewards")
 
 class OnPolicyAlgorithm(Algorithm):
     """Sample -> advantages -> minibatch epochs of ``loss``. Subclasses define ``loss``."""
+
+    KEYS = (
+        Key("gamma", 0.99, "discount factor", "float", 0, 1),
+        Key(
+            "train_batch_size",
+            None,
+            "env steps per iteration, collected in fragments (detail 6); None: one "
+            "fragment from each env, num_envs x rollout_fragment_length",
+            "int",
+            1,
+            none=True,
+        ),
+    )
+    NOT_KEYS = {"input": NO_INPUT}
+
+    def validate(self) -> None:
+        """Steps per env per iteration from train_batch_size (detail 6)."""
+        c = self.config
+        E, T, B = c["num_envs"], c["rollout_fragment_length"], c["train_batch_size"]
+        if B is None:
+            self.steps_per_env = T
+            return
+        per_env = -(-B // E)  # ceil
+        # Set to its default (e.g. copied from DEFAULT_CONFIG), it counts as left out.
+        default_length = self.config_keys()["rollout_fragment_length"].default
+        if c["rollout_fragment_length"] == default_length:
+            rounds = -(-per_env // T)
+            T = c["rollout_fragment_length"] = -(-per_env // rounds)
+        rounds = -(-B // (E * T))
+        if rounds * E * T - B > 0.1 * B:
+            raise ValueError(
+                f"{type(self).__name__} config: train_batch_size {B} cannot be reached "
+                f"within 10% in fragments of num_envs {E} x rollout_fragment_length {T} = "
+                f"{E * T} steps ({rounds} give {rounds * E * T}); set rollout_fragment_length "
+                f"to {per_env} (train_batch_size / num_envs) or leave it out"
+            )
+        self.steps_per_env = rounds * T
 
     def check_policy(self) -> None:
         """Policy-gradient maths needs log-probabilities that depend on the model."""

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import full_default_config
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize
 
 
@@ -31,17 +32,19 @@ def reward_to_go(batch: dict[str, Any], gamma: float) -> np.ndarray:
 
 
 class PG(OnPolicyAlgorithm):
-    """Config keys (besides the common ones): normalize_returns (True)."""
+    """Config keys: ``PG.KEYS`` below, on top of the on-policy and common ones
+    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md)."""
 
-    DEFAULT_CONFIG: dict[str, Any] = {
-        "normalize_returns": True,
-        "rollout_fragment_length": 500,
-        "lr": 4e-3,
-    }
+    KEYS = (
+        Key("normalize_returns", True, "standardise the returns over the batch", "bool"),
+        override(COMMON_KEYS["rollout_fragment_length"], default=500),
+        override(COMMON_KEYS["lr"], default=4e-3),
+    )
+    DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
     needs_value = False
 
     def training_step(self) -> dict[str, float]:
-        batch = self.sample()
+        batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         returns = reward_to_go(batch, self.config["gamma"])  # detail 1
         lb = self.learner_batch(batch, returns, returns)
         return self.learn(lb, 1, None)

@@ -20,15 +20,13 @@ from typing import Any
 import torch
 
 from rlkit.algorithms.base import full_default_config, piecewise
+from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean, normalize
 
 
 class PPO(OnPolicyAlgorithm):
-    """Config keys (besides the common ones in rlkit.algorithms.base.COMMON_CONFIG):
-
-    lambda (0.95) GAE lambda; clip_param (0.2); clip_param_schedule (None, [[t, v], ...]);
-    num_sgd_iter (10) epochs per batch; sgd_minibatch_size (256); entropy_coeff (0.0);
-    vf_loss_coeff (0.5); vf_clip_param (None) value clipping; normalize_advantages (True).
+    """Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
+    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
     this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.ppo_loss, the same numbers).
@@ -36,29 +34,52 @@ class PPO(OnPolicyAlgorithm):
     ``PPO(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
     """
 
-    DEFAULT_CONFIG: dict[str, Any] = {
-        "lambda": 0.95,
-        "clip_param": 0.2,
-        "clip_param_schedule": None,
-        "num_sgd_iter": 10,
-        "sgd_minibatch_size": 256,
-        "entropy_coeff": 0.0,
-        "vf_loss_coeff": 0.5,
-        "vf_clip_param": None,
-        "normalize_advantages": True,
-        "rollout_fragment_length": 128,
-        "grad_clip": 0.5,
+    KEYS = (
+        Key("lambda", 0.95, "GAE lambda", "float", 0, 1),
+        Key("clip_param", 0.2, "PPO's clip range eps of the ratio", "float", 0, low_open=True),
+        Key(
+            "clip_param_schedule",
+            None,
+            "[[timestep, clip_param], ...] piecewise linear; replaces clip_param",
+            "schedule",
+            0,
+            low_open=True,
+            none=True,
+        ),
+        Key("num_sgd_iter", 10, "epochs over each batch", "int", 1),
+        Key(
+            "sgd_minibatch_size",
+            256,
+            "rows per gradient step (None: the whole batch)",
+            "int",
+            1,
+            none=True,
+        ),
+        Key("entropy_coeff", 0.0, "weight of the entropy bonus", "float", 0),
+        Key("vf_loss_coeff", 0.5, "weight of the value loss", "float", 0),
+        Key(
+            "vf_clip_param",
+            None,
+            "clip the value around its old prediction (None: no clipping)",
+            "float",
+            0,
+            low_open=True,
+            none=True,
+        ),
+        Key("normalize_advantages", True, "standardise advantages per minibatch", "bool"),
+        override(COMMON_KEYS["grad_clip"], default=0.5),
         # A separate value network: the value loss's large gradients then cannot swamp the
         # policy's in the shared layers (set vf_share_layers True to compare).
-        "model": {"vf_share_layers": False},
-    }
+        override(COMMON_KEYS["model"], default={"vf_share_layers": False}),
+    )
+    DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
 
     def clip_param(self) -> float:
         schedule = self.config["clip_param_schedule"]
         return piecewise(schedule, self.timesteps_total) if schedule else self.config["clip_param"]
 
     def training_step(self) -> dict[str, float]:
-        batch = self.sample()
+        batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])  # 1
         lb = self.learner_batch(batch, advantages, targets)
         self._clip = self.clip_param()

@@ -81,10 +81,12 @@ def algorithm_class(name: str) -> type:
 
 
 def algorithm_defaults(name: str) -> dict[str, Any]:
-    """Every config key of algorithm ``name`` with its default (common keys included)."""
-    from rlkit.algorithms import COMMON_CONFIG
+    """Every config key of algorithm ``name`` with its default (common keys included).
 
-    return copy.deepcopy({**COMMON_CONFIG, **algorithm_class(name).DEFAULT_CONFIG})
+    The keys' types, ranges and meanings: rlkit.algorithms.keys.algorithm_keys(name).
+    """
+    keys = algorithm_class(name).config_keys()
+    return copy.deepcopy({k: key.default for k, key in keys.items()})
 
 
 def env_spaces(env: Any, env_config: dict | None = None) -> tuple[gym.Space, gym.Space]:
