@@ -8,12 +8,14 @@ Measured, each as the median over repeats (milliseconds):
 - fixed overhead: ``trainer.sampler.sample(1)`` with 1 runner x 1 env, i.e. weights out
   through the object store, one env step, the batch and the filter delta back, joined;
   minus the same 1-step sample of a local Sampler. For the CartPole MLP (64-64) and for the
-  Atari VisionNetwork (84x84x4 uint8 frames, a stand-in env, no emulator: 1.7M weights).
+  Atari VisionNetwork (84x84x4 uint8 frames, a stand-in env, no emulator: 2.0M weights,
+  8 MB).
   "same node": Ray on one node (the runner beside the driver). "across nodes": a head plus
   worker nodes on this machine (LocalCluster), the runner on another node than the driver,
   so weights and batches cross between two object stores.
 - sampling throughput: env steps per second of ``sample(128)`` with 8 envs per runner, for
-  the local sampler, 1 runner and 2 runners (2 worker nodes of 1 CPU each).
+  the local sampler, 1 runner and 2 runners (2 worker nodes of 1 CPU each); and the local
+  sampler's steps per second with the VisionNetwork (the per-step cost of the Atari case).
 
 Prints one line per figure and a JSON line at the end.
 """
@@ -76,14 +78,15 @@ def one_step_overhead(name: str, runners: int, repeats: int) -> float:
     return remote_ms - local_ms
 
 
-def throughput(runners: int, repeats: int) -> float:
-    config = {"num_envs": 8, "seed": 0, "num_env_runners": runners}
-    trainer = PPO(env="CartPole-v1", config=config)
+def throughput(name: str, runners: int, repeats: int, steps: int = 128) -> float:
+    env, config = SETUPS[name]
+    config = {**config, "num_envs": 8, "seed": 0, "num_env_runners": runners}
+    trainer = PPO(env=env, config=config)
     try:
-        ms = median_ms(lambda: trainer.sampler.sample(128), repeats)
+        ms = median_ms(lambda: trainer.sampler.sample(steps), repeats)
     finally:
         trainer.stop()
-    return 128 * 8 * max(runners, 1) / (ms / 1e3)
+    return steps * 8 * max(runners, 1) / (ms / 1e3)
 
 
 def main() -> None:
@@ -109,8 +112,12 @@ def main() -> None:
             print(f"{name}: fixed overhead, across nodes {out[key]:7.1f} ms")
         for runners in (0, 1, 2):
             key = f"cartpole_steps_per_s_{runners}_runners"
-            out[key] = throughput(runners, max(3, repeats // 10))
+            out[key] = throughput("cartpole_mlp", runners, max(3, repeats // 10))
             print(f"CartPole sampling, {runners} runner(s) x 8 envs: {out[key]:9.0f} steps/s")
+    out["atari_vision_steps_per_s_local"] = throughput("atari_vision", 0, 3, steps=16)
+    print(
+        f"Atari VisionNetwork sampling, local, 8 envs: {out['atari_vision_steps_per_s_local']:.0f}"
+    )
     print(json.dumps({k: round(v, 2) for k, v in out.items()}))
 
 

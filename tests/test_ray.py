@@ -153,6 +153,38 @@ def test_sweep_of_four_trials_equals_in_process_runs(cluster):
                 assert got[key] == want[key], (t["changes"], t["seed"], key)
 
 
+def test_tune_tuner_with_asha_runs_rlkit_trainable(cluster, tmp_path):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from rlkit.scaling import rlkit_trainable
+
+    space = {
+        "env": "CartPole-v1",
+        "num_envs": 2,
+        "rollout_fragment_length": 64,
+        "num_sgd_iter": 1,
+        "lr": tune.grid_search([1e-3, 1e-5]),
+        "seed": 0,
+    }
+    asha = ASHAScheduler(
+        metric="timesteps_total", mode="max", max_t=3, grace_period=1, reduction_factor=2
+    )
+    tuner = tune.Tuner(
+        rlkit_trainable("PPO"),
+        param_space=space,
+        tune_config=tune.TuneConfig(scheduler=asha),
+        run_config=tune.RunConfig(
+            stop={"training_iteration": 3}, verbose=0, storage_path=str(tmp_path)
+        ),
+    )
+    grid = tuner.fit()
+    assert grid.num_errors == 0 and len(grid) == 2
+    for result in grid:
+        assert 1 <= result.metrics["training_iteration"] <= 3
+        assert result.metrics["timesteps_total"] > 0
+
+
 def test_sweep_dashboard_draws_trials_live_and_stop_ends_the_sweep(cluster):
     from rlkit.widgets.sweep import SweepDashboard
 
