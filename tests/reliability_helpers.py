@@ -12,7 +12,7 @@ import torch
 from faulty_envs import FaultyEnv
 
 from rlkit.algorithms import ALGORITHMS
-from rlkit.algorithms.snapshot import take_snapshot
+from rlkit.algorithms.snapshot import copy_state
 
 ALGOS = ["PG", "A2C", "PPO", "DQN", "BC"]
 
@@ -73,9 +73,14 @@ def make_trainer(algo: str, tmp_path, env_config: dict | None = None, **config):
 
 def state(trainer) -> dict:
     """The trainer's whole learning state (weights, optimizer, extra, filter, counters)."""
-    snap = take_snapshot(trainer)
-    snap.pop("time_total_s")
-    return snap
+    full = copy_state(trainer)
+    full["counters"] = full["counters"][:2]  # time_total_s counts the failed call's time
+    sampler = trainer.sampler
+    full.update(
+        rng=trainer._rng_state.clone(),
+        episodes=(sampler.episodes_total, list(sampler.episode_returns)),
+    )
+    return full
 
 
 def assert_same(a, b, path: str = "state") -> None:

@@ -254,17 +254,18 @@ class Algorithm:
         and the next call starts fresh episodes.
         """
         start = time.perf_counter()
-        snap = take_snapshot(self)
-        try:
-            self.engine = self.choose_engine()
-            with limit_threads(self.config["num_threads"]), self._own_rng():
-                stats = self._iteration_steps()
-        except BaseException:
-            roll_back(self, snap)
-            raise
-        finally:
-            self._sync_weights()
-            self.time_total_s += time.perf_counter() - start
+        with limit_threads(self.config["num_threads"]):
+            snap = take_snapshot(self)  # one memcpy of the weights: on the limited pool
+            try:
+                self.engine = self.choose_engine()
+                with self._own_rng():
+                    stats = self._iteration_steps()
+            except BaseException:
+                roll_back(self, snap)
+                raise
+            finally:
+                self._sync_weights()
+                self.time_total_s += time.perf_counter() - start
         self.iteration += 1
         result = {
             **self.sampler.stats(),

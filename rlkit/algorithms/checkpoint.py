@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from rlkit.algorithms.snapshot import nonfinite_tensors, roll_back, take_snapshot
+from rlkit.algorithms.snapshot import copy_state, nonfinite_tensors, put_state
 
 CHECKPOINT_FORMAT = "rlkit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -213,7 +213,7 @@ def restore_checkpoint(trainer: Any, path: str) -> None:
     """Check, then apply every section of the checkpoint at ``path``, or none of them."""
     ckpt = load_checkpoint(path)
     check_checkpoint(trainer, ckpt, path)
-    snap = take_snapshot(trainer)
+    before = copy_state(trainer)
     try:
         trainer.model.load_state_dict(ckpt["model"])
         trainer.optimizer.load_state_dict(ckpt["optimizer"])
@@ -228,7 +228,7 @@ def restore_checkpoint(trainer: Any, path: str) -> None:
         lengths = [int(n) for n in ckpt["episode_lengths"]]
         boundary_seed = int(ckpt["boundary_seed"])
     except Exception as err:
-        roll_back(trainer, snap, reset_envs=False)
+        put_state(trainer, before)
         raise ValueError(
             f"checkpoint '{path}' does not fit this trainer ({type(err).__name__}: {err}); "
             f"nothing was restored"
