@@ -24,38 +24,31 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_base_imports_load_no_ray():
+def test_ray_is_optional():
+    """A base install loads no ray module; Ray features without Ray name the install."""
+    # sys.modules["ray"] = None makes "import ray" fail as in an install without Ray.
     out = run_python(
         "import sys, rlkit\n"
         "from rlkit.algorithms import PPO\n"
         "import rlkit.widgets, rlkit.scaling\n"
         "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
-
-
-def test_ray_features_without_ray_name_the_install():
-    # sys.modules["ray"] = None makes "import ray" fail as in an install without Ray.
-    out = run_python(
-        "import sys\n"
         "sys.modules['ray'] = None\n"
-        "from rlkit.algorithms import PPO\n"
         "for make in (lambda: PPO(env='CartPole-v1', config={'num_env_runners': 2}),\n"
-        "             lambda: __import__('rlkit.scaling').scaling.rlkit_trainable('PPO')):\n"
+        "             lambda: rlkit.scaling.rlkit_trainable('PPO')):\n"
         "    try:\n"
         "        make()\n"
         "    except ImportError as err:\n"
         "        print('ImportError:', err)\n"
-        "print(PPO(env='CartPole-v1', config={'num_env_runners': 0}).train()['timesteps_total'])\n"
+        "small = {'num_env_runners': 0, 'num_envs': 2, 'rollout_fragment_length': 8}\n"
+        "print(PPO(env='CartPole-v1', config=small).train()['timesteps_total'])\n"
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 3
-    for line in lines[:2]:
+    assert len(lines) == 4 and lines[0] == "[]"
+    for line in lines[1:3]:
         assert line.startswith("ImportError:") and 'pip install "rlkit[ray]"' in line
-    assert "num_env_runners=2" in lines[0] and "Ray Tune" in lines[1]
-    assert int(lines[2]) > 0  # 0 runners: the local sampler, no Ray needed
+    assert "num_env_runners=2" in lines[1] and "Ray Tune" in lines[2]
+    assert int(lines[3]) > 0  # 0 runners: the local sampler, no Ray needed
 
 
 @pytest.mark.parametrize("code", ["k", "k/255", "(k-128)/128"])
@@ -132,10 +125,12 @@ def test_runner_matches_local_sampler_and_reports_a_filter_delta():
 def test_a_1024_step_batch_of_frames_travels_under_30_mb():
     trainer = PPO(env=Frames, config={"num_envs": 8, "seed": 0, "model": {"dim": 84}})
     runner = EnvRunner(0, spec(Frames, 8, 0), copy.deepcopy(trainer.policy))
-    out = runner.sample(weights(trainer.policy), trainer.policy.filter, 128, True, None)
-    size = len(pickle.dumps(out, protocol=5))
+    out = runner.sample(weights(trainer.policy), trainer.policy.filter, 16, True, None)
     assert out["batch"]["obs"][2].dtype == np.uint8  # packed
-    assert size <= 30 * 2**20, f"{size / 2**20:.1f} MB"
+    # 128 steps sampled (kept short for the fast tier); every field grows with the steps, so
+    # 1,024 steps take 8x the bytes (the filter and episode lists are smaller still).
+    size = len(pickle.dumps(out, protocol=5))
+    assert size * 8 <= 30 * 2**20, f"{size * 8 / 2**20:.1f} MB for 1,024 steps"
     batch = join_batches([out["batch"]])
-    assert batch["obs"].dtype == np.float32 and batch["obs"].shape == (128, 8, 84, 84, 4)
+    assert batch["obs"].dtype == np.float32 and batch["obs"].shape == (16, 8, 84, 84, 4)
     assert batch["unfiltered_obs"] is batch["obs"]  # NoFilter: the same values, sent once
