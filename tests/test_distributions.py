@@ -1,6 +1,5 @@
 """Action distributions against closed forms and numpy references."""
 
-import functools
 import math
 
 import gymnasium as gym
@@ -18,6 +17,7 @@ from rlkit.distributions import (
     MultiActionDistribution,
     MultiCategorical,
     SquashedGaussian,
+    dist_class_of,
     dist_name,
     get_dist_class_for_space,
     make_builtin_dist,
@@ -62,7 +62,7 @@ def test_default_mapping_widths_and_names(space, width, name):
     dist_class, num_outputs = get_dist_class_for_space(space, {})
     assert num_outputs == width
     assert dist_name(dist_class) == name
-    cls = dist_class.func if isinstance(dist_class, functools.partial) else dist_class
+    cls = dist_class_of(dist_class)
     assert cls.required_model_output_shape(space, {}) == width
     dist = dist_class(torch.zeros(3, width), None)
     assert dist.logp(dist.sample()).shape == (3,)

@@ -35,7 +35,7 @@ import torch
 from rlkit.algorithms.base import Algorithm
 from rlkit.algorithms.keys import Key
 from rlkit.algorithms.learner import model_metrics
-from rlkit.distributions import Deterministic
+from rlkit.distributions import Deterministic, dist_class_of
 from rlkit.preprocessors import restore_original_dimensions
 
 NO_INPUT = (
@@ -197,7 +197,7 @@ class OnPolicyAlgorithm(Algorithm):
 
     def check_policy(self) -> None:
         """Policy-gradient maths needs log-probabilities that depend on the model."""
-        dist = getattr(self.policy.dist_class, "func", self.policy.dist_class)
+        dist = dist_class_of(self.policy.dist_class)
         if dist is Deterministic:
             raise ValueError(
                 f"{type(self).__name__} cannot train with the Deterministic action distribution: "

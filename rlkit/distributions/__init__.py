@@ -25,7 +25,7 @@ MultiCategorical), ``continuous`` (DiagGaussian, SquashedGaussian, Beta, Determi
 ``multi`` (MultiActionDistribution) and ``defaults`` (choosing a distribution for a space).
 """
 
-from rlkit.distributions.base import ActionDistribution
+from rlkit.distributions.base import ActionDistribution, DistSpec, dist_class_of
 from rlkit.distributions.categorical import Categorical, MultiCategorical
 from rlkit.distributions.continuous import (
     BETA_INPUT_BOUND,
@@ -47,6 +47,8 @@ from rlkit.distributions.defaults import (
 from rlkit.distributions.multi import MultiActionDistribution
 
 __all__ = [
+    "DistSpec",
+    "dist_class_of",
     "ActionDistribution",
     "Categorical",
     "MultiCategorical",

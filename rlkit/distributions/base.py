@@ -7,6 +7,7 @@ helpers turn bad inputs into errors that say how to fix them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -84,6 +85,36 @@ class ActionDistribution:
     def __repr__(self) -> str:
         shape = list(getattr(self.inputs, "shape", []))
         return f"{type(self).__name__}(inputs: {shape})"
+
+
+@dataclass(frozen=True, eq=False)
+class DistSpec:
+    """A distribution class and the keyword arguments it is built with.
+
+    The catalog hands one out where a class needs more than ``(inputs, model)``:
+    MultiCategorical's ``input_lens``, SquashedGaussian's and Beta's bounds,
+    MultiActionDistribution's children. Call it as you would call the class.
+
+    Example:
+        >>> spec = DistSpec(MultiCategorical, {"input_lens": [2, 3]})
+        >>> dist = spec(torch.zeros(4, 5))   # MultiCategorical(inputs, None, input_lens=[2, 3])
+    """
+
+    cls: type
+    kwargs: dict = field(default_factory=dict)
+
+    def __call__(self, inputs: Any, model: Any = None) -> ActionDistribution:
+        """Build the distribution over ``inputs: [B, num_outputs]``."""
+        return self.cls(inputs, model, **self.kwargs)
+
+    @property
+    def __name__(self) -> str:  # so that error messages can name a spec like a class
+        return self.cls.__name__
+
+
+def dist_class_of(dist: Any) -> type:
+    """The class behind a distribution class or a ``DistSpec``."""
+    return dist.cls if isinstance(dist, DistSpec) else dist
 
 
 # -- shared checks ---------------------------------------------------------------------------

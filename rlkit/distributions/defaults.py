@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlkit.config import suggest
-from rlkit.distributions.base import ActionDistribution
+from rlkit.distributions.base import ActionDistribution, DistSpec
 from rlkit.distributions.categorical import Categorical
 from rlkit.distributions.continuous import Beta, Deterministic, DiagGaussian, SquashedGaussian
 from rlkit.distributions.multi import default_dist
@@ -24,7 +23,7 @@ def get_dist_class_for_space(
     Discrete -> Categorical; MultiDiscrete -> MultiCategorical; float Box -> DiagGaussian;
     integer Box -> MultiCategorical (one Categorical per element over low..high, as RLlib);
     Tuple / Dict -> MultiActionDistribution over the leaves' defaults. Classes
-    that need extra arguments come back as ``functools.partial``; call either as
+    that need extra arguments come back as a ``DistSpec``; call either as
     ``dist_class(inputs, model)``, and name either with ``dist_name``.
 
     Args:
@@ -42,11 +41,11 @@ def get_dist_class_for_space(
 
 def dist_name(dist_class: Any) -> str:
     """A readable name: "Categorical", "MultiActionDistribution(Categorical, DiagGaussian)"."""
-    if isinstance(dist_class, functools.partial):
-        children = dist_class.keywords.get("child_distributions")
+    if isinstance(dist_class, DistSpec):
+        children = dist_class.kwargs.get("child_distributions")
         if children is not None:
-            return f"{dist_name(dist_class.func)}({', '.join(map(dist_name, children))})"
-        return dist_name(dist_class.func)
+            return f"{dist_name(dist_class.cls)}({', '.join(map(dist_name, children))})"
+        return dist_name(dist_class.cls)
     return getattr(dist_class, "__name__", type(dist_class).__name__)
 
 
@@ -64,7 +63,7 @@ def make_builtin_dist(
 ) -> tuple[Any, int]:
     """A built-in distribution named in config (``custom_action_dist: "Beta"``) for a space.
 
-    SquashedGaussian and Beta get the Box's low/high bound in (``functools.partial``).
+    SquashedGaussian and Beta get the Box's low/high bound in (a ``DistSpec``).
 
     Returns:
         (dist_class, num_outputs).
@@ -92,5 +91,5 @@ def make_builtin_dist(
     if dist_class in (SquashedGaussian, Beta):
         low = action_space.low.reshape(-1).astype(np.float32)  # [*shape] -> [A]
         high = action_space.high.reshape(-1).astype(np.float32)
-        dist_class = functools.partial(dist_class, low=low, high=high)
+        dist_class = DistSpec(dist_class, {"low": low, "high": high})
     return dist_class, num_outputs

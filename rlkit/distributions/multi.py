@@ -9,7 +9,6 @@ The helpers convert between nested actions (a tuple / dict shaped like the space
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,13 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlkit.distributions.base import ActionDistribution, _as_inputs, _check_kind, _space_error
+from rlkit.distributions.base import (
+    ActionDistribution,
+    DistSpec,
+    _as_inputs,
+    _check_kind,
+    _space_error,
+)
 from rlkit.distributions.categorical import Categorical, MultiCategorical
 from rlkit.distributions.continuous import DiagGaussian
 from rlkit.spaces import build_nested, children, is_nested, leaf_paths, path_str
@@ -112,7 +117,7 @@ class MultiActionDistribution(ActionDistribution):
         inputs: [B, sum(input_lens)], the children's inputs side by side.
         model: the producing model, passed on to the children.
         action_space: the Tuple / Dict space.
-        child_distributions: one class (or functools.partial) per leaf, in canonical order.
+        child_distributions: one class (or DistSpec) per leaf, in canonical order.
         input_lens: each child's num_outputs.
     """
 
@@ -227,13 +232,13 @@ def default_dist(space: gym.Space, where: str) -> tuple[Any, int]:
         return Categorical, int(space.n)
     if isinstance(space, gym.spaces.MultiDiscrete):
         lens = [int(n) for n in space.nvec.reshape(-1)]
-        return functools.partial(MultiCategorical, input_lens=lens), sum(lens)
+        return DistSpec(MultiCategorical, {"input_lens": lens}), sum(lens)
     if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating):
         return DiagGaussian, 2 * int(np.prod(space.shape))
     if isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.integer):
         # RLlib's choice: one Categorical per element over low..high (rlkit adds low back).
         lens = (space.high.astype(np.int64) - space.low.astype(np.int64) + 1).reshape(-1)
-        dist = functools.partial(MultiCategorical, input_lens=lens.tolist(), action_space=space)
+        dist = DistSpec(MultiCategorical, {"input_lens": lens.tolist(), "action_space": space})
         return dist, int(lens.sum())
     if is_nested(space):
         return with_leaf_children(MultiActionDistribution, space, where)
@@ -251,14 +256,16 @@ def with_leaf_children(
     """A MultiActionDistribution class (or subclass) filled in with its leaves' defaults.
 
     Returns:
-        (``functools.partial(dist_class, action_space=..., child_distributions=[one per
-        leaf], input_lens=[...])``, the model output width: the sum of input_lens).
+        (``DistSpec(dist_class, {"action_space": ..., "child_distributions": [one per
+        leaf], "input_lens": [...]})``, the model output width: the sum of input_lens).
     """
     parts = [default_dist(leaf, path_str(path, where)) for path, leaf in leaf_paths(space)]
-    dist = functools.partial(
+    dist = DistSpec(
         dist_class,
-        action_space=space,
-        child_distributions=[cls for cls, _ in parts],
-        input_lens=[width for _, width in parts],
+        {
+            "action_space": space,
+            "child_distributions": [cls for cls, _ in parts],
+            "input_lens": [width for _, width in parts],
+        },
     )
     return dist, sum(width for _, width in parts)
