@@ -23,9 +23,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlkit.catalog import ModelCatalog, dummy_input_dict
+from rlkit.catalog import ModelCatalog
 from rlkit.config import check_keys
 from rlkit.engines import select_engine
+from rlkit.models.checks import dummy_input_dict
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
 from rlkit.threads import check_num_threads, limit_threads
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
