@@ -215,6 +215,14 @@ def test_sweep_dashboard_draws_trials_live_and_stop_ends_the_sweep(cluster):
     assert board.status.value.startswith("stopped: 2 trials, 0 with errors")
 
 
+def test_more_runners_than_cpus_is_a_clear_error(cluster, monkeypatch):
+    from rlkit.scaling import runners
+
+    monkeypatch.setattr(runners, "START_TIMEOUT_S", 20)
+    with pytest.raises(RuntimeError, match=r"needs 1 CPU and the Ray cluster has 2 \("):
+        ppo(num_env_runners=3)
+
+
 def test_node_lost_mid_run_runner_rebuilt_and_training_completes(cluster):
     trainer = ppo(seed=2)
     try:

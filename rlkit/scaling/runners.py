@@ -41,6 +41,7 @@ from rlkit.sampling import Sampler
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
 GENERATION_STRIDE = 1_000_003  # seed offset of a rebuilt runner's generation
+START_TIMEOUT_S = 300  # how long a runner may take to be placed and started
 _PACK_MIN_SIZE = 1 << 16  # only arrays this large (frames) are worth checking for uint8
 _PACK_KEYS = ("obs", "unfiltered_obs", "last_obs")
 
@@ -276,7 +277,23 @@ class EnvRunnerGroup:
         self._events: list[str] = []
         self._generation = [0] * num_runners
         self.actors = [self._make(i) for i in range(num_runners)]
-        self.ray.get([a.where.remote() for a in self.actors])  # fail here, not mid-iteration
+        self._wait_started(list(range(num_runners)))  # fail here, not mid-iteration
+
+    def _wait_started(self, indices: list[int]) -> None:
+        """Wait until the runners ``indices`` run; a clear error when Ray cannot place them."""
+        refs = [self.actors[i].where.remote() for i in indices]
+        try:
+            self.ray.get(refs, timeout=START_TIMEOUT_S)
+        except self.ray.exceptions.GetTimeoutError as err:
+            for i in indices:  # a pending actor would hold its place in Ray's queue
+                self.ray.kill(self.actors[i])
+            cpus = self.ray.cluster_resources().get("CPU", 0)
+            free = self.ray.available_resources().get("CPU", 0)
+            raise RuntimeError(
+                f"{len(indices)} env runner(s) did not start within {START_TIMEOUT_S} s: each "
+                f"needs 1 CPU and the Ray cluster has {cpus:g} ({free:g} free). Lower "
+                f"num_env_runners, add nodes, or set num_env_runners 0 to sample in this process"
+            ) from err
 
     def _make(self, index: int) -> Any:
         actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EnvRunner)
@@ -325,6 +342,7 @@ class EnvRunnerGroup:
                     f"{self._generation[index]} and its sample retried"
                 )
                 self.actors[index] = self._make(index)
+                self._wait_started([index])
                 ref = self.actors[index].sample.remote(*args)
         raise AssertionError("unreachable")
 
