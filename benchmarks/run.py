@@ -6,7 +6,8 @@
 Every measurement runs in a fresh process (``worker.py``), one at a time, and the two
 libraries alternate: for each seed and figure, rlkit then SB3 on even seeds, SB3 then rlkit on
 odd ones, so load from other work on the machine falls on both alike. Ratios are of medians
-over seeds. Both libraries use one torch thread.
+over seeds. Both libraries use one torch thread (``--users``: as users run them, no thread
+settings, on a quiet and on a busy machine; see ``users.py``).
 
 Figures:
 - throughput: env steps per second of ``train`` at identical hyperparameters (the CleanRL and
@@ -37,13 +38,14 @@ HERE = Path(__file__).resolve().parent
 IMPORTS = ["torch", "rlkit", "rlkit.algorithms.PPO", "stable_baselines3"]
 
 
-def run_worker(*args: str) -> dict:
-    """One measurement in a fresh process; returns its JSON line."""
+def run_worker(*args: str, env: dict | None = None) -> dict:
+    """One measurement in a fresh process (environment ``env``); returns its JSON line."""
     out = subprocess.run(
         [sys.executable, str(HERE / "worker.py"), *args],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"worker {' '.join(args)} failed:\n{out.stderr[-3000:]}")
@@ -203,17 +205,28 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per figure (>= 5 for ratios)")
+    parser.add_argument(
+        "--seeds", type=int, help="seeds per figure (default 5; --users: 3 per condition)"
+    )
     parser.add_argument(
         "--solve-seeds",
         type=int,
-        default=20,
-        help="seeds of the time-to-solve runs (the steps a seed needs vary 2-4x between "
-        "seeds: a median of 10 still moves by a third with the seeds drawn)",
+        help="seeds of the time-to-solve runs (default 20; --users: 5 per condition): the "
+        "steps a seed needs vary 2-4x, so a median of 10 still moves by a third",
     )
     parser.add_argument("--quick", action="store_true", help="shorter throughput runs")
     parser.add_argument("--out", help="also write the JSON (summary + every run) to this file")
+    parser.add_argument(
+        "--users",
+        action="store_true",
+        help="users' conditions: no thread settings, quiet and with a busy neighbour "
+        "(benchmarks/users.py); default seeds 3, solve seeds 5",
+    )
     args = parser.parse_args(argv)
+    if args.users:
+        return users_main(args)
+    args.seeds = 5 if args.seeds is None else args.seeds
+    args.solve_seeds = 20 if args.solve_seeds is None else args.solve_seeds
     info = {**machine(), "load_before": os.getloadavg()}
     start = time.perf_counter()
     results = []
@@ -233,6 +246,34 @@ def main(argv: list[str] | None = None) -> None:
         f"before and {info['load_after'][0]:.1f} after; torch {info['torch']} "
         f"(1 thread), gymnasium {info['gymnasium']}, SB3 {info['stable_baselines3']}; "
         f"{args.seeds} seeds ({args.solve_seeds} for time to solve), {info['minutes']} min."
+    )
+    if args.out:
+        Path(args.out).write_text(
+            json.dumps(json_safe({"machine": info, "summary": summary, "runs": results}), indent=1)
+        )
+
+
+def users_main(args: argparse.Namespace) -> None:
+    """The users'-conditions run (benchmarks/users.py): JSON line, then the table."""
+    import users
+
+    seeds = 3 if args.seeds is None else args.seeds
+    solve_seeds = 5 if args.solve_seeds is None else args.solve_seeds
+    info = {**machine(), "torch_threads": "default", "load_before": os.getloadavg()}
+    start = time.perf_counter()
+    results = users.run(seeds, solve_seeds, args.quick, run_worker)
+    info["load_after"] = os.getloadavg()
+    info["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    summary = users.summarise(results)
+    counts = {"seeds": seeds, "solve_seeds": solve_seeds, "quick": args.quick}
+    print(json.dumps(json_safe({"machine": info, **counts, "summary": summary})))
+    print()
+    print(users.table(summary))
+    print(
+        f"\n{info['cpu']}, {info['cores']} cores, load average {info['load_before'][0]:.1f} "
+        f"before and {info['load_after'][0]:.1f} after; torch {info['torch']}, gymnasium "
+        f"{info['gymnasium']}, SB3 {info['stable_baselines3']}; no thread settings; "
+        f"{seeds} seeds ({solve_seeds} to solve) per condition, {info['minutes']} min."
     )
     if args.out:
         Path(args.out).write_text(

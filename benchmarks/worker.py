@@ -19,6 +19,9 @@ import resource
 import sys
 import time
 
+# --users: run as users do, with each library's own thread settings (no set_num_threads)
+USERS = {"on": False}
+
 SOLVED = 475.0  # CartPole-v1 is solved at a last-20-episode mean of 475 (of 500)
 LAST = 20
 
@@ -33,22 +36,31 @@ def _last_mean(returns) -> float | None:
 
 
 # -- rlkit ------------------------------------------------------------------------------------
-def _rlkit_trainer(hp: str, seed: int, budget: int):
+def _one_thread() -> None:
+    """One torch thread, as the lab figures run; users' conditions leave torch as it starts."""
     import torch
+
+    if not USERS["on"]:
+        torch.set_num_threads(1)
+
+
+def _rlkit_trainer(hp: str, seed: int, budget: int, engine: str = "auto"):
     from setups import rlkit_config
 
     from rlkit.algorithms import PPO
 
-    torch.set_num_threads(1)
-    return PPO(env="CartPole-v1", config=rlkit_config(hp, seed, budget))
+    _one_thread()
+    return PPO(env="CartPole-v1", config={**rlkit_config(hp, seed, budget), "engine": engine})
 
 
-def rlkit_train(hp: str, seed: int, steps: int, stop_when_solved: bool) -> dict:
+def rlkit_train(
+    hp: str, seed: int, steps: int, stop_when_solved: bool, engine: str = "auto"
+) -> dict:
     import rlkit.algorithms  # noqa: F401  (imports are not part of the timed run)
 
     start = time.perf_counter()
     cpu_start = time.process_time()
-    trainer = _rlkit_trainer(hp, seed, steps)
+    trainer = _rlkit_trainer(hp, seed, steps, engine)
     built = time.perf_counter()
     solved_at = None
     while trainer.timesteps_total < steps:
@@ -65,12 +77,11 @@ def rlkit_train(hp: str, seed: int, steps: int, stop_when_solved: bool) -> dict:
 
 # -- Stable-Baselines3 ------------------------------------------------------------------------
 def sb3_train(hp: str, seed: int, steps: int, stop_when_solved: bool) -> dict:
-    import torch
     from setups import sb3_ppo
     from stable_baselines3 import PPO  # noqa: F401  (imports are not part of the timed run)
     from stable_baselines3.common.callbacks import BaseCallback
 
-    torch.set_num_threads(1)
+    _one_thread()
     start = time.perf_counter()
     cpu_start = time.process_time()
     model = sb3_ppo(hp, seed)
@@ -114,14 +125,13 @@ def _train_result(start, built, end, cpu_start, steps, solved_at) -> dict:
 
 
 # -- single-observation latency -------------------------------------------------------------
-def latency(lib: str, calls: int = 3000, chunk: int = 100) -> dict:
+def latency(lib: str, calls: int = 3000, chunk: int = 100, engine: str = "auto") -> dict:
     """Median time per call of compute_single_action (rlkit) / predict (SB3) on real CartPole
     observations, after a short training so that the weights are not the initial ones."""
     import gymnasium as gym
     import numpy as np
-    import torch
 
-    torch.set_num_threads(1)
+    _one_thread()
     env = gym.make("CartPole-v1")
     obs, _ = env.reset(seed=0)
     obs_list = []
@@ -131,7 +141,7 @@ def latency(lib: str, calls: int = 3000, chunk: int = 100) -> dict:
         if terminated or truncated:
             obs, _ = env.reset()
     if lib == "rlkit":
-        trainer = _rlkit_trainer("cleanrl", 0, 10_000)
+        trainer = _rlkit_trainer("cleanrl", 0, 10_000, engine)
         trainer.train()
         act = lambda obs: trainer.compute_single_action(obs, explore=False)  # noqa: E731
     else:
@@ -170,14 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=40_000)
     parser.add_argument("--module", default="rlkit")
+    parser.add_argument("--engine", choices=["auto", "torch"], default="auto", help="rlkit's")
+    parser.add_argument("--users", action="store_true", help="no set_num_threads calls")
     args = parser.parse_args(argv)
+    USERS["on"] = args.users
     if args.task == "import":
         result = import_time(args.module)
     elif args.task == "latency":
-        result = latency(args.lib)
+        result = latency(args.lib, engine=args.engine)
+    elif args.lib == "rlkit":
+        solve = args.task == "solve"
+        result = rlkit_train(args.hp, args.seed, args.steps, solve, args.engine)
     else:
-        train = rlkit_train if args.lib == "rlkit" else sb3_train
-        result = train(args.hp, args.seed, args.steps, stop_when_solved=args.task == "solve")
+        result = sb3_train(args.hp, args.seed, args.steps, stop_when_solved=args.task == "solve")
     result.update(vars(args))
     print(json.dumps(result))
 
