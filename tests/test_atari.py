@@ -216,3 +216,21 @@ def test_sampler_reports_the_real_score():
     assert stats["episode_len_mean"] == 8
     assert batch["valid"][:, 0].tolist() == [True, True, False, True, True, False, True, True]
     assert batch["rewards"][:, 0].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.smoke
+def test_gpu_benchmark_checks_losses_on_any_machine():
+    # benchmarks/gpu.py compares CUDA with the CPU; its check runs here CPU against CPU.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+    spec = importlib.util.spec_from_file_location("gpu_benchmark", path)
+    gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu)
+    tiny = {"num_envs": 2, "rollout_fragment_length": 16, "sgd_minibatch_size": 16}
+    a, b = (gpu.run("cpu", 1, 0, env=PONG, **tiny) for _ in range(2))
+    assert set(a["losses"]) == {"policy_loss", "vf_loss", "entropy"}
+    assert gpu.agree(a, b) == [] and a["frames_per_s"] > 0
+    other = gpu.run("cpu", 1, 1, env=PONG, **tiny)  # another seed: another batch
+    assert gpu.agree(a, other)

@@ -1,0 +1,181 @@
+"""PPO with a conv net on Atari frames: rlkit against Stable-Baselines3, as users run them.
+
+    .venv/bin/python benchmarks/atari.py                    # 2 rounds of 4,096 env steps each
+    .venv/bin/python benchmarks/atari.py --rounds 1 --steps 2048 --rows rlkit,sb3   # quicker
+
+Both libraries train PPO on ``ALE/Breakout-v5`` at RL Zoo's Atari PPO settings: 8 envs x 128
+steps, 4 epochs of 256-row minibatches, lr 2.5e-4, clip 0.1, entropy 0.01, value 0.5, gamma
+0.99, lambda 0.95, gradient norm 0.5, Adam eps 1e-5; one conv net shared by policy and value.
+Each run is a fresh process (``--worker``) with no thread environment variables set (each
+library picks its own torch threads, as for a user), one at a time, the libraries alternating
+(rlkit first in even rounds). A run trains for a fixed number of env steps; the figure is env
+frames (4 per step, the frame skip) per second of training, construction excluded, and the
+peak resident memory (``ru_maxrss``) of the process.
+
+Rows:
+- ``sb3``: ``make_atari_env`` (its AtariWrapper: no-op reset, frame skip 4 with max-pool,
+  episodic life, fire reset, 84x84 gray, reward clipping) + ``VecFrameStack(4)``, ``CnnPolicy``
+  (Nature CNN: 32x8x8/4, 64x4x4/2, 64x3x3/1, 512 dense). ``frameskip=1`` in the env so that the
+  wrapper's skip of 4 is the only one, as in rlkit.
+- ``rlkit-nature``: ``PPO(env="ALE/Breakout-v5")`` with the same conv widths and the 512 dense
+  layer (rlkit pads "same" but the last conv, so its maps are a little larger: more work).
+- ``rlkit``: the default ``VisionNetwork`` for 84x84 (RLlib's 16x8x8/4, 32x4x4/2, 256x11x11).
+- ``rlkit-sync``: ``rlkit-nature`` with gymnasium's wrappers (``vector_mode="sync"``) instead of
+  ale-py's native vector env.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ENV = "ALE/Breakout-v5"
+ZOO = {"n_envs": 8, "n_steps": 128, "n_epochs": 4, "batch_size": 256, "lr": 2.5e-4, "clip": 0.1}
+NATURE = {
+    "conv_filters": [[32, [8, 8], 4], [64, [4, 4], 2], [64, [3, 3], 1]],
+    "post_fcnet_hiddens": [512],
+}
+ROWS = ("rlkit-nature", "sb3", "rlkit", "rlkit-sync")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def run_rlkit(row: str, steps: int, seed: int) -> dict:
+    from rlkit.algorithms import PPO
+
+    model = {"vf_share_layers": True, **(NATURE if row != "rlkit" else {})}
+    config = {
+        "seed": seed,
+        "num_envs": ZOO["n_envs"],
+        "rollout_fragment_length": ZOO["n_steps"],
+        "num_sgd_iter": ZOO["n_epochs"],
+        "sgd_minibatch_size": ZOO["batch_size"],
+        "lr": ZOO["lr"],
+        "clip_param": ZOO["clip"],
+        "entropy_coeff": 0.01,
+        "vf_loss_coeff": 0.5,
+        "gamma": 0.99,
+        "lambda": 0.95,
+        "grad_clip": 0.5,
+        "adam_epsilon": 1e-5,
+        "vector_mode": "sync" if row == "rlkit-sync" else "auto",
+        "model": model,
+    }
+    trainer = PPO(env=ENV, config=config)
+    start = time.perf_counter()
+    while trainer.timesteps_total < steps:
+        trainer.train()
+    seconds = time.perf_counter() - start
+    done = trainer.timesteps_total
+    threads = trainer.config["num_threads"]
+    trainer.stop()
+    return {"steps": done, "seconds": seconds, "torch_threads": threads}
+
+
+def run_sb3(steps: int, seed: int) -> dict:
+    import ale_py
+    import gymnasium as gym
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gym.register_envs(ale_py)
+    env = make_atari_env(ENV, n_envs=ZOO["n_envs"], seed=seed, env_kwargs={"frameskip": 1})
+    env = VecFrameStack(env, n_stack=4)
+    model = PPO(
+        "CnnPolicy",
+        env,
+        n_steps=ZOO["n_steps"],
+        n_epochs=ZOO["n_epochs"],
+        batch_size=ZOO["batch_size"],
+        learning_rate=ZOO["lr"],
+        clip_range=ZOO["clip"],
+        ent_coef=0.01,
+        vf_coef=0.5,
+        gamma=0.99,
+        gae_lambda=0.95,
+        max_grad_norm=0.5,
+        seed=seed,
+        verbose=0,
+    )
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    seconds = time.perf_counter() - start
+    done = model.num_timesteps
+    env.close()
+    return {"steps": done, "seconds": seconds, "torch_threads": torch.get_num_threads()}
+
+
+def worker(row: str, steps: int, seed: int) -> None:
+    """One run in this process; prints one JSON line."""
+    result = run_sb3(steps, seed) if row == "sb3" else run_rlkit(row, steps, seed)
+    result.update(row=row, frames_per_s=4 * result["steps"] / result["seconds"], peak_mb=_peak_mb())
+    print(json.dumps(result))
+
+
+def run_one(row: str, steps: int, seed: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    command = [sys.executable, __file__, "--worker", row, "--steps", str(steps)]
+    out = subprocess.run(
+        command + ["--seed", str(seed)], capture_output=True, text=True, env=env, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{row} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(runs: list[dict]) -> str:
+    by_row = {row: [r for r in runs if r["row"] == row] for row in ROWS}
+    sb3 = statistics.median(r["frames_per_s"] for r in by_row["sb3"])
+    lines = [
+        "| run | env frames/s (median) | vs SB3 | peak memory (MB) | torch threads |",
+        "|---|---|---|---|---|",
+    ]
+    for row, rs in by_row.items():
+        if not rs:
+            continue
+        fps = statistics.median(r["frames_per_s"] for r in rs)
+        peak = max(r["peak_mb"] for r in rs)
+        lines.append(
+            f"| {row} | {fps:,.0f} | {fps / sb3:.2f}x | {peak:,.0f} | {rs[0]['torch_threads']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--worker", choices=ROWS)
+    parser.add_argument("--steps", type=int, default=4_096)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rows", default=",".join(ROWS))
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.steps, args.seed)
+        return
+    rows = args.rows.split(",")
+    runs = []
+    for r in range(args.rounds):
+        order = rows if r % 2 == 0 else rows[::-1]
+        for row in order:
+            runs.append(run_one(row, args.steps, r))
+            print(json.dumps(runs[-1]), flush=True)
+    print(
+        f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end\n"
+    )
+    print(table(runs))
+
+
+if __name__ == "__main__":
+    main()
