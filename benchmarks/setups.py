@@ -30,6 +30,7 @@ from typing import Any
 
 NET = [64, 64]
 ADAM_EPS = 1e-5  # SB3's PPO and CleanRL's ppo.py both set it
+SCHEDULE_END = 1e-8  # where SB3's linear schedules reach 0: rlkit's schedules take values > 0
 
 HPARAMS: dict[str, dict[str, Any]] = {
     "cleanrl": {
@@ -91,9 +92,9 @@ def rlkit_config(hp_name: str, seed: int, budget: int) -> dict[str, Any]:
         "num_threads": 1,
     }
     if hp["lr_linear"]:
-        config["lr_schedule"] = [[0, hp["lr"]], [budget, 0.0]]
+        config["lr_schedule"] = [[0, hp["lr"]], [budget, SCHEDULE_END]]
     if hp["clip_linear"]:
-        config["clip_param_schedule"] = [[0, hp["clip"]], [budget, 0.0]]
+        config["clip_param_schedule"] = [[0, hp["clip"]], [budget, SCHEDULE_END]]
     return config
 
 

@@ -15,6 +15,7 @@ table shows what choosing the torch code to read costs.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -91,6 +92,7 @@ def run(seeds: int, solve_seeds: int, quick: bool, run_worker) -> list[dict]:
                 row = run_worker(*args, env=users_env())
                 results.append({**row, "lib": lib, "condition": condition,
                                 "load": os.getloadavg()[0]})  # fmt: skip
+                print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # partial runs
     return results
 
 
