@@ -59,6 +59,8 @@ ISSUE_CASES = [
     ("buffer_size", 10.5, ["DQN"]),
     ("double_q", "yes", ["DQN"]),
     ("explore", 1, ["BC"]),
+    ("hiddens", [256, -1], ["DQN"]),
+    ("dueling", "yes", ["DQN"]),
     ("observation_filter", "MeanStd", list(ALGORITHMS)),
     ("num_gpus", -1, list(ALGORITHMS)),
     ("min_sample_timesteps_per_iteration", -1, list(ALGORITHMS)),
@@ -86,6 +88,7 @@ def _bad_values(key):
         "dict": [[1], "x"],
         "schedule": [[[0]], "x", [[0, "a"]]],
         "paths": [3, [], [""]],
+        "ints": [[0], "256", [1.5], 256],
         "any": [],
     }[key.kind]
     if key.low is not None and key.kind in ("int", "float"):

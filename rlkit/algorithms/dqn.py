@@ -1,8 +1,10 @@
 """DQN: deep Q-learning (Mnih et al. 2015, Nature 518) with double Q (van Hasselt et al. 2016,
 arXiv:1509.06461).
 
-The model's outputs ARE the Q-values, one per action: Q(s, .) = model(s) [B, n] (RLlib's DQN
-with ``hiddens=[]``). Key equation, for a replayed transition (s, a, r, s', terminated):
+By default the model's outputs ARE the Q-values, one per action: Q(s, .) = model(s) [B, n]
+(RLlib's DQN with ``hiddens=[]``, ``dueling=False``); ``hiddens`` / ``dueling`` put RLlib's Q
+head over the model (rlkit.algorithms.dqn_head). Key equation, for a replayed transition
+(s, a, r, s', terminated):
     a* = argmax_a' Q_online(s', a')          (double Q; plain DQN: argmax of Q_target)
     y  = r + gamma * (1 - terminated) * Q_target(s', a*)
     L  = huber(Q_online(s, a) - y)
@@ -40,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from rlkit.algorithms.base import Algorithm, full_default_config
+from rlkit.algorithms.dqn_head import build_q_model
 from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.algorithms.onpolicy import NO_INPUT
@@ -216,6 +219,19 @@ class DQN(Algorithm):
         ),
         Key("double_q", True, "double Q-learning targets", "bool"),
         Key(
+            "hiddens",
+            [],
+            "RLlib's Q head: relu layers over the model's output (rlkit.algorithms.dqn_head; "
+            "[]: the model's outputs are the Q-values; RLlib's default [256])",
+            "ints",
+        ),
+        Key(
+            "dueling",
+            False,
+            "RLlib's dueling head, Q = V + A - mean(A) (RLlib's default True)",
+            "bool",
+        ),
+        Key(
             "training_intensity",
             None,
             "replayed / sampled transitions (None: one update per training step)",
@@ -265,6 +281,10 @@ class DQN(Algorithm):
                 f"DQN learns from single replayed transitions and cannot train a recurrent "
                 f"model ({type(self.policy.model).__name__}); set use_lstm False and use a "
                 f"feed-forward model, or use PPO, A2C or PG"
+            )
+        if self.config["hiddens"] or self.config["dueling"]:  # RLlib's Q head (dqn_head)
+            self.policy.model = build_q_model(
+                self.policy, self.config["hiddens"], self.config["dueling"]
             )
 
     def setup(self) -> None:

@@ -26,7 +26,7 @@ from rlkit.config import MODEL_DEFAULTS, merge_model_config, suggest
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
 
-KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "any")
+KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Key:
         doc: one line on what it does (the reference docs print it).
         kind: one of KINDS: "int" (bool is not an int), "float" (any finite real number),
             "bool", "choice" (one of ``choices``), "dict", "schedule" ([[timestep, value],
-            ...]), "paths" (a path, glob or list of them), "any".
+            ...]), "paths" (a path, glob or list of them), "ints" (layer widths), "any".
         low, high: the range of an int, a float or a schedule's values (None: unbounded).
         low_open: whether ``low`` itself is excluded (``> low`` rather than ``>= low``).
         choices: the values a "choice" key takes.
@@ -75,6 +75,7 @@ class Key:
             "dict": "a dict",
             "schedule": "a list of [timestep, value] pairs with increasing timesteps",
             "paths": "a path, glob or directory (or a list of them)",
+            "ints": "a list of positive ints (layer widths), e.g. [256]",
             "any": "any value",
         }[self.kind]
         words = self.words or words
@@ -104,23 +105,18 @@ class Key:
             return self.none
         if isinstance(value, str) and value in self.also:
             return True
-        kind = self.kind
-        if kind == "int":
-            return _is_int(value) and self._in_range(value)
-        if kind == "float":
-            return _is_real(value) and self._in_range(value)
-        if kind == "bool":
-            return isinstance(value, (bool, np.bool_))
-        if kind == "choice":
-            return isinstance(value, str) and value in self.choices
-        if kind == "dict":
-            return isinstance(value, Mapping)
-        if kind == "schedule":
-            return self._is_schedule(value)
-        if kind == "paths":
-            items = value if isinstance(value, (list, tuple)) else [value]
-            return bool(items) and all(isinstance(p, str) and p for p in items)
-        return True
+        checks = {
+            "int": lambda v: _is_int(v) and self._in_range(v),
+            "float": lambda v: _is_real(v) and self._in_range(v),
+            "bool": lambda v: isinstance(v, (bool, np.bool_)),
+            "choice": lambda v: isinstance(v, str) and v in self.choices,
+            "dict": lambda v: isinstance(v, Mapping),
+            "schedule": self._is_schedule,
+            "ints": lambda v: isinstance(v, (list, tuple)) and all(_is_int(x) and x > 0 for x in v),
+            "paths": _is_paths,
+            "any": lambda v: True,
+        }
+        return bool(checks[self.kind](value))
 
     def _in_range(self, value: float) -> bool:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
@@ -170,6 +166,11 @@ def _num(x: float) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_paths(value: Any) -> bool:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(isinstance(p, str) and p for p in items)
 
 
 def _is_real(value: Any) -> bool:
