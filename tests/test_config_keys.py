@@ -128,7 +128,12 @@ def test_good_values_build_and_numpy_numbers_count_as_numbers():
 
     trainer = build(
         "PPO",
-        {**SMALL, "lr": np.float32(1e-3), "num_sgd_iter": np.int64(2), "lr_schedule": [[0, 1e-3]]},
+        {
+            **SMALL,
+            "lr": np.float32(1e-3),
+            "num_sgd_iter": np.int64(2),
+            "lr_schedule": [[0, 1e-3], [10_000, 0.0]],  # RLlib's schedules decay to 0
+        },
     )
     assert trainer.config["num_sgd_iter"] == 2
     trainer.stop()

@@ -271,10 +271,10 @@ COMMON_KEYS: dict[str, Key] = table(
         Key(
             "lr_schedule",
             None,
-            "[[timestep, lr], ...] piecewise linear in timesteps_total; replaces lr",
+            "[[timestep, lr], ...] piecewise linear in timesteps_total; replaces lr (it may "
+            "decay to 0, as RLlib's schedules often do)",
             "schedule",
             0,
-            low_open=True,
             none=True,
         ),
         Key(
