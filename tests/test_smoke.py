@@ -30,7 +30,12 @@ PER_ALGORITHM = {
     "PG": {},
     "A2C": {},
     "PPO": {"num_sgd_iter": 1, "sgd_minibatch_size": 8},
-    "DQN": {"learning_starts": 8, "train_batch_size": 8, "buffer_size": 64},
+    "DQN": {
+        "learning_starts": 8,
+        "train_batch_size": 8,
+        "buffer_size": 64,
+        "min_sample_timesteps_per_iteration": 0,  # one training step, not RLlib's 1000 steps
+    },
     "BC": {"num_sgd_iter": 2, "sgd_minibatch_size": 8},  # "input": written by PG first
 }
 
