@@ -5,9 +5,12 @@
 
 rlkit samples on the CPU and learns on ``config["device"]``. With the same seed both trainers
 sample the same first batch, so the first iteration's losses must agree within float
-tolerance (the GPU's convolutions sum in another order); the script checks that and exits 1
-when they do not. Then it prints, per device, the learner's seconds per iteration (the part a
-GPU speeds up), env frames per second of the whole iteration, and the learner speed-up.
+tolerance. The check runs that iteration as one minibatch of the whole batch with a learning
+rate of 1e-30 (the losses are then of the initial weights, whatever order a device shuffles
+minibatches in) and with TF32 off (true float32 on the GPU); the script exits 1 when the
+losses differ by more than 1e-4 relative. Then, at the real settings (TF32 as torch's default),
+it prints per device the learner's seconds per iteration (the part a GPU speeds up), env
+frames per second of the whole iteration, and the learner speed-up.
 
 Settings: ``ALE/Breakout-v5`` with rlkit's DeepMind frames (84x84x4), RL Zoo's Atari PPO (8 envs
 x 128 steps, 4 epochs of 256 rows, lr 2.5e-4, clip 0.1), the Nature CNN widths with a shared
@@ -73,7 +76,23 @@ def run(device: str, iterations: int, seed: int, env: str = "ALE/Breakout-v5", *
     }
 
 
-def agree(a: dict, b: dict, rtol: float = 1e-3, atol: float = 1e-5) -> list[str]:
+def check(device: str, seed: int, env: str = "ALE/Breakout-v5", **over) -> dict:
+    """Losses of the first iteration at the initial weights (see the module docstring)."""
+    batch = CONFIG["num_envs"] * CONFIG["rollout_fragment_length"]
+    one_step = {"sgd_minibatch_size": batch, "num_sgd_iter": 1, "lr": 1e-30, **over}
+    if "num_envs" in over or "rollout_fragment_length" in over:
+        one_step["sgd_minibatch_size"] = over.get("num_envs", CONFIG["num_envs"]) * over.get(
+            "rollout_fragment_length", CONFIG["rollout_fragment_length"]
+        )
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        return run(device, 1, seed, env, **one_step)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
+def agree(a: dict, b: dict, rtol: float = 1e-4, atol: float = 1e-6) -> list[str]:
     """The losses of ``a`` and ``b`` that differ beyond float tolerance (empty: they agree)."""
     return [
         f"{k}: {a['losses'][k]:.6g} vs {b['losses'][k]:.6g}"
@@ -87,15 +106,17 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    cpu = run("cpu", args.iterations, args.seed)
-    print(json.dumps(cpu))
     if not torch.cuda.is_available():
+        print(json.dumps(run("cpu", args.iterations, args.seed)))
         print("no CUDA device: CPU figures only; the CUDA comparison has not run")
         return 0
-    cuda = run("cuda", args.iterations, args.seed)
+    first = [check(device, args.seed) for device in ("cpu", "cuda")]
+    print(json.dumps(first))
+    bad = agree(*first)
+    cpu, cuda = (run(device, args.iterations, args.seed) for device in ("cpu", "cuda"))
+    print(json.dumps(cpu))
     print(json.dumps(cuda))
-    bad = agree(cpu, cuda)
-    print(f"GPU: {torch.cuda.get_device_name(0)}")
+    print(f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print(f"first-iteration losses agree: {'yes' if not bad else 'NO: ' + '; '.join(bad)}")
     print(
         f"learner s/iter: CPU {cpu['learn_s_per_iter']:.3f}, CUDA {cuda['learn_s_per_iter']:.3f}"
