@@ -630,12 +630,16 @@ def test_capstone_trains_cartpole_with_the_solutions_exactly_as_rlkits_ppo(monke
         if output.get("output_type") == "stream"
     )
     assert "every piece passes" in text
-    assert "identical returns: True" in text, text
+    # The first iterations are the same run, number for number (rounding drifts them apart later).
+    first, total = map(
+        int, re.search(r"identical returns in the first (\d+) of (\d+)", text).groups()
+    )
+    assert first == total >= 3, text
     calls = eval(re.search(r"calls to your functions: (\{.*\})", text).group(1))
     pieces = ("running_mean_std", "masked_logits", "categorical_logp", "categorical_entropy")
     for name in (*pieces, "gae", "ppo_clip_loss"):
         assert calls.get(name, 0) > 0, f"the capstone's PPO never called {name}: {calls}"
-    gap = float(re.search(r"largest policy-loss difference: (\S+)", text).group(1))
+    gap = float(re.search(r"policy-loss difference in the first iteration: (\S+)", text).group(1))
     assert gap < 1e-5
     returns = [float(x) for x in re.findall(r"yours +(\d+\.\d)", text)]
     assert len(returns) >= 3 and returns[-1] > returns[0] + 3  # it learns, as rlkit's PPO does
