@@ -1,0 +1,46 @@
+"""JupyterLab in headless Chromium: Pong picked in the Playground and trained by a click.
+
+Reuses tests/test_browser.py's server and browser helpers on the same smoke notebook: picks
+``ALE/Pong-v5`` in the environment dropdown, waits for the data-flow view to show the frames
+the trainer's sampler delivers (DeepMind's 84 x 84 x 4 uint8 stack), then clicks Train for one
+iteration and waits for "finished".
+"""
+
+import re
+
+import pytest
+from test_browser import ARTIFACTS, _button, _labelled, lab_server, launch_chromium, run_all_cells
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("ale_py")
+
+
+def test_train_pong_in_the_playground(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with lab_server(tmp_path) as (base, _), sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            run_all_cells(page, base)
+            env = _labelled(page, ".widget-dropdown", "environment").locator("select")
+            env.wait_for(timeout=90_000)
+            env.select_option(label="ALE/Pong-v5")
+            shapes = page.locator(".rlkit-shape")
+            expect(shapes.first).to_have_text("(84, 84, 4) uint8", timeout=60_000)
+            expect(shapes.nth(1)).to_have_text("(84, 84, 4) float32")
+            iterations = _labelled(page, ".widget-text", "iterations").locator("input")
+            iterations.fill("1")
+            iterations.press("Enter")
+            _button(page, "Train").click()
+            status = page.locator(".rlkit-status")
+            expect(status).to_contain_text("finished", timeout=180_000)
+            text = status.inner_text()
+            assert "Pong" in text and not re.search(r"Error|nan", text), text
+            page.locator(".rlkit-panel-training").screenshot(path=ARTIFACTS / "pong_trained.png")
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "pong_failure.png")
+            raise
+        finally:
+            browser.close()
