@@ -26,7 +26,8 @@ def test_head_computes_rllibs_q_values(dueling):
     model = trainer.model
     assert isinstance(model, QHeadModel) and trainer.target_model is not model
     assert model.base.num_outputs == 8  # RLlib: the last fcnet_hiddens width, no final linear
-    obs = torch.randn(5, 4)
+    device = next(model.parameters()).device  # the learner's: CUDA where there is one
+    obs = torch.randn(5, 4, device=device)
     with torch.no_grad():
         q, _ = model({"obs": obs}, [], None)
         features, _ = model.base({"obs": obs}, [], None)  # [5, 8]
@@ -35,7 +36,7 @@ def test_head_computes_rllibs_q_values(dueling):
         if dueling:
             value = model.value[1](model.value[0](features))  # [5, 1]
             expected = value + adv - adv.mean(dim=1, keepdim=True)
-            torch.testing.assert_close((q - value).mean(dim=1), torch.zeros(5))
+            torch.testing.assert_close((q - value).mean(dim=1), torch.zeros(5, device=device))
     assert q.shape == (5, 2)
     torch.testing.assert_close(q, expected)
     assert isinstance(model.advantage[0][1], torch.nn.ReLU)  # RLlib's head is relu
