@@ -197,7 +197,7 @@ class Policy:
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
-        with limit_threads(self.num_threads):
+        with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.threads
             obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
             return self.to_env_actions(self.engine.act(self, obs, explore, rng))
 

@@ -332,7 +332,7 @@ class Algorithm:
         Returns the action, or ``(action, state_out, extra)`` when ``state`` is given or the
         model is recurrent (the initial state is created when none is given).
         """
-        with limit_threads(self.config["num_threads"]):
+        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
             return self._single_action(obs, state, prev_action, prev_reward, explore)
 
     def _single_action(
