@@ -62,7 +62,7 @@ def worker_args(task: str, lib: str, *rest: str) -> tuple[str, ...]:
 
 
 def plan(seeds: int, solve_seeds: int, quick: bool) -> list[tuple[str, tuple[str, ...]]]:
-    """(lib, worker arguments) of one condition, libraries rotating between seeds."""
+    """(lib, worker arguments) of every measurement, libraries rotating between seeds."""
     cleanrl_steps, zoo_steps = (10_000, 8_000) if quick else (40_000, 25_000)
     jobs = []
     for seed in range(max(seeds, solve_seeds)):
@@ -81,18 +81,19 @@ def plan(seeds: int, solve_seeds: int, quick: bool) -> list[tuple[str, tuple[str
 
 
 def run(seeds: int, solve_seeds: int, quick: bool, run_worker) -> list[dict]:
-    """Every measurement of both conditions; each row carries its lib and condition."""
+    """Every measurement in both conditions, quiet then busy for each job, so that load from
+    other work falls on both alike; each row carries its lib and condition."""
     results = []
-    for condition in CONDITIONS:
-        jobs = plan(seeds, solve_seeds, quick)
-        with neighbour(condition):
-            for i, (lib, args) in enumerate(jobs):
-                print(f"[{condition} {i + 1}/{len(jobs)}] {' '.join(args)}", file=sys.stderr,
-                      flush=True)  # fmt: skip
+    jobs = plan(seeds, solve_seeds, quick)
+    for i, (lib, args) in enumerate(jobs):
+        for condition in CONDITIONS:
+            print(f"[{i + 1}/{len(jobs)} {condition}] {' '.join(args)}", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            with neighbour(condition):
                 row = run_worker(*args, env=users_env())
-                results.append({**row, "lib": lib, "condition": condition,
-                                "load": os.getloadavg()[0]})  # fmt: skip
-                print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # partial runs
+            results.append({**row, "lib": lib, "condition": condition,
+                            "load": os.getloadavg()[0]})  # fmt: skip
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # partial runs
     return results
 
 
