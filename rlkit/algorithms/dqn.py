@@ -23,9 +23,11 @@ Implementation details (numbers referenced in the code):
    env steps; it is part of checkpoints. The replay buffer is NOT checkpointed (it can be
    gigabytes of images): a restored trainer refills it and waits for ``learning_starts``
    transitions again before it learns, acting with the restored epsilon meanwhile.
-5. Gradient updates per iteration: with ``training_intensity`` None one update of
-   ``train_batch_size`` transitions per iteration; with a number, as many updates as keep
-   (replayed transitions) / (sampled env steps) at that ratio (RLlib's meaning).
+5. Gradient updates per training step (num_envs x rollout_fragment_length env steps; train()
+   repeats training steps until min_sample_timesteps_per_iteration steps, RLlib's 1000): with
+   ``training_intensity`` None one update of ``train_batch_size`` transitions per training
+   step; with a number, as many updates as keep (replayed transitions) / (sampled env steps)
+   at that ratio (RLlib's meaning).
 6. Huber loss, gradient-norm clipping (``grad_clip``); ``Model.custom_loss`` and
    ``Model.metrics()`` are honoured as in the on-policy algorithms.
 """
