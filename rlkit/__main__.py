@@ -115,6 +115,11 @@ def build_trainer(args: argparse.Namespace):
     except (ValueError, TypeError, KeyError, OSError, ImportError) as err:
         text = str(err).strip()
         raise UserError(text.splitlines()[0] if text else repr(err)) from None
+    try:  # before training: a directory that cannot be written fails now, not after hours
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        trainer.stop()
+        raise UserError(f"cannot create --out '{out}' ({err.strerror})") from None
     return trainer, out
 
 
@@ -156,7 +161,6 @@ def train_main(args: argparse.Namespace) -> int:
         return 130 if stopped == "interrupted" else 1
     from rlkit.widgets.plots import plot_learning_curves
 
-    os.makedirs(out, exist_ok=True)
     path = trainer.save(os.path.join(out, "checkpoint"))
     curve = os.path.join(out, "curve.png")
     label = f"{args.algo} on {args.env}"

@@ -88,7 +88,7 @@ def explain_env_error(err: Exception, observation_space: Any) -> Exception | Non
     """A clearer error for an exception raised inside a vector env's step or reset, or None
     when its cause is not one of the common mistakes recognised here."""
     text = str(err)
-    if "values to unpack" in text:
+    if "values to unpack" in text or "cannot unpack" in text:
         return TypeError(
             f"the env's step() or reset() returned the wrong number of values ({text}): "
             f"gymnasium envs return (obs, reward, terminated, truncated, info) from step() "

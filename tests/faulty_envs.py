@@ -5,7 +5,8 @@
     fault "nan_obs" / "inf_obs": that value in the observation at step ``at``;
     fault "raise": step ``at`` raises RuntimeError, once per ``marker`` file (the file is
         created when it raises, so the fault fires once even across subprocesses);
-    fault "old_api": step returns gym's old 4-tuple; fault "wrong_shape": a [4] observation;
+    fault "old_api": step returns gym's old 4-tuple; "old_reset": reset returns obs alone;
+    fault "wrong_shape": a [4] observation;
     ``box``: Box(2) actions instead of Discrete(2).
 """
 
@@ -33,7 +34,8 @@ class FaultyEnv(gym.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         self.t = 0
-        return self.np_random.normal(size=3).astype(np.float32), {}
+        obs = self.np_random.normal(size=3).astype(np.float32)
+        return obs if self.fault == "old_reset" else (obs, {})
 
     def step(self, action):
         self.t += 1

@@ -73,6 +73,14 @@ def test_an_out_that_is_a_file_is_a_user_error(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
 
 
+def test_an_out_that_cannot_be_created_fails_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("notes")
+    argv = ["train", "--algo", "PG", "--config", TINY, "--out", str(tmp_path / "file" / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot create --out" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("after", [0, 1])
 def test_ctrl_c_never_crashes(after, tmp_path, monkeypatch, capsys):
     real = Algorithm.train

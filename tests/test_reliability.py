@@ -56,6 +56,14 @@ def test_nonfinite_env_data_is_stopped_and_the_trainer_is_unchanged(algo, fault,
     trainer.stop()
 
 
+def test_a_nonfinite_prev_reward_by_hand_is_refused(tmp_path):
+    trainer = make_trainer("PPO", tmp_path, model={"use_lstm": True, "lstm_cell_size": 4,
+                                                   "lstm_use_prev_reward": True})  # fmt: skip
+    with pytest.raises(NonFiniteDataError, match="prev_reward=nan"):
+        trainer.compute_single_action(np.zeros(3, np.float32), prev_reward=float("nan"))
+    trainer.stop()
+
+
 @pytest.mark.parametrize("box", [False, True])
 def test_nonfinite_observation_by_hand_is_blamed_on_the_observation(box, tmp_path):
     trainer = make_trainer("PPO", tmp_path, {"box": box}, observation_filter="MeanStdFilter")
@@ -102,6 +110,7 @@ class NanLossModel(FullyConnectedNetwork):
     """custom_loss returns NaN on its ``nan_at``-th call (counted from 1), the loss otherwise."""
 
     nan_at = 2
+    kind = "loss"  # or "grad": a finite loss with a NaN gradient
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,21 +118,30 @@ class NanLossModel(FullyConnectedNetwork):
 
     def custom_loss(self, policy_loss, loss_inputs):
         self.calls += 1
-        return policy_loss * float("nan") if self.calls == self.nan_at else policy_loss
+        if self.calls != self.nan_at:
+            return policy_loss
+        if self.kind == "loss":
+            return policy_loss * float("nan")
+        # A finite loss (+0) whose gradient is NaN: d sqrt(|x|) / dx at 0 is 0 * inf.
+        weight = next(iter(self.parameters()))
+        return policy_loss + (weight - weight.detach()).abs().sqrt().sum()
 
 
 ModelCatalog.register_custom_model("reliability_nan_loss", NanLossModel)
 
 
+@pytest.mark.parametrize("kind", ["loss", "grad"])
 @pytest.mark.parametrize("algo", ALGOS)
-def test_a_nonfinite_loss_is_never_applied_and_the_iteration_is_undone(algo, tmp_path):
-    # PG and A2C-without-microbatches take one step: the first call is the NaN one there.
+def test_a_nonfinite_loss_is_never_applied_and_the_iteration_is_undone(algo, kind, tmp_path):
+    # PG takes one step per iteration: the first call is the NaN one there.
     NanLossModel.nan_at = 1 if algo == "PG" else 2
+    NanLossModel.kind = kind
     trainer = make_trainer(
         algo, tmp_path, model={"custom_model": "reliability_nan_loss", "fcnet_hiddens": [8]}
     )
     before = state(trainer)
-    with pytest.raises(NonFiniteUpdateError, match="the loss is nan"):
+    message = "the loss is nan" if kind == "loss" else "the gradient of parameter 0"
+    with pytest.raises(NonFiniteUpdateError, match=message):
         trainer.train()
     assert trainer.model.calls >= NanLossModel.nan_at
     assert_same(state(trainer), before)  # earlier minibatch steps rolled back too
@@ -324,4 +342,24 @@ def test_notebook_calls_while_a_thread_trains_an_lstm(algo, tmp_path):
         calls += 1
     thread.join()
     assert errors == [] and trainer.iteration == 4
+    trainer.stop()
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_save_while_a_thread_trains_writes_a_whole_iteration(algo, tmp_path):
+    """save() waits for the running iteration: the checkpoint restores to a trainer whose
+    counters and weights belong to one finished iteration."""
+    trainer = make_trainer(algo, tmp_path)
+    thread = threading.Thread(target=lambda: [trainer.train() for _ in range(3)])
+    thread.start()
+    paths = []
+    while thread.is_alive() or not paths:
+        paths.append(trainer.save(str(tmp_path / f"ckpt{len(paths)}")))
+    thread.join()
+    for path in paths:
+        ckpt = torch.load(path, weights_only=True)
+        fresh = make_trainer(algo, tmp_path)
+        fresh.restore(path)
+        assert fresh.iteration == ckpt["counters"]["iteration"] <= 3
+        fresh.stop()
     trainer.stop()

@@ -114,14 +114,14 @@ def test_discrete_million_observations_train_with_a_small_batch():
 @pytest.mark.parametrize(
     "fault, error, message",
     [("old_api", TypeError, "old gym env returns \\(obs, reward, done, info\\)"),
+     ("old_reset", TypeError, "\\(obs, info\\) from reset\\(\\)"),
      ("wrong_shape", ValueError, "does not fit its observation_space")],
 )  # fmt: skip
 @pytest.mark.parametrize("algo", ALGOS)
 def test_env_api_mistakes_are_named(algo, fault, error, message, mode, tmp_path):
-    trainer = make_trainer(algo, tmp_path, {"fault": fault, "at": 2}, vector_mode=mode)
     with pytest.raises(error, match=message):
+        trainer = make_trainer(algo, tmp_path, {"fault": fault, "at": 2}, vector_mode=mode)
         trainer.train()
-    trainer.stop()
 
 
 def test_a_wrong_shape_observation_by_hand_is_named(tmp_path):

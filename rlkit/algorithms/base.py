@@ -14,6 +14,7 @@ import contextlib
 import copy
 import os
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -29,6 +30,7 @@ from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
 from rlkit.envs import env_label, make_vec_env
+from rlkit.guards import NonFiniteDataError
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.spaces import add_batch_dim
@@ -159,6 +161,9 @@ class Algorithm:
                 vec_env=vec_env,
             )
         self.iteration = 0
+        # train(), save() and restore() take turns: a notebook's save() while a dashboard
+        # trains waits for the iteration's end, so a checkpoint never holds half an update.
+        self._lock = threading.RLock()
         self._logdir: str | None = None
         self.timesteps_total = 0
         self.time_total_s = 0.0
@@ -254,7 +259,7 @@ class Algorithm:
         and the next call starts fresh episodes.
         """
         start = time.perf_counter()
-        with limit_threads(self.config["num_threads"]):
+        with self._lock, limit_threads(self.config["num_threads"]):
             snap = take_snapshot(self)  # one memcpy of the weights: on the limited pool
             try:
                 self.engine = self.choose_engine()
@@ -331,7 +336,15 @@ class Algorithm:
 
         Returns the action, or ``(action, state_out, extra)`` when ``state`` is given or the
         model is recurrent (the initial state is created when none is given).
+
+        Safe to call from a notebook while another thread trains (a TrainingDashboard): each
+        forward runs with its value_function() under ``Policy.lock``, and the call waits for
+        no iteration to end.
         """
+        if prev_reward is not None and not np.isfinite(prev_reward):
+            raise NonFiniteDataError(
+                f"compute_single_action got prev_reward={prev_reward}; it must be finite"
+            )
         with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
             return self._single_action(obs, state, prev_action, prev_reward, explore)
 
@@ -397,8 +410,9 @@ class Algorithm:
         """
         if checkpoint_dir is None:
             checkpoint_dir = os.path.join(self.logdir, f"checkpoint_{self.iteration:06d}")
-        path = write_checkpoint(self, checkpoint_dir)
-        self.sampler.reset(self._boundary_seed())
+        with self._lock:  # never in the middle of an iteration (another thread's train())
+            path = write_checkpoint(self, checkpoint_dir)
+            self.sampler.reset(self._boundary_seed())
         return path
 
     def restore(self, path: str) -> None:
@@ -408,7 +422,8 @@ class Algorithm:
         truncated, corrupted, foreign or incomplete file raises ValueError and leaves the
         trainer as it was.
         """
-        restore_checkpoint(self, path)
+        with self._lock:
+            restore_checkpoint(self, path)
 
     def stop(self) -> None:
         """Close the envs (and the JSON writer)."""
