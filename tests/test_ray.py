@@ -112,7 +112,13 @@ def test_runner0_reproduces_local_sampler_and_filters_merge(cluster):
 def test_dqn_exploration_reaches_runners(cluster):
     trainer = DQN(
         env="CartPole-v1",
-        config={"num_env_runners": 2, "num_envs": 2, "rollout_fragment_length": 16, "seed": 1},
+        # RLlib's older names: num_workers = num_env_runners, num_envs_per_worker = num_envs.
+        config={
+            "num_workers": 2,
+            "num_envs_per_worker": 2,
+            "rollout_fragment_length": 16,
+            "seed": 1,
+        },
     )
     try:
         trainer.epsilon = 0.3

@@ -66,13 +66,16 @@ def _fast_ray_imports():
 def init_local_ray(num_cpus: int | None = None, object_store_mb: int = 200) -> Any:
     """Start Ray on this machine: loopback only, dashboard off, quiet; returns ``ray``.
 
-    Does nothing when Ray is already initialised. Ray's logs are kept out of the notebook.
+    Always a new instance of this process's own (``address="local"``): a plain ``ray.init()``
+    would join any Ray instance it finds running on the machine, e.g. another user's. Does
+    nothing when Ray is already initialised. Ray's logs are kept out of the notebook.
     """
     ray = _prepare_environment()
     if ray.is_initialized():
         return ray
     with _fast_ray_imports():
         ray.init(
+            address="local",  # a new instance: never join another process's cluster
             num_cpus=num_cpus,
             include_dashboard=False,
             object_store_memory=object_store_mb * 2**20,
