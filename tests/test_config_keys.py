@@ -298,3 +298,17 @@ def test_unknown_keys_suggest_only_close_spellings():
         PPO(env="CartPole-v1", config={"num_whatever": 3})
     assert "did you mean" not in str(err.value)
     assert re.search("valid keys are: .*clip_param", str(err.value))
+
+
+def test_every_rllib_key_rlkit_lacks_is_refused_with_its_advice_by_every_algorithm():
+    refused = 0
+    for algo in ALGORITHMS:
+        keys = algorithm_keys(algo)
+        for key, advice in RLLIB_ONLY.items():
+            if key in keys:  # e.g. BC's own 'explore'
+                continue
+            with pytest.raises(ValueError) as err:
+                build(algo, {**SMALL, key: 1})
+            assert advice in str(err.value) and "did you mean" not in str(err.value), key
+            refused += 1
+    assert refused >= 5 * len(RLLIB_ONLY) - 5
