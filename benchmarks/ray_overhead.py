@@ -13,6 +13,7 @@ Measured, each as the median over repeats (milliseconds):
   "same node": Ray on one node (the runner beside the driver). "across nodes": a head plus
   worker nodes on this machine (LocalCluster), the runner on another node than the driver,
   so weights and batches cross between two object stores.
+- memory: RSS and PSS of one runner process (CartPole, 8 envs).
 - sampling throughput: env steps per second of ``sample(128)`` with 8 envs per runner, for
   the local sampler, 1 runner and 2 runners (2 worker nodes of 1 CPU each); and the local
   sampler's steps per second with the VisionNetwork (the per-step cost of the Atari case).
@@ -89,6 +90,19 @@ def throughput(name: str, runners: int, repeats: int, steps: int = 128) -> float
     return steps * 8 * max(runners, 1) / (ms / 1e3)
 
 
+def runner_memory_mb() -> tuple[float, float]:
+    """(RSS, PSS) in MB of one CartPole runner process (8 envs) after an iteration."""
+    import psutil
+
+    trainer = PPO(env="CartPole-v1", config={"num_env_runners": 1, "num_envs": 8, "seed": 0})
+    try:
+        trainer.train()
+        info = psutil.Process(trainer.sampler.where()[0]["pid"]).memory_full_info()
+    finally:
+        trainer.stop()
+    return info.rss / 2**20, info.pss / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -103,6 +117,8 @@ def main() -> None:
             key = f"{name}_overhead_ms_same_node"
             out[key] = one_step_overhead(name, 1, repeats)
             print(f"{name}: fixed overhead, same node    {out[key]:7.1f} ms")
+        rss, pss = out["runner_rss_mb"], out["runner_pss_mb"] = runner_memory_mb()
+        print(f"one runner process: {rss:.0f} MB RSS, {pss:.0f} MB PSS")
     finally:
         ray.shutdown()
     with LocalCluster(num_nodes=2, cpus_per_node=1, head_cpus=0):
