@@ -234,3 +234,10 @@ def test_gpu_benchmark_checks_losses_on_any_machine():
     assert gpu.agree(a, b) == [] and a["frames_per_s"] > 0
     other = gpu.check("cpu", 1, env=PONG, **tiny)  # another seed: another batch
     assert gpu.agree(a, other)
+
+
+def test_playground_policy_sees_the_trainers_frames():
+    config = {"model": {"dim": 42, "framestack": 2, "grayscale": True}}
+    policy, error = build_policy(Choices(PONG, "PPO", config))
+    assert error == "" and policy.observation_space == Box(0, 255, (42, 42, 2), np.uint8)
+    assert policy.preprocessor.shape == (42, 42, 2)

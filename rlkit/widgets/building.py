@@ -61,9 +61,12 @@ class Choices:
         An algorithm's own model defaults (PPO's separate value network) sit under the
         learner's keys, exactly as in Algorithm.__init__.
         """
+        from rlkit.atari import policy_model_config
+
         algo_model = algorithm_class(self.algo).DEFAULT_CONFIG.get("model", {})
+        model = {**algo_model, **dict(self.config.get("model") or {})}
         return {
-            "model": {**algo_model, **dict(self.config.get("model") or {})},
+            "model": policy_model_config(self.env, {**self.config, "model": model}),
             "observation_filter": self.config.get("observation_filter", "NoFilter"),
         }
 
@@ -89,9 +92,15 @@ def algorithm_defaults(name: str) -> dict[str, Any]:
     return copy.deepcopy({k: key.default for k, key in keys.items()})
 
 
-def env_spaces(env: Any, env_config: dict | None = None) -> tuple[gym.Space, gym.Space]:
-    """(observation_space, action_space) of one freshly made env, which is then closed."""
-    probe = make_env(env, env_config)
+def env_spaces(
+    env: Any, env_config: dict | None = None, config: dict | None = None
+) -> tuple[gym.Space, gym.Space]:
+    """(observation_space, action_space) of one freshly made env, which is then closed.
+
+    ``config`` (the trainer config) decides the DeepMind frames of ``ALE/*`` ids, so the spaces
+    are those the trainer's sampler will deliver (see rlkit.envs.make_env).
+    """
+    probe = make_env(env, env_config, config=config)
     try:
         return probe.observation_space, probe.action_space
     finally:
@@ -123,7 +132,7 @@ def build_policy(choices: Choices, spaces: tuple | None = None) -> tuple[Any, st
         defaults = algorithm_defaults(choices.algo)
         check_keys(choices.config, defaults, f"{choices.algo} config")
         if spaces is None:
-            spaces = env_spaces(choices.env, choices.config.get("env_config"))
+            spaces = env_spaces(choices.env, choices.config.get("env_config"), choices.config)
         return Policy(*spaces, choices.policy_config()), ""
     except Exception as err:  # any failure is the learner's choice to report, not a crash
         return None, error_text(err)

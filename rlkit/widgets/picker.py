@@ -339,9 +339,20 @@ class ComponentPicker(widgets.VBox):
 
     def _env_spaces(self, choices: Choices) -> tuple:
         env_config = choices.config.get("env_config")
-        key = (choices.env if isinstance(choices.env, str) else id(choices.env), repr(env_config))
+        model = choices.config.get("model") or {}
+        # What decides the frames of an ALE/* id is part of the key (rlkit.atari).
+        frames = (
+            choices.config.get("preprocessor_pref"),
+            model.get("dim"),
+            model.get("framestack"),
+        )
+        key = (
+            choices.env if isinstance(choices.env, str) else id(choices.env),
+            repr(env_config),
+            repr(frames),
+        )
         if key not in self._spaces:
-            self._spaces[key] = env_spaces(choices.env, env_config)
+            self._spaces[key] = env_spaces(choices.env, env_config, choices.config)
         return self._spaces[key]
 
     def rebuild(self) -> bool:
