@@ -312,3 +312,17 @@ def test_every_rllib_key_rlkit_lacks_is_refused_with_its_advice_by_every_algorit
             assert advice in str(err.value) and "did you mean" not in str(err.value), key
             refused += 1
     assert refused >= 5 * len(RLLIB_ONLY) - 5
+
+
+def test_train_batch_size_counts_the_envs_of_every_runner():
+    # 2 runners x 4 envs = 8 envs: 800 steps are 100 per env (the runners are not started).
+    trainer = PPO.__new__(PPO)
+    _, trainer.config = build_config(
+        PPO.config_keys(),
+        "PPO",
+        "CartPole-v1",
+        {"num_env_runners": 2, "num_envs": 4, "train_batch_size": 800},
+        {},
+    )
+    trainer.validate()
+    assert trainer.steps_per_env * 2 * 4 == 800

@@ -17,11 +17,12 @@ Implementation details (numbers referenced in the code):
    PPO's or A2C's loss, gradients by hand) ~3x faster. ``config={"engine": "torch"}`` makes
    every step run this file's code, e.g. to step through ``loss`` in a debugger.
 6. One iteration's batch is ``train_batch_size`` env steps, RLlib's meaning: fragments of
-   ``rollout_fragment_length`` steps from each of the ``num_envs`` envs are collected until
-   train_batch_size is reached (train_batch_size None: one fragment from each env). The
-   sampler keeps its envs between calls, so k fragments in a row are one rollout of k * T
-   steps per env. Left out (or at its default), rollout_fragment_length is chosen to reach
-   train_batch_size exactly; set, the fragments may overshoot it by at most 10% (RLlib's rule).
+   ``rollout_fragment_length`` steps from each env (``num_envs``, times ``num_env_runners``
+   when Ray runners sample) are collected until train_batch_size is reached
+   (train_batch_size None: one fragment from each env). The sampler keeps its envs between
+   calls, so k fragments in a row are one rollout of k * T steps per env. Left out (or at its
+   default), rollout_fragment_length is chosen to reach train_batch_size exactly; set, the
+   fragments may overshoot it by at most 10% (RLlib's rule).
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ class OnPolicyAlgorithm(Algorithm):
     def validate(self) -> None:
         """Steps per env per iteration from train_batch_size (detail 6)."""
         c = self.config
-        E, T, B = c["num_envs"], c["rollout_fragment_length"], c["train_batch_size"]
+        # Every env of every runner (num_env_runners > 0: N runners of num_envs envs each).
+        E = c["num_envs"] * max(1, c["num_env_runners"])
+        T, B = c["rollout_fragment_length"], c["train_batch_size"]
         if B is None:
             self.steps_per_env = T
             return
@@ -189,9 +192,9 @@ class OnPolicyAlgorithm(Algorithm):
         if rounds * E * T - B > 0.1 * B:
             raise ValueError(
                 f"{type(self).__name__} config: train_batch_size {B} cannot be reached "
-                f"within 10% in fragments of num_envs {E} x rollout_fragment_length {T} = "
+                f"within 10% in fragments of {E} envs x rollout_fragment_length {T} = "
                 f"{E * T} steps ({rounds} give {rounds * E * T}); set rollout_fragment_length "
-                f"to {per_env} (train_batch_size / num_envs) or leave it out"
+                f"to {per_env} (train_batch_size / envs) or leave it out"
             )
         self.steps_per_env = rounds * T
 
