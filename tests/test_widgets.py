@@ -680,7 +680,7 @@ def test_throttle_redraws_at_least_every_max_interval():
         now[0] += 0.5  # a 0.5 s draw would wait 10 s at a 5 % share; the cap says 2 s
 
     assert throttle.maybe_run(slow)
-    now[0] = 2.49
+    now[0] = 1.99
     assert not throttle.maybe_run(slow)
-    now[0] = 2.5
+    now[0] = 2.0  # two seconds after the last draw started
     assert throttle.maybe_run(slow)

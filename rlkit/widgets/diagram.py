@@ -274,6 +274,9 @@ def _footer(stage: Any) -> str:
         parts.append(f"value {_num(stage.details['value'])}")
     if stage.name == "distribution" and "logp" in stage.details:
         parts.append(f"logp {_num(stage.details['logp'])}")
+    if stage.name == "model" and stage.details.get("engine"):
+        reason = html.escape(str(stage.details.get("engine_reason", "")), quote=True)
+        parts.append(f"<span title='{reason}'>engine {html.escape(stage.details['engine'])}</span>")
     return f"<div class='rlkit-foot'>{' · '.join(parts)}</div>" if parts else ""
 
 

@@ -101,8 +101,7 @@ class Throttle:
             return False
         draw()
         end = self.clock()
-        interval = max(self.min_interval_s, (end - now) / self.max_share)
-        if self.max_interval_s is not None:
-            interval = min(interval, self.max_interval_s)
-        self._next = end + interval
+        self._next = end + max(self.min_interval_s, (end - now) / self.max_share)
+        if self.max_interval_s is not None:  # start to start, however long a draw takes
+            self._next = min(self._next, now + self.max_interval_s)
         return True
