@@ -477,12 +477,36 @@ def test_playground_swaps_components_trains_and_compares_runs():
     assert pg.trainer.get_policy().is_recurrent()
 
 
+def _break_the_trainer(pg):
+    def broken():
+        raise RuntimeError("no free GPU")
+
+    pg.dashboard._factory = broken  # a failure only building the trainer reveals
+
+
 def test_playground_trainer_errors_show_in_the_dashboard():
     pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)
-    pg.picker.hyperparameters["num_envs"].value = 0
+    _break_the_trainer(pg)
     pg.dashboard.train_button.click()
-    assert pg.dashboard.error.startswith("ValueError: PPO config key 'num_envs' takes an int >= 1")
+    assert pg.dashboard.error == "RuntimeError: no free GPU" and pg.dashboard.state == "failed"
     assert pg.trainer is None and not pg.dashboard.train_button.disabled
+
+
+def test_hyperparameter_editors_come_from_the_key_table():
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)
+    editors = pg.picker.hyperparameters
+    assert list(editors)[:3] == ["lr", "gamma", "num_envs"]  # the main ones first
+    assert editors["engine"].options == ("auto", "torch", "numpy")
+    assert "Adam's learning rate" in editors["lr"].tooltip and "> 0" in editors["lr"].tooltip
+    editors["num_envs"].value = 0  # out of the table's range: caught before any Train
+    assert pg.picker.bad_editor is editors["num_envs"]
+    assert "PPO config key 'num_envs' takes an int >= 1; got 0" in pg.picker.error
+    assert pg.dashboard.train_button.disabled
+    editors["num_envs"].value = 2
+    assert pg.picker.error == "" and not pg.dashboard.train_button.disabled
+    assert "engine" not in pg.picker.choices.config  # untouched defaults stay the trainer's
+    editors["engine"].value = "torch"
+    assert pg.picker.choices.config["engine"] == "torch"
 
 
 # -- episode replay -------------------------------------------------------------------------
@@ -559,7 +583,7 @@ def test_playground_env_change_clears_replay_and_old_training_error():
     pg.replay.record_button.click()
     assert pg.replay.recording.frames and pg.replay.image.layout.display is None
     assert pg.replay.image.layout.width == "480px"  # 600 px frames capped, never stretched
-    pg.picker.hyperparameters["num_envs"].value = 0
+    _break_the_trainer(pg)
     pg.dashboard.train_button.click()
     assert pg.dashboard.error and pg.dashboard.state == "failed"
     pg.picker.env.value = "Acrobot-v1"

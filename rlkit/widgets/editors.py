@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from rlkit.widgets.building import MAIN_HYPERPARAMETERS, algorithm_defaults
+from rlkit.widgets.building import MAIN_HYPERPARAMETERS
 
 DEFAULT_ENVS = (
     "CartPole-v1",
@@ -76,23 +76,51 @@ def checkbox(description: str, value: bool) -> widgets.Checkbox:
     )
 
 
+# Keys with an editor elsewhere, or that a notebook should not offer to change.
+_NOT_EDITED = {"env", "model", "observation_filter", "framework", "device", "num_gpus", "output"}
+
+
+def editable_keys(algo: str) -> list[Any]:
+    """The config keys of ``algo`` that get an editor: numbers, flags and choices.
+
+    From the algorithm's key table (rlkit.algorithms.keys): the main hyperparameters first,
+    then the rest by name. Keys whose default is None stay in "more config".
+    """
+    from rlkit.algorithms.keys import algorithm_keys
+
+    table = algorithm_keys(algo)
+    chosen = [
+        key
+        for key in table.values()
+        if key.kind in ("int", "float", "bool", "choice")
+        and key.name not in _NOT_EDITED
+        and key.default is not None
+    ]
+    main = {name: i for i, name in enumerate(MAIN_HYPERPARAMETERS)}
+    return sorted(chosen, key=lambda k: (main.get(k.name, len(main)), k.name))
+
+
 def hyperparameter_editors(algo: str, values: dict) -> dict[str, widgets.Widget]:
-    """One number box per main hyperparameter that algorithm ``algo`` has.
+    """One editor per editable key of ``algo``, its meaning and range as the tooltip.
 
     Args:
         algo: a key of rlkit.algorithms.ALGORITHMS.
         values: key -> value typed earlier (kept across algorithm switches); else defaults.
     """
-    defaults = algorithm_defaults(algo)
     editors: dict[str, widgets.Widget] = {}
-    for key in MAIN_HYPERPARAMETERS:
-        default = defaults.get(key)
-        if isinstance(default, bool) or not isinstance(default, (int, float)):
-            continue
-        box = widgets.FloatText if isinstance(default, float) else widgets.IntText
-        editors[key] = box(
-            value=values.get(key, default), description=key, style=_STYLE, layout=_WIDE
-        )
+    for key in editable_keys(algo):
+        value = values.get(key.name, key.default)
+        common = {"description": key.name, "style": _STYLE, "layout": _WIDE}
+        if key.kind == "bool":
+            editor = widgets.Checkbox(value=bool(value), indent=True, **common)
+        elif key.kind == "choice":
+            editor = widgets.Dropdown(options=list(key.choices), value=value, **common)
+        elif key.kind == "int":
+            editor = widgets.IntText(value=value, **common)
+        else:
+            editor = widgets.FloatText(value=value, **common)
+        editor.tooltip = f"{key.doc} (takes {key.takes()})"
+        editors[key.name] = editor
     return editors
 
 

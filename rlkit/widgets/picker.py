@@ -17,15 +17,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from rlkit.algorithms.keys import algorithm_keys
 from rlkit.catalog import ModelCatalog
 from rlkit.config import ACTIVATIONS, MODEL_DEFAULTS
 from rlkit.distributions import BUILTIN_DISTRIBUTIONS
 from rlkit.envs import env_label
 from rlkit.widgets.building import (
-    MAIN_HYPERPARAMETERS,
     Choices,
     algorithm_class,
-    algorithm_defaults,
     build_policy,
     env_spaces,
     error_text,
@@ -41,6 +40,7 @@ from rlkit.widgets.editors import (
     EditorRows,
     checkbox,
     dropdown,
+    editable_keys,
     hyperparameter_editors,
     named_options,
     text,
@@ -76,9 +76,10 @@ class ComponentPicker(widgets.VBox):
         config = copy.deepcopy(config or {})
         model = dict(config.pop("model", None) or {})
         observation_filter = config.pop("observation_filter", "NoFilter")
-        defaults = algorithm_defaults(algo)
+        # Values given or typed for the hyperparameter editors; only these reach the config,
+        # so a default the trainer derives (or checks against another key) stays its own.
         self._hparams = {
-            k: config.pop(k) for k in MAIN_HYPERPARAMETERS if k in defaults and k in config
+            k.name: config.pop(k.name) for k in editable_keys(algo) if k.name in config
         }
         self.policy, self.choices, self.error = None, None, ""
         self._callbacks: list[Callable] = []
@@ -332,7 +333,11 @@ class ComponentPicker(widgets.VBox):
                     f"config key '{key}' has its own editor above; set it there and remove it "
                     f"from 'more config'"
                 )
-        config.update({k: editor.value for k, editor in self.hyperparameters.items()})
+        table = algorithm_keys(self.algo.value)
+        for key, editor in self.hyperparameters.items():
+            if key in self._hparams:
+                self._read(editor, lambda k=key, e=editor: table[k].check(e.value, self.algo.value))
+                config[key] = editor.value
         config["model"] = model
         config["observation_filter"] = self.filter.value
         return Choices(self.env.value, self.algo.value, config)
