@@ -56,11 +56,15 @@ def test_nonfinite_env_data_is_stopped_and_the_trainer_is_unchanged(algo, fault,
     trainer.stop()
 
 
-def test_a_nonfinite_prev_reward_by_hand_is_refused(tmp_path):
+def test_a_nonfinite_prev_reward_or_state_by_hand_is_refused(tmp_path):
     trainer = make_trainer("PPO", tmp_path, model={"use_lstm": True, "lstm_cell_size": 4,
                                                    "lstm_use_prev_reward": True})  # fmt: skip
     with pytest.raises(NonFiniteDataError, match="prev_reward=nan"):
         trainer.compute_single_action(np.zeros(3, np.float32), prev_reward=float("nan"))
+    _, state_out, _ = trainer.compute_single_action(np.zeros(3, np.float32))
+    state_out[0] = state_out[0] * float("nan")
+    with pytest.raises(NonFiniteDataError, match="recurrent state holding NaN"):
+        trainer.compute_single_action(np.zeros(3, np.float32), state=state_out)
     trainer.stop()
 
 

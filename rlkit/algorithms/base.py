@@ -345,6 +345,12 @@ class Algorithm:
             raise NonFiniteDataError(
                 f"compute_single_action got prev_reward={prev_reward}; it must be finite"
             )
+        bad = [i for i, s in enumerate(state or []) if not torch.as_tensor(s).isfinite().all()]
+        if bad:
+            raise NonFiniteDataError(
+                f"compute_single_action got a recurrent state holding NaN or infinity (state "
+                f"tensor(s) {bad}); pass the state_out of the previous call, or None to start"
+            )
         with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
             return self._single_action(obs, state, prev_action, prev_reward, explore)
 
