@@ -708,3 +708,20 @@ def test_throttle_redraws_at_least_every_max_interval():
     assert not throttle.maybe_run(slow)
     now[0] = 2.0  # two seconds after the last draw started
     assert throttle.maybe_run(slow)
+
+
+def test_replay_and_atari_envs_print_nothing_on_stderr():
+    code = (
+        "from rlkit.widgets import build_policy, record_episode;"
+        "from rlkit.widgets.building import Choices;"
+        "from rlkit.envs import make_env;"
+        "p, _ = build_policy(Choices('CartPole-v1', 'PPO', {'model': {'fcnet_hiddens': [4]}}));"
+        "record_episode(p, 'CartPole-v1', max_steps=2);"
+        "make_env('ALE/Pong-v5').close()"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SDL_")}
+    env.pop("DISPLAY", None)
+    env.pop("XDG_RUNTIME_DIR", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "XDG_RUNTIME_DIR" not in out.stderr and "A.L.E" not in out.stderr, out.stderr

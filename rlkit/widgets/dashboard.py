@@ -47,8 +47,9 @@ class TrainingDashboard(widgets.VBox):
             ``set_trainer_factory``).
         label: the run's name in the comparison plot.
         iterations: how many ``train()`` calls one click on Train asks for.
-        redraw_interval_s: the least wall time between two redraws of the curves (they are
-            redrawn at least every 2 s while training, however long a redraw takes).
+        redraw_interval_s: the least wall time between two redraws of the curves (however
+            long a redraw takes, the next is due 1.5 s after the last one started, and comes
+            at the end of the iteration running then).
 
     Attributes:
         runs: label -> list of train() results, for every run (the current one included).
@@ -74,7 +75,9 @@ class TrainingDashboard(widgets.VBox):
         self._owns_trainer = False
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
-        self._throttle = Throttle(redraw_interval_s, max_interval_s=2.0)
+        # Due 1.5 s after the last one started: drawn at the next iteration's end, so within 2 s
+        # unless one iteration takes longer than 0.5 s.
+        self._throttle = Throttle(redraw_interval_s, max_interval_s=1.5)
         self._started: list[Callable] = []
         self._finished: list[Callable] = []
         self.iterations = widgets.BoundedIntText(

@@ -274,19 +274,28 @@ class ComponentPicker(widgets.VBox):
 
     def read_choices(self) -> Choices:
         """The editors' values as Choices (raises ValueError for text that cannot be read)."""
-        model = self._read(
-            self.more_model,
-            lambda: parse_dict(
-                self.more_model.value, "more model keys", "{'post_fcnet_hiddens': [32]}"
-            ),
-        )
-        for key in model:
-            if key in MODEL_EDITOR_KEYS:
-                self._culprit = self.more_model
+        config = self._read_config()
+        config["model"] = self._read_model()
+        config["observation_filter"] = self.filter.value
+        return Choices(self.env.value, self.algo.value, config)
+
+    def _own_editor(self, keys: Any, taken: tuple, editor: widgets.Widget, what: str) -> None:
+        """Refuse a key typed into a text box when it has its own editor above."""
+        for key in keys:
+            if key in taken:
+                self._culprit = editor
                 raise ValueError(
-                    f"model key '{key}' has its own editor above; set it there and remove it "
-                    f"from 'more model keys'"
+                    f"{what} key '{key}' has its own editor above; set it there and remove it "
+                    f"from '{editor.description}'"
                 )
+
+    def _read_model(self) -> dict:
+        example = "{'post_fcnet_hiddens': [32]}"
+        model = self._read(
+            self.more_model, lambda: parse_dict(self.more_model.value, "more model keys", example)
+        )
+        self._own_editor(model, MODEL_EDITOR_KEYS, self.more_model, "model")
+        conv_example = "[[16, [8, 8], 4], [32, [4, 4], 2]]"
         model.update(
             fcnet_hiddens=self._read(
                 self.fcnet_hiddens,
@@ -295,12 +304,7 @@ class ComponentPicker(widgets.VBox):
             fcnet_activation=self.fcnet_activation.value,
             conv_filters=self._read(
                 self.conv_filters,
-                lambda: parse_literal(
-                    self.conv_filters.value,
-                    "conv_filters",
-                    None,
-                    "[[16, [8, 8], 4], [32, [4, 4], 2]]",
-                ),
+                lambda: parse_literal(self.conv_filters.value, "conv_filters", None, conv_example),
             ),
             use_lstm=self.use_lstm.value,
             lstm_cell_size=self.lstm_cell_size.value,
@@ -314,33 +318,28 @@ class ComponentPicker(widgets.VBox):
         ):
             if editor.value:
                 model[key] = editor.value
+        text = self.custom_model_config.value
         cmc = self._read(
             self.custom_model_config,
-            lambda: parse_dict(
-                self.custom_model_config.value, "custom_model_config", "{'width': 32}"
-            ),
+            lambda: parse_dict(text, "custom_model_config", "{'width': 32}"),
         )
         if cmc:
             model["custom_model_config"] = cmc
+        return model
+
+    def _read_config(self) -> dict:
         config = self._read(
             self.more_config,
             lambda: parse_dict(self.more_config.value, "more config", "{'seed': 0}"),
         )
-        for key in config:
-            if key in ("model", "observation_filter", *self.hyperparameters):
-                self._culprit = self.more_config
-                raise ValueError(
-                    f"config key '{key}' has its own editor above; set it there and remove it "
-                    f"from 'more config'"
-                )
+        taken = ("model", "observation_filter", *self.hyperparameters)
+        self._own_editor(config, taken, self.more_config, "config")
         table = algorithm_keys(self.algo.value)
         for key, editor in self.hyperparameters.items():
-            if key in self._hparams:
+            if key in self._hparams:  # given or typed: checked against the key table
                 self._read(editor, lambda k=key, e=editor: table[k].check(e.value, self.algo.value))
                 config[key] = editor.value
-        config["model"] = model
-        config["observation_filter"] = self.filter.value
-        return Choices(self.env.value, self.algo.value, config)
+        return config
 
     def _env_spaces(self, choices: Choices) -> tuple:
         env_config = choices.config.get("env_config")
