@@ -5,12 +5,20 @@ If a recipe stops working (a step is missing, a hook was renamed), its test here
 
 from __future__ import annotations
 
+import copy
+
+import gymnasium as gym
+import ipywidgets as widgets
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from rlkit import ModelCatalog
 from rlkit.algorithms import PPO
+from rlkit.algorithms.keys import Key, defaults, table
+from rlkit.algorithms.onpolicy import OnPolicyAlgorithm
+from rlkit.algorithms.pg import reward_to_go
 from rlkit.distributions import ActionDistribution
 from rlkit.models import Model
 
@@ -116,3 +124,81 @@ def test_recipe_new_model_is_built_checked_and_trained():
     out, _ = model({"obs": obs}, [], None)
     assert out.shape == (3, 2) and model.value_function().shape == (3,)
     assert "custom model 'linear'" in trainer.get_policy().explain()
+
+
+# -- Recipe: a new algorithm -----------------------------------------------------------------
+class MeanBaselinePG(OnPolicyAlgorithm):
+    """REINFORCE with reward-to-go and the batch mean as baseline (a toy of the recipe)."""
+
+    KEYS = (Key("baseline", True, "subtract the batch mean of the returns", "bool"),)
+    DEFAULT_CONFIG = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
+    needs_value = False
+
+    def training_step(self) -> dict[str, float]:
+        """Sample, returns, one gradient step on the whole batch."""
+        batch = self.sample(self.steps_per_env)
+        returns = reward_to_go(batch, self.config["gamma"])  # [T, E]
+        lb = self.learner_batch(batch, returns, returns)
+        return self.learn(lb, 1, None)
+
+    def loss(self, mb, dist, values):
+        """-mean(logp(a) * (G - mean G)). Shapes: every column [N]; returns a scalar."""
+        returns = mb["advantages"]
+        if self.config["baseline"]:
+            returns = returns - returns.mean()
+        policy_loss = -(dist.logp(mb["actions"]) * returns).mean()
+        self.last_loss_inputs = (mb, returns)
+        return policy_loss, {"policy_loss": policy_loss.detach()}
+
+
+def test_recipe_new_algorithm_runs_its_own_loss_and_checks_its_keys():
+    config = {"num_envs": 2, "rollout_fragment_length": 16, "seed": 0, "baseline": True}
+    trainer = MeanBaselinePG(env="CartPole-v1", config=config)
+    before = [p.detach().clone() for p in trainer.get_policy().model.parameters()]
+    result = trainer.train()
+    assert result["engine"] == "torch"  # a new loss has no numpy twin: torch runs it
+    mb, centred = trainer.last_loss_inputs
+    assert abs(float(centred.mean())) < 1e-5  # its own loss ran, with its own key
+    after = list(trainer.get_policy().model.parameters())
+    assert any(not torch.equal(b, a) for b, a in zip(before, after))
+    with pytest.raises(ValueError, match="baseline"):
+        MeanBaselinePG(env="CartPole-v1", config={"baseline": "yes"})
+
+
+# -- Recipe: a new widget --------------------------------------------------------------------
+def action_probabilities(policy, obs) -> np.ndarray:
+    """The plain function first: P(a | obs) [n] of a Categorical policy, from trace()."""
+    stage = next(s for s in policy.trace(obs) if s.name == "distribution")  # by name
+    return stage.details["probs"]
+
+
+class ActionProbabilities(widgets.VBox):
+    """A toy widget: a button that draws a CartPole observation and shows P(a | obs)."""
+
+    def __init__(self, policy):
+        self.policy = copy.deepcopy(policy)  # a view never touches the trainer's model
+        self.env = gym.make("CartPole-v1")
+        self.button = widgets.Button(description="new observation")
+        self.table = widgets.HTML("press the button")
+        self.button.on_click(self._draw)
+        self._seed = 0
+        super().__init__([self.button, self.table])
+
+    def _draw(self, _=None) -> None:
+        self.obs, _ = self.env.reset(seed=self._seed)
+        self._seed += 1
+        probs = action_probabilities(self.policy, self.obs)
+        self.table.value = " ".join(f"P({a})={p:.3f}" for a, p in enumerate(probs))
+
+
+def test_recipe_new_widget_shows_the_policy_s_probabilities_without_touching_it():
+    trainer = PPO(env="CartPole-v1", config={**TINY, "model": {"fcnet_hiddens": [8]}})
+    policy = trainer.get_policy()
+    view = ActionProbabilities(policy)
+    view.button.click()  # drive it as a student would
+    obs = torch.as_tensor(view.obs[None], dtype=torch.float32)
+    logits, _ = policy.model({"obs": obs}, [], None)
+    expected = torch.softmax(logits, dim=1)[0].detach().numpy()  # numpy reference
+    shown = [float(part.split("=")[1]) for part in view.table.value.split()]
+    assert np.allclose(shown, expected, atol=1e-3)
+    assert view.policy.model is not policy.model
