@@ -144,9 +144,12 @@ def build_trainer(choices: Choices) -> Any:
 
 
 def _net_text(model: dict, policy: Any = None) -> str:
-    """The network of a run in a few words: "fc[64, 64] tanh", "VisionNetwork conv[16, 32,
-    256] relu", "custom:my_model". With ``policy``, the model that was actually built decides
-    (an image env gets a VisionNetwork whatever fcnet_hiddens say)."""
+    """Describe the network of a run in a few words.
+
+    Examples: "fc[64, 64] tanh", "VisionNetwork conv[16, 32, 256] relu", "custom:my_model".
+    With ``policy``, the model that was actually built decides (an image env gets a
+    VisionNetwork whatever fcnet_hiddens say).
+    """
     if model.get("custom_model"):
         return f"custom:{model['custom_model']}"
     built = getattr(getattr(policy, "model", None), "inner", getattr(policy, "model", None))
@@ -190,7 +193,10 @@ def run_label(choices: Choices, policy: Any = None) -> str:
 
 # -- text editors -> values ----------------------------------------------------------------------
 def parse_int_list(text: str, key: str) -> list[int]:
-    """ "64, 64" or "[64, 64]" -> [64, 64]; "" -> [] (no hidden layers)."""
+    """Read layer widths from text, naming the model key ``key`` in the error.
+
+    "64, 64" or "[64, 64]" -> [64, 64]; "" -> [] (no hidden layers).
+    """
     stripped = text.strip().strip("[]()").strip()
     if not stripped:
         return []

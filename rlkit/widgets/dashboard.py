@@ -112,6 +112,8 @@ class TrainingDashboard(widgets.VBox):
         """Start a new run with ``trainer``; earlier runs stay in ``runs`` and in the plot.
 
         Args:
+            trainer: the trainer (an rlkit Algorithm) whose ``train()`` the next Train calls.
+            label: the run's name in the plot; a number is added if the name is taken.
             owned: the dashboard built the trainer, so it closes its envs when replaced.
         """
         self._require_idle("switch trainers")
@@ -174,6 +176,7 @@ class TrainingDashboard(widgets.VBox):
     # -- training -----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
+        """True while the training thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     def on_start(self, callback: Callable[[TrainingDashboard], None]) -> None:

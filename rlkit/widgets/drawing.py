@@ -27,7 +27,10 @@ _MAX_STRIP = 48  # longer vectors are wrapped into a grid so that every entry st
 
 
 def shape_text(stage: Any) -> str:
-    """ "(4,) float32" for arrays; "{image: (7, 7, 3), direction: ()}" for a Dict."""
+    """Describe the shape of a stage's output in a few words.
+
+    "(4,) float32" for arrays; "{image: (7, 7, 3), direction: ()}" for a Dict.
+    """
     output = stage.output
     if isinstance(output, dict):
         inner = ", ".join(f"{k}: {tuple(np.shape(v))}" for k, v in output.items())
@@ -247,6 +250,8 @@ def render_dataflow(
         obs: one raw observation from the env (no batch axis).
         state: recurrent state, list of [1, ...] tensors (None -> the initial state).
         explore: sample the action (True) or take the deterministic one.
+        width: figure width in inches.
+        height: figure height in inches.
     """
     return render_stages(policy.trace(obs, state=state, explore=explore), width, height)
 

@@ -32,13 +32,16 @@ class EpisodeRecording:
 
     @property
     def episode_return(self) -> float:
+        """The sum of the episode's rewards (undiscounted)."""
         return float(np.sum(self.rewards))
 
 
 def _quiet_sdl() -> None:
-    """Let pygame (classic-control rendering) draw off screen without a display server, so
-    SDL does not print "XDG_RUNTIME_DIR is invalid" into the notebook. A display that
-    exists, or a driver the user chose, is left alone."""
+    """Let pygame (classic-control rendering) draw off screen without a display server.
+
+    Without this, SDL prints "XDG_RUNTIME_DIR is invalid" into the notebook. A display that
+    exists, or a driver the user chose, is left alone.
+    """
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -81,6 +84,7 @@ def record_episode(
         policy: an rlkit Policy (``trainer.get_policy()``).
         env: anything rlkit.envs.make_env accepts.
         max_steps: stop after this many steps even if the episode goes on.
+        env_config: passed to the env creator (None -> an empty config).
         seed: seed of the env's reset.
         explore: sample actions (True) or take the deterministic ones.
     """

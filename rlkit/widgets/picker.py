@@ -108,8 +108,9 @@ class ComponentPicker(widgets.VBox):
 
     # -- widgets ------------------------------------------------------------------------------
     def _make_editors(self, envs: list, env: Any, algo: str, flt: str, model: dict) -> None:
-        """Dropdowns for env, algorithm, preprocessor, filter and distribution; the model's
-        editors come from ``_make_model_editors``.
+        """Make the dropdowns for env, algorithm, preprocessor, filter and distribution.
+
+        The model's editors come from ``_make_model_editors``.
         """
         from rlkit.algorithms import ALGORITHMS
 

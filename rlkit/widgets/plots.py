@@ -110,6 +110,7 @@ def smooth(ys: Sequence[float], weight: float) -> np.ndarray:
     Args:
         ys: [T] values.
         weight: in [0, 1); 0.9 averages over roughly the last 10 points.
+
     Returns:
         [T] smoothed values (the first one is ys[0], not pulled towards 0).
     """
@@ -133,6 +134,7 @@ def mean_band(curves: Sequence[tuple[Sequence, Sequence]]) -> tuple[np.ndarray, 
 
     Args:
         curves: (xs [T_i], ys [T_i]) per run, xs increasing.
+
     Returns:
         (x [T], mean [T], low [T], high [T]); empty arrays when the runs do not overlap.
     """
@@ -197,12 +199,14 @@ def draw_curves(
     """One panel per key (two columns), one line per run or group (x = env steps).
 
     Args:
+        fig: the matplotlib Figure to draw into (it gets one Axes per panel).
         runs: label -> list of train() results.
         keys: result keys, one panel each.
         smoothing: EMA weight in [0, 1) (see ``smooth``).
         groups: name -> run labels drawn as one mean line with a min..max band (seeds of
             one config); None draws every run alone.
         colours: name -> matplotlib colour (default ``run_colours`` of the names).
+
     Returns:
         the axes, for a caller that adds a legend.
     """
@@ -243,11 +247,18 @@ def render_curves(
     """PNG (2x pixels, for HiDPI screens) of the curves: every run or group as a line.
 
     Args:
-        width, height: the picture's size in inches at 72 px per inch (the PNG has twice as
-            many pixels); height defaults to 2.1 inches per row of two panels.
+        runs: label -> list of train() results.
+        keys: result keys, one panel each (None or empty -> ``curve_keys(runs)``).
+        width: the picture's width in inches at 72 px per inch (the PNG has twice as many
+            pixels), without the legend's 3 inches.
+        height: the picture's height in inches; None -> 0.5 plus 2.1 inches per row of two
+            panels.
+        smoothing: EMA weight in [0, 1) (see ``smooth``).
+        groups: name -> run labels drawn as one mean line with a min..max band (seeds of
+            one config); None draws every run alone.
+        colours: name -> matplotlib colour (default ``run_colours`` of the names).
         legend: draw the legend to the right of the panels (a widget that shows its own,
             with toggles, passes False).
-        Others as for ``draw_curves``.
     """
     keys = list(keys) if keys else curve_keys(runs)
     rows = math.ceil(len(keys) / (1 if len(keys) == 1 else 2))
@@ -288,6 +299,7 @@ def plot_learning_curves(
         runs: label -> list of train() results.
         keys: result keys to plot (missing keys are skipped per run).
         path: when given, the figure is written there as PNG (and closed).
+        title: a title above all panels (None -> no title).
 
     Returns:
         the matplotlib Figure (None when written to ``path``).

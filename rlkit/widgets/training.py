@@ -55,7 +55,7 @@ def train_in_chunks(
 
 
 def device_name(device: Any) -> str:
-    """ "CPU", or "cuda:0 (NVIDIA H100 80GB HBM3)" for a CUDA device."""
+    """Name a torch device for people: "CPU", or "cuda:0 (NVIDIA H100 80GB HBM3)" for CUDA."""
     device = torch.device(device)
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
@@ -63,9 +63,11 @@ def device_name(device: Any) -> str:
 
 
 class Throttle:
-    """Run a redraw at most every ``min_interval_s`` seconds of wall time, and never let
-    redraws take more than ``max_share`` of it (a slow redraw waits correspondingly longer),
-    unless ``max_interval_s`` caps the wait (a live picture must not go stale).
+    """Run a redraw at most every ``min_interval_s`` seconds of wall time.
+
+    Redraws never take more than ``max_share`` of the wall time (a slow redraw waits
+    correspondingly longer), unless ``max_interval_s`` caps the wait (a live picture must not
+    go stale).
 
     Throttling by wall time rather than by iterations keeps the page lively for slow
     iterations and keeps redraws from eating the training time for fast ones.
@@ -89,8 +91,9 @@ class Throttle:
         self._next = 0.0
 
     def wait_first(self) -> None:
-        """Make the next draw due only ``min_interval_s`` from now (e.g. at a run's start,
-        whose picture is already on screen).
+        """Make the next draw due only ``min_interval_s`` from now.
+
+        For example at a run's start, whose picture is already on screen.
         """
         self._next = self.clock() + self.min_interval_s
 
