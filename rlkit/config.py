@@ -121,6 +121,21 @@ def merge_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
     merged = copy.deepcopy(MODEL_DEFAULTS)
     merged.update(copy.deepcopy(model_config))
 
+    _check_layer_widths(merged)
+    _check_activations(merged)
+    _check_scalars(merged)
+    _check_conv_filters(merged["conv_filters"])
+    if not isinstance(merged["custom_model_config"], Mapping):
+        raise ValueError(
+            "model config key 'custom_model_config' takes a dict of keyword arguments for the "
+            f"custom model; got {merged['custom_model_config']!r}"
+        )
+    merged["custom_model_config"] = dict(merged["custom_model_config"])
+    return merged
+
+
+def _check_layer_widths(merged: dict[str, Any]) -> None:
+    """Check the hidden layer widths, and store them as lists."""
     for key in ("fcnet_hiddens", "post_fcnet_hiddens"):
         if not (
             isinstance(merged[key], (list, tuple))
@@ -131,6 +146,10 @@ def merge_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
                 f"[64, 64]; got {merged[key]!r}"
             )
         merged[key] = list(merged[key])
+
+
+def _check_activations(merged: dict[str, Any]) -> None:
+    """Check the activation names, and store None as "linear"."""
     for key in ("fcnet_activation", "conv_activation", "post_fcnet_activation"):
         value = merged[key]
         if value is None:
@@ -140,6 +159,10 @@ def merge_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
                 f"model config key '{key}' takes one of {', '.join(ACTIVATIONS)}; got "
                 f"{value!r}{suggest(str(value), ACTIVATIONS)}"
             )
+
+
+def _check_scalars(merged: dict[str, Any]) -> None:
+    """Check the positive ints, the True/False switches and ``framestack``."""
     for key in ("max_seq_len", "lstm_cell_size", "dim"):
         value = merged[key]
         if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
@@ -162,11 +185,3 @@ def merge_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
             f"model config key 'framestack' takes True (4 frames), False or a number of frames "
             f"> 1; got {framestack!r}"
         )
-    _check_conv_filters(merged["conv_filters"])
-    if not isinstance(merged["custom_model_config"], Mapping):
-        raise ValueError(
-            "model config key 'custom_model_config' takes a dict of keyword arguments for the "
-            f"custom model; got {merged['custom_model_config']!r}"
-        )
-    merged["custom_model_config"] = dict(merged["custom_model_config"])
-    return merged

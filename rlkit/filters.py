@@ -181,12 +181,15 @@ class NoFilter:
         """Nothing to reset."""
 
     def copy(self) -> NoFilter:
+        """A new NoFilter of the same shape."""
         return NoFilter(self.shape)
 
     def get_state(self) -> dict:
+        """Plain-Python state: the type and the shape (there are no statistics)."""
         return {"type": "NoFilter", "shape": list(self.shape)}
 
     def set_state(self, state: dict) -> None:
+        """Check that ``state`` is a NoFilter state of this shape (there is nothing to load)."""
         _check_state(state, "NoFilter", self.shape)
 
     def __repr__(self) -> str:
@@ -256,8 +259,11 @@ class MeanStdFilter:
             self.buffer = other.buffer.copy()
 
     def sync(self, other: MeanStdFilter) -> None:
-        """Become a copy of ``other`` (settings, statistics and buffer): how a sampler takes
-        the learner's merged statistics at the start of an iteration."""
+        """Become a copy of ``other`` (settings, statistics and buffer).
+
+        This is how a sampler takes the learner's merged statistics at the start of an
+        iteration.
+        """
         if not isinstance(other, MeanStdFilter):
             raise TypeError(f"MeanStdFilter.sync takes a MeanStdFilter, got {other!r}")
         self.set_state(other.get_state())
@@ -290,6 +296,7 @@ class MeanStdFilter:
         }
 
     def set_state(self, state: dict) -> None:
+        """Load a ``get_state`` dict; it is checked in full before anything changes."""
         _check_state(state, "MeanStdFilter", self.shape)
         rs, buffer = RunningStat(self.shape), RunningStat(self.shape)
         rs.set_state(state["rs"])  # both checked before either is kept: all or nothing

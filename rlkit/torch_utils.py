@@ -22,7 +22,11 @@ FLOAT_MAX = float(torch.finfo(torch.float32).max)  # 3.4028e38
 
 
 def try_import_torch() -> tuple[Any, Any]:
-    """RLlib's ``torch, nn = try_import_torch()``; rlkit always has torch."""
+    """Return the torch module and ``torch.nn``, as RLlib's helper of the same name does.
+
+    RLlib code reads ``torch, nn = try_import_torch()``; rlkit always has torch, so this
+    never returns None.
+    """
     return torch, torch.nn
 
 

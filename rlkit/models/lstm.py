@@ -91,6 +91,20 @@ class LSTMWrapper(Model):
         return [weight.new_zeros(self.cell_size), weight.new_zeros(self.cell_size)]
 
     def forward(self, input_dict, state, seq_lens):
+        """Run the inner model, then the LSTM over time; return outputs and the next state.
+
+        Args:
+            input_dict: the inner model's inputs (e.g. ``obs_flat [N, F]``), plus
+                ``prev_actions`` (one per row) and ``prev_rewards [N]`` when the
+                lstm_use_prev_* flags are on.
+            state: ``[h, c]``, each ``[B, cell_size]``.
+            seq_lens: ``[B]`` sequence lengths of the ``N = B*T`` rows; None: every row is
+                its own one-step sequence (``B = N``).
+
+        Returns:
+            (outputs ``[N, num_outputs]``, ``[h, c]`` each ``[B, cell_size]``, the state after
+            each sequence's last real step).
+        """
         features, _ = self.inner(input_dict, [], seq_lens)  # [N, D]
         rows = features.shape[0]
         parts = [features]

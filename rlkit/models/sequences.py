@@ -109,9 +109,16 @@ def chop_into_sequences(
             ``states_already_reduced_to_init``, ``[B, ...]`` initial states kept as they are.
         max_seq_len: the longest sequence; also the padded length ``T`` unless
             ``dynamic_max``, where ``T = max(seq_lens) + _extra_padding``.
-        episode_ids, unroll_ids, agent_indices: ``[N]`` ids (missing ones count as equal).
+        episode_ids: ``[N]`` episode id of each row; needed unless ``seq_lens`` is given.
+        unroll_ids: ``[N]`` rollout-fragment id of each row (None: all rows count as one
+            fragment).
+        agent_indices: ``[N]`` agent index of each row (None: all rows count as one agent).
+        dynamic_max: pad to ``T = max(seq_lens) + _extra_padding`` (True) or to
+            ``T = max_seq_len`` (False).
         shuffle: put the sequences in a random order (numpy's global generator).
         seq_lens: ``[B]`` lengths to use instead of computing them.
+        states_already_reduced_to_init: ``state_columns`` already hold one initial state
+            per sequence, ``[B, ...]``; they are returned as they are.
 
     Returns:
         (padded feature columns, each ``[B*T, ...]`` zero-padded; initial states, each
