@@ -182,8 +182,9 @@ def run_sweep(
     )
     grid_results = tuner.fit()
     for result in grid_results:
-        key = collector.key_of(result.config)
-        if result.error is not None:
+        # A trial a Stop ended before it started has no config (and no error) to report.
+        if result.error is not None and result.config is not None:
+            key = collector.key_of(result.config)
             trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
     return [trials[k] for k in sorted(trials)]
 
