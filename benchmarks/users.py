@@ -133,6 +133,10 @@ def _ratio(a: float, b: float) -> float:
     return a / b if math.isfinite(a) and math.isfinite(b) and b else math.nan
 
 
+def _times(ratio: float) -> str:
+    return f"{ratio:.2f}x" if math.isfinite(ratio) else "n/a"
+
+
 def _fmt(x: float, digits: int = 0) -> str:
     if not math.isfinite(x):
         return "not solved" if x > 0 else "n/a"
@@ -158,19 +162,20 @@ def table(s: dict) -> str:
             met = "" if not math.isfinite(ratio) else ("yes" if ok(ratio) else "no")
             lines.append(
                 f"| {name} | {cond} | {_fmt(ours, digits)} | {_fmt(torch_, digits)} | "
-                f"{_fmt(sb3, digits)} | {ratio:.2f}x | {target} | {met} |"
+                f"{_fmt(sb3, digits)} | {_times(ratio)} | {target} | {met} |"
             )
     for hp in ("cleanrl", "zoo"):  # the slowdown a busy neighbour causes, per library
         slow = [_ratio(s[f"{lib}_quiet_{hp}"], s[f"{lib}_busy_{hp}"]) for lib in LIBS]
         met = "yes" if slow[0] <= 1.5 else "no"
+        met = "" if not math.isfinite(slow[0]) else met
         lines.append(
-            f"| Busy / quiet slowdown, {hp} throughput | both | {slow[0]:.2f}x | "
-            f"{slow[1]:.2f}x | {slow[2]:.2f}x |  | rlkit <= 1.5x | {met} |"
+            f"| Busy / quiet slowdown, {hp} throughput | both | {_times(slow[0])} | "
+            f"{_times(slow[1])} | {_times(slow[2])} |  | rlkit <= 1.5x | {met} |"
         )
     for cond in CONDITIONS:
-        solved = [s[f"{lib}_{cond}_solved"] for lib in LIBS]
+        solved = [_fmt(s[f"{lib}_{cond}_solved"], 2) for lib in LIBS]
         lines.append(
-            f"| Seeds solved within 100k steps, Zoo set | {cond} | {solved[0]:.2f} | "
-            f"{solved[1]:.2f} | {solved[2]:.2f} |  |  |  |"
+            f"| Seeds solved within 100k steps, Zoo set | {cond} | {solved[0]} | "
+            f"{solved[1]} | {solved[2]} |  |  |  |"
         )
     return "\n".join(lines)
