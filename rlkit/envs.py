@@ -81,6 +81,9 @@ def make_env(
     """Create one environment from a registered name, a gymnasium id or an env class.
 
     Args:
+        env: a name given to register_env, a gymnasium id, or a gymnasium.Env subclass.
+        env_config: passed to the creator (or to the class, if it takes a config).
+        render_mode: gymnasium's render mode, e.g. "rgb_array" for recorded frames.
         config: a trainer config; its ``preprocessor_pref`` and model keys ``dim`` and
             ``framestack`` decide the DeepMind preprocessing of ``ALE/*`` ids (see
             rlkit.atari). None: the defaults, DeepMind's 84x84 stack of 4 gray frames. The
@@ -150,6 +153,9 @@ def make_vec_env(
     """A gymnasium vector env of ``num_envs`` copies (gymnasium's next-step autoreset).
 
     Args:
+        env: anything make_env accepts.
+        num_envs: E, the number of copies.
+        env_config: passed to every copy's creator.
         mode: "sync" (one process, a loop over envs), "async" (one subprocess per env),
             "vector" (the env's numpy-vectorised implementation, e.g. CartPole's, or ale-py's
             native one), or "auto": "vector" when the env has one, else "sync".

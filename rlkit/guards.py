@@ -21,8 +21,11 @@ class NonFiniteDataError(ValueError):
 
 
 def _all_finite(x: np.ndarray) -> bool:
-    """Whether a numeric array holds no NaN/inf: its sum is finite (NaN and inf propagate
-    through a sum). A False may come from an overflowing sum; callers then check exactly."""
+    """Whether a numeric array holds no NaN/inf: its sum is finite.
+
+    NaN and inf propagate through a sum. A False may come from an overflowing sum; callers
+    then check exactly.
+    """
     return x.dtype.kind not in "fc" or math.isfinite(np.add.reduce(x, axis=None, dtype=np.float64))
 
 
@@ -94,8 +97,10 @@ def check_obs_finite(x: np.ndarray, who: str) -> None:
 
 
 def explain_env_error(err: Exception, observation_space: Any) -> Exception | None:
-    """A clearer error for an exception raised inside a vector env's step or reset, or None
-    when its cause is not one of the common mistakes recognised here."""
+    """A clearer error for an exception raised inside a vector env's step or reset.
+
+    Returns None when its cause is not one of the common mistakes recognised here.
+    """
     text = str(err)
     if "values to unpack" in text or "cannot unpack" in text:
         return TypeError(

@@ -114,6 +114,7 @@ class JsonWriter:
         self._file.flush()
 
     def close(self) -> None:
+        """Close the file being written (the next write opens a new one)."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -151,8 +152,12 @@ def _expand(inputs: Any) -> list[str]:
 
 
 def _field_array(values: list, key: str, dtype: Any, where: str) -> np.ndarray:
-    """One field of a line as a numpy array; ValueError naming the line, field and row when
-    it is ragged, holds a non-number (JSON null, a string) or a NaN / Infinity."""
+    """One field of a line as a numpy array.
+
+    Raises:
+        ValueError: naming the line, field and row when the field is ragged, holds a
+            non-number (JSON null, a string) or a NaN / Infinity.
+    """
     try:
         raw = np.asarray(values)
         if raw.dtype == object or raw.dtype.kind in "USV":
@@ -278,8 +283,9 @@ class JsonReader:
         return f"{path}, line {lineno}"
 
     def next(self) -> dict[str, np.ndarray]:
-        """The next line's batch (``{"obs": [N, *obs_shape], "actions": [N, ...], ...}``),
-        cycling over all files forever.
+        """The next line's batch: ``{"obs": [N, *obs_shape], "actions": [N, ...], ...}``.
+
+        It cycles over all files forever.
         """
         for _ in range(2):  # a fresh pass after the end; an empty second pass means no data
             if self._stream is None:

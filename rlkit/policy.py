@@ -81,8 +81,7 @@ class Policy:
         self.action_shape, self.action_dtype = self._probe_action_layout()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickling and deepcopy leave the lock out (a lock cannot be copied); a copy gets its
-        own."""
+        """Pickling and deepcopy leave the lock out (it cannot be copied); a copy gets its own."""
         return {k: v for k, v in self.__dict__.items() if k != "lock"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -104,9 +103,11 @@ class Policy:
     # -- the hot path: one batch of raw observations -> actions --------------------------------
     @property
     def device(self) -> torch.device:
+        """Where the model's parameters live."""
         return self.model._device()  # cached by the model (it runs at every env step)
 
     def is_recurrent(self) -> bool:
+        """Whether the model carries state between steps."""
         return len(self.model.get_initial_state()) > 0
 
     def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
@@ -156,7 +157,8 @@ class Policy:
         Args:
             obs_batch: raw observations in vector-env layout (leading batch axis B).
             state: recurrent state, list of [B, ...] tensors (None -> initial state).
-            prev_actions, prev_rewards: [B, ...] for lstm_use_prev_action/reward.
+            prev_actions: [B, ...] previous actions, for lstm_use_prev_action.
+            prev_rewards: [B] previous rewards, for lstm_use_prev_reward.
             explore: sample (True) or take the distribution's deterministic action.
             update_filter: grow the observation filter's statistics (False when evaluating).
             with_value: also return the model's value estimates as extra["vf_preds"] [B].
@@ -190,10 +192,13 @@ class Policy:
             return self.to_env_actions(out.actions), out.state_out, extra
 
     def act(self, obs_batch: Any, explore: bool = False, rng: Callable | None = None) -> Any:
-        """compute_actions' env actions alone (no extras, filter unchanged) for a feed-forward
-        model: what compute_single_action runs, where every microsecond is the user's wait.
+        """Env actions alone for a feed-forward model: no extras, filter unchanged.
+
+        This is what compute_single_action runs, where every microsecond is the user's wait.
 
         Args:
+            obs_batch: raw observations in vector-env layout (leading batch axis B).
+            explore: sample (True) or take the distribution's deterministic action.
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
@@ -204,15 +209,21 @@ class Policy:
     def compute_values(
         self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
     ) -> np.ndarray:
-        """Values [N] float32 of a feed-forward model for filtered obs [N, *shape] (and
-        prev_actions / prev_rewards [N, ...]).
+        """Values [N] float32 of a feed-forward model.
+
+        Args:
+            obs: filtered observations [N, *shape].
+            prev_actions: [N, ...] previous actions, for models that read them.
+            prev_rewards: [N] previous rewards, for models that read them.
         """
         with limit_threads(self.num_threads):
             return self.engine.values(self, obs, (prev_actions, prev_rewards))
 
     def pin_engine(self):
-        """A context manager for a rollout: the engine checks the model once on entry
-        instead of before every step (rlkit.engines.numpy_engine.NumpyEngine.pinned).
+        """A context manager for a rollout: the engine checks the model once, on entry.
+
+        Without it the engine checks before every step (see
+        rlkit.engines.numpy_engine.NumpyEngine.pinned).
         """
         return self.engine.pinned(self)
 
@@ -286,8 +297,10 @@ class Policy:
 
     # -- state for checkpoints ----------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
+        """The model's weights and the filter's statistics, for a checkpoint."""
         return {"model": self.model.state_dict(), "filter": self.filter.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Load what get_state() returned."""
         self.model.load_state_dict(state["model"])
         self.filter.set_state(state["filter"])

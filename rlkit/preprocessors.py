@@ -208,8 +208,9 @@ class NoPreprocessor(_LeafPreprocessor):
 
 
 class AtariRamPreprocessor(NoPreprocessor):
-    """Atari RAM (``Box(0, 255, (128,), uint8)``): bytes scaled to [-1, 1) as ``(x - 128) / 128``,
-    RLlib's AtariRamPreprocessor, so the network sees centred inputs of unit scale.
+    """Atari RAM (``Box(0, 255, (128,), uint8)``): bytes scaled to [-1, 1) as ``(x - 128) / 128``.
+
+    This is RLlib's AtariRamPreprocessor, so the network sees centred inputs of unit scale.
     """
 
     def _compute(self, batch: np.ndarray) -> np.ndarray:
@@ -230,8 +231,9 @@ def is_atari_ram_space(space: gym.Space) -> bool:
 
 
 class OneHotPreprocessor(_LeafPreprocessor):
-    """Discrete(n) -> one-hot (n,); MultiDiscrete(nvec) -> one-hots concatenated (sum(nvec),);
-    MultiBinary -> its 0/1 entries as float32. Discrete's ``start`` maps to index 0.
+    """Discrete(n) -> one-hot (n,); MultiDiscrete(nvec) -> one-hots concatenated (sum(nvec),).
+
+    MultiBinary gives its 0/1 entries as float32. Discrete's ``start`` maps to index 0.
     """
 
     _kinds = "biu"
@@ -328,8 +330,9 @@ def _check_channels_last(space: gym.spaces.Box, path: tuple) -> None:
 
 
 class TupleFlatteningPreprocessor(Preprocessor):
-    """Tuple/Dict spaces: every leaf preprocessed by its own built-in, outputs concatenated
-    into one vector in canonical order (depth first, Dict keys sorted).
+    """Tuple/Dict spaces: every leaf preprocessed by its own built-in, outputs concatenated.
+
+    The vector follows the canonical order: depth first, Dict keys sorted.
     """
 
     _space_type = gym.spaces.Tuple
@@ -348,9 +351,11 @@ class TupleFlatteningPreprocessor(Preprocessor):
         return (sum(prep.size for _, prep in self._leaves),)
 
     def transform(self, observation: Any) -> np.ndarray:
+        """One nested observation -> float32 (size,)."""
         return self._flatten(observation, batched=False)[0]
 
     def transform_batch(self, observations: Any) -> np.ndarray:
+        """A vector env's nested batch (leaves [B, ...]) -> float32 [B, size]."""
         if type(self).transform is not TupleFlatteningPreprocessor.transform:  # redefined
             return super().transform_batch(observations)
         return self._flatten(observations, batched=True)
@@ -379,7 +384,8 @@ class TupleFlatteningPreprocessor(Preprocessor):
 
 
 class DictFlatteningPreprocessor(TupleFlatteningPreprocessor):
-    __doc__ = TupleFlatteningPreprocessor.__doc__
+    """Dict spaces: every leaf preprocessed by its own built-in, keys sorted, concatenated."""
+
     _space_type = gym.spaces.Dict
 
 

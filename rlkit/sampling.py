@@ -260,8 +260,10 @@ class Sampler:
             self.episodes_total += 1
 
     def _next_values(self, batch: dict[str, Any], with_value: bool) -> np.ndarray:
-        """V(obs at t+1) for every row: the next row's prediction, and for the last row one
-        extra forward on the current obs (the state is not advanced).
+        """V(obs at t+1) for every row.
+
+        That is the next row's prediction, and for the last row one extra forward on the
+        current obs (the state is not advanced).
         """
         T, E = batch["rewards"].shape
         if not with_value:
@@ -292,6 +294,7 @@ class Sampler:
         }
 
     def close(self) -> None:
+        """Close the vector env (and its worker processes)."""
         self.env.close()
 
 

@@ -128,8 +128,11 @@ def write_checkpoint(trainer: Any, checkpoint_dir: str) -> str:
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
-    """``torch.load(weights_only=True)`` of a file or ``dir/checkpoint.pt``; ValueError when
-    the file is unreadable."""
+    """``torch.load(weights_only=True)`` of a file or ``dir/checkpoint.pt``.
+
+    Raises:
+        ValueError: when the file is unreadable.
+    """
     if os.path.isdir(path):
         path = os.path.join(path, "checkpoint.pt")
     try:
@@ -145,6 +148,14 @@ def load_checkpoint(path: str) -> dict[str, Any]:
 
 def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
     """Every check that needs no change to the trainer; ValueError naming what is wrong."""
+    _check_header(trainer, ckpt, path)
+    _check_sections(ckpt, path)
+    _check_model(trainer, ckpt, path)
+    _check_state(trainer, ckpt, path)
+
+
+def _check_header(trainer: Any, ckpt: Any, path: str) -> None:
+    """An rlkit checkpoint, of this format version, written by this algorithm."""
     name = type(trainer).__name__
     if not (isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT):
         raise ValueError(
@@ -161,6 +172,10 @@ def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
             f"checkpoint '{path}' was written by {ckpt.get('algorithm')}, not "
             f"{name}; restore it into a {ckpt.get('algorithm')}"
         )
+
+
+def _check_sections(ckpt: dict, path: str) -> None:
+    """Every section and counter save() writes is there."""
     missing = [k for k in SECTIONS if k not in ckpt]
     counters = ckpt.get("counters")
     if isinstance(counters, dict):
@@ -172,6 +187,10 @@ def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
             f"checkpoint '{path}' lacks section(s) {', '.join(missing)}; it was not written by "
             f"trainer.save() of this rlkit, or was edited. Nothing was restored"
         )
+
+
+def _check_model(trainer: Any, ckpt: dict, path: str) -> None:
+    """The same observation space and model architecture as this trainer's."""
     space = repr(trainer.policy.observation_space)
     if ckpt.get("observation_space", space) != space:
         raise ValueError(
@@ -191,6 +210,11 @@ def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:
             f"checkpoint '{path}' holds a different model architecture than this "
             f"trainer's; build the trainer with the same 'model' config"
         )
+
+
+def _check_state(trainer: Any, ckpt: dict, path: str) -> None:
+    """The algorithm's extra state, finite numbers everywhere, a torch RNG state."""
+    name = type(trainer).__name__
     own_extra, extra = set(trainer.extra_state()), ckpt["extra"]
     if not isinstance(extra, dict) or set(extra) != own_extra:
         given = sorted(extra) if isinstance(extra, dict) else extra

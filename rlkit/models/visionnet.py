@@ -227,6 +227,7 @@ class VisionNetwork(Model):
         return net, width, layer_shapes
 
     def forward(self, input_dict, state, seq_lens):
+        """Logits of the conv stack. Shapes: obs [B, H, W, C] -> [B, num_outputs]."""
         obs = input_dict["obs"]  # [B, H, W, C]
         if tuple(obs.shape[1:]) != self._obs_shape:
             raise ValueError(
