@@ -41,8 +41,10 @@ def progress_bar(done: float, total: float, width: int = 30) -> str:
 
 
 def progress(steps: int, iters: int, args: argparse.Namespace) -> str:
-    """The bar of the budget nearest its end, i.e. the stop condition that will end the run
-    (a reward target cannot be foreseen; the budgets bound it)."""
+    """The bar of the budget nearest its end, i.e. the stop condition that will end the run.
+
+    A reward target cannot be foreseen; the budgets bound it.
+    """
     budgets = [(steps, args.stop_timesteps, "steps")]
     if args.stop_iters is not None:
         budgets.append((iters, args.stop_iters, "iters"))
@@ -51,6 +53,7 @@ def progress(steps: int, iters: int, args: argparse.Namespace) -> str:
 
 
 def positive_int(text: str) -> int:
+    """Parse an int >= 1 (an argparse type), or an error saying what was given."""
     try:
         value = int(text)
     except ValueError:
@@ -61,6 +64,7 @@ def positive_int(text: str) -> int:
 
 
 def finite_float(text: str) -> float:
+    """Parse a finite float (an argparse type), or an error saying what was given."""
     try:
         value = float(text)
     except ValueError:
@@ -71,6 +75,7 @@ def finite_float(text: str) -> float:
 
 
 def parse_config(text: str | None, seed: int | None) -> dict:
+    """The --config JSON as a dict, with --seed in it; UserError for bad JSON."""
     try:
         config = json.loads(text) if text else {}
     except json.JSONDecodeError as err:
@@ -104,6 +109,7 @@ def run_directory(out: str | None, algo: str, env: str) -> str:
 
 
 def build_trainer(args: argparse.Namespace):
+    """The trainer and its new output directory; UserError for an unknown algo, env or key."""
     from rlkit.algorithms import ALGORITHMS
 
     if args.algo not in ALGORITHMS:
@@ -150,6 +156,7 @@ def train_loop(trainer, args: argparse.Namespace) -> tuple[list, bool, str | Non
 
 
 def train_main(args: argparse.Namespace) -> int:
+    """``train``: run until a stop condition, save the checkpoint and curve; the exit code."""
     trainer, out = build_trainer(args)
     history, solved, stopped = train_loop(trainer, args)
     print()
@@ -176,6 +183,7 @@ def train_main(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``train`` (and ``migrate``, ``tour``), every flag with its default."""
     parser = _Parser(
         prog="python -m rlkit",
         description=__doc__,
@@ -224,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m rlkit``: user errors are one line and exit 2."""
     args = build_parser().parse_args(argv)
     if args.command == "train":
         try:

@@ -47,7 +47,10 @@ DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer'
 
 
 def resolve_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU; "cuda" without a GPU is a clear error."""
+    """The torch device of a config's ``device``: "auto" is CUDA when available, else CPU.
+
+    "cuda" without a GPU is a clear error.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not isinstance(name, str) or not (name == "cpu" or name.startswith("cuda")):
@@ -189,9 +192,11 @@ class Algorithm:
             torch.set_rng_state(outer)
 
     def choose_engine(self) -> Engine:
-        """The engine for this trainer's acting and learning (rlkit.engines), chosen again at
-        every train(): a hook registered or a layer frozen since then makes "auto" choose
-        torch, and "numpy" an error saying why."""
+        """The engine for this trainer's acting and learning (rlkit.engines).
+
+        It is chosen again at every train(): a hook registered or a layer frozen since then
+        makes "auto" choose torch, and "numpy" an error saying why.
+        """
         engine = select_engine(self.config["engine"], self.policy, self)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
@@ -207,6 +212,7 @@ class Algorithm:
         """Raise a clear error when the model/distribution cannot work with this algorithm."""
 
     def training_step(self) -> dict[str, float]:
+        """One training step (sample, learn); returns its statistics. Subclasses define it."""
         raise NotImplementedError
 
     def action_fn(self):
@@ -219,8 +225,10 @@ class Algorithm:
 
     @staticmethod
     def runner_actions(policy: Policy, exploration: dict[str, Any]):
-        """On a remote runner: compute_actions acting as action_fn() does, given
-        exploration_state(); None means the policy's own compute_actions."""
+        """On a remote runner: compute_actions acting as action_fn() does.
+
+        It is given exploration_state(); None means the policy's own compute_actions.
+        """
         return None
 
     def extra_state(self) -> dict[str, Any]:
@@ -228,13 +236,15 @@ class Algorithm:
         return {}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
-        pass
+        """Load what extra_state() returned (nothing here)."""
 
     # -- public API ---------------------------------------------------------------------
     def get_policy(self) -> Policy:
+        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy)."""
         return self.policy
 
     def current_lr(self) -> float:
+        """The learning rate now: ``lr_schedule`` at timesteps_total, else ``lr``."""
         schedule = self.config["lr_schedule"]
         return piecewise(schedule, self.timesteps_total) if schedule else self.config["lr"]
 
@@ -295,8 +305,10 @@ class Algorithm:
         return result
 
     def _iteration_steps(self) -> dict[str, float]:
-        """training_step() until min_sample_timesteps_per_iteration env steps were sampled
-        (at least once); returns the steps' statistics combined by combine_stats."""
+        """training_step() until min_sample_timesteps_per_iteration env steps were sampled.
+
+        It runs at least once; returns the steps' statistics combined by combine_stats.
+        """
         first = self.timesteps_total
         steps = []
         while True:
@@ -308,8 +320,10 @@ class Algorithm:
                 return steps[0] if len(steps) == 1 else self.combine_stats(steps)
 
     def combine_stats(self, steps: list[dict[str, float]]) -> dict[str, float]:
-        """One iteration's statistics from several training steps': the mean of each
-        statistic over the steps that report a finite value (NaN where none does)."""
+        """One iteration's statistics from several training steps'.
+
+        Each is the mean over the steps that report a finite value (NaN where none does).
+        """
         out = {}
         for key, last in steps[-1].items():
             if isinstance(last, (bool, str)) or not isinstance(last, (int, float)):
@@ -391,8 +405,11 @@ class Algorithm:
 
     @property
     def logdir(self) -> str:
-        """This trainer's results directory (RLlib's ``trainer.logdir``), made on first use:
-        ``$RLKIT_RESULTS_DIR`` (default ``~/rlkit_results``) / ``<Algo>_<env>_<date-time>``."""
+        """This trainer's results directory (RLlib's ``trainer.logdir``), made on first use.
+
+        It is ``$RLKIT_RESULTS_DIR`` (default ``~/rlkit_results``) /
+        ``<Algo>_<env>_<date-time>``.
+        """
         if self._logdir is None:
             root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
             label = env_label(self.env_spec).replace("/", "_").replace(" ", "_")

@@ -1,5 +1,6 @@
-"""BC: behaviour cloning, supervised learning of an expert's actions from offline data
-(Pomerleau 1991, "Efficient training of artificial neural networks for autonomous navigation").
+"""BC: behaviour cloning, supervised learning of an expert's actions from offline data.
+
+Pomerleau 1991, "Efficient training of artificial neural networks for autonomous navigation".
 
 Key equation, for (s, a) pairs of a dataset D written by another trainer's ``output``:
     L = -E_{(s, a) ~ D}[ log pi(a | s) ]
@@ -37,8 +38,11 @@ from rlkit.preprocessors import restore_original_dimensions
 
 
 class BC(Algorithm):
-    """Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
-    every key with its default: docs/CONFIG.md). ``input`` is required."""
+    """Behaviour cloning from the JSON lines named by ``input`` (required).
+
+    Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.keys; every
+    key with its default: docs/CONFIG.md).
+    """
 
     KEYS = (
         Key(
@@ -130,6 +134,7 @@ class BC(Algorithm):
         return actions.astype(self.policy.action_dtype)
 
     def setup(self) -> None:
+        """Fit the observation filter to the dataset once (detail 2)."""
         self.policy.filter(self.obs, update=True)  # detail 2: fit once, frozen afterwards
         self.num_samples_trained = 0
 
@@ -139,6 +144,7 @@ class BC(Algorithm):
         return self.policy.compute_actions(obs_batch, *args, **kwargs)
 
     def training_step(self) -> dict[str, float]:
+        """Take num_sgd_iter minibatch steps on -logp of the expert's actions (detail 3)."""
         sums: dict[str, float] = {}
         steps = self.config["num_sgd_iter"]
         for _ in range(steps):  # detail 3
@@ -176,9 +182,11 @@ class BC(Algorithm):
         return stats
 
     def extra_state(self) -> dict[str, Any]:
+        """The count of dataset rows trained on, for checkpoints."""
         return {"num_samples_trained": self.num_samples_trained}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Load what extra_state() returned."""
         self.num_samples_trained = int(state["num_samples_trained"])
 
 

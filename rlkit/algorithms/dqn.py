@@ -1,5 +1,6 @@
-"""DQN: deep Q-learning (Mnih et al. 2015, Nature 518) with double Q (van Hasselt et al. 2016,
-arXiv:1509.06461).
+"""DQN: deep Q-learning with double Q.
+
+Mnih et al. 2015, Nature 518; double Q: van Hasselt et al. 2016, arXiv:1509.06461.
 
 By default the model's outputs ARE the Q-values, one per action: Q(s, .) = model(s) [B, n]
 (RLlib's DQN with ``hiddens=[]``, ``dueling=False``); ``hiddens`` / ``dueling`` put RLlib's Q
@@ -146,11 +147,15 @@ def q_targets(
     """Y = r + gamma * (1 - terminated) * Q_target(s', a*) (module equation).
 
     Args:
-        rewards, terminated: [B].
+        rewards: [B] float32.
+        terminated: [B] bool, True where s' ended the episode (no bootstrap).
         q_next_target: [B, n] target-network Q-values of next_obs.
+        gamma: the discount factor.
         q_next_online: [B, n] online Q-values of next_obs: double Q picks a* by them; None
             picks a* by the target network (plain DQN).
-    Returns: [B] targets.
+
+    Returns:
+        [B] targets.
     """
     chooser = q_next_online if q_next_online is not None else q_next_target
     best = chooser.argmax(dim=1)
@@ -199,7 +204,9 @@ class ReplayBuffer:
 
 
 class DQN(Algorithm):
-    """Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
+    """DQN with a replay buffer, a target network and epsilon-greedy exploration.
+
+    Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
     every key with its default: docs/CONFIG.md). One training step samples
     num_envs x rollout_fragment_length = 16 env steps and learns (detail 5); train() repeats
     that until min_sample_timesteps_per_iteration (1000, RLlib's) steps were sampled.
@@ -261,6 +268,7 @@ class DQN(Algorithm):
     needs_value = False
 
     def validate(self) -> None:
+        """Check and keep the exploration settings."""
         self.exploration = exploration_settings(self.config["exploration_config"])
 
     def check_policy(self) -> None:
@@ -290,6 +298,7 @@ class DQN(Algorithm):
             )
 
     def setup(self) -> None:
+        """The replay buffer, the target network and the update counters."""
         self.buffer = ReplayBuffer(self.config["buffer_size"], self.policy.preprocessor.shape)
         self.target_model = copy.deepcopy(self.model).requires_grad_(False)
         self.last_target_update = 0  # timesteps_total at the last sync (detail 4)
@@ -297,6 +306,7 @@ class DQN(Algorithm):
         self.epsilon = self.current_epsilon()
 
     def current_epsilon(self) -> float:
+        """Epsilon at timesteps_total: linear from initial to final over epsilon_timesteps."""
         e = self.exploration
         return epsilon_at(
             self.timesteps_total, e["initial_epsilon"], e["final_epsilon"], e["epsilon_timesteps"]
@@ -342,6 +352,7 @@ class DQN(Algorithm):
         return n
 
     def training_step(self) -> dict[str, float]:
+        """Sample epsilon-greedily into the buffer, then the updates owed (detail 5)."""
         self.epsilon = self.current_epsilon()
         before = self.timesteps_total
         batch = self.sample(compute_actions=self.explore_actions)
@@ -357,8 +368,10 @@ class DQN(Algorithm):
         return stats
 
     def combine_stats(self, steps: list[dict[str, float]]) -> dict[str, float]:
-        """An iteration of several training steps: losses averaged over all its updates,
-        updates summed, epsilon and replay size as they are at the end."""
+        """An iteration of several training steps: losses averaged over all its updates.
+
+        Updates are summed; epsilon and replay size are as they are at the end.
+        """
         out = super().combine_stats(steps)
         updates = [s["num_updates"] for s in steps]
         total = sum(updates)
@@ -413,6 +426,7 @@ class DQN(Algorithm):
         }
 
     def extra_state(self) -> dict[str, Any]:
+        """The target network and the update counters, for checkpoints."""
         return {
             "target_model": self.target_model.state_dict(),
             "last_target_update": self.last_target_update,
@@ -420,6 +434,7 @@ class DQN(Algorithm):
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Load what extra_state() returned."""
         self.target_model.load_state_dict(state["target_model"])
         self.last_target_update = int(state["last_target_update"])
         self.update_credit = float(state["update_credit"])
