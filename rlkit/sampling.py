@@ -283,15 +283,7 @@ class Sampler:
 
     def stats(self) -> dict[str, float]:
         """Mean return and length over the last 100 finished episodes (NaN before the first)."""
-        return {
-            "episode_reward_mean": float(np.mean(self.episode_returns))
-            if self.episode_returns
-            else float("nan"),
-            "episode_len_mean": float(np.mean(self.episode_lengths))
-            if self.episode_lengths
-            else float("nan"),
-            "episodes_total": self.episodes_total,
-        }
+        return episode_stats(self.episode_returns, self.episode_lengths, self.episodes_total)
 
     def close(self) -> None:
         """Close the vector env (and its worker processes)."""
@@ -304,3 +296,12 @@ def _expand(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 def _expand_t(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return mask.reshape(mask.shape + (1,) * (like.dim() - 1))
+
+
+def episode_stats(returns: Any, lengths: Any, total: int) -> dict[str, float]:
+    """Mean return and length of the episodes kept (NaN before the first), and the count."""
+    return {
+        "episode_reward_mean": float(np.mean(returns)) if returns else float("nan"),
+        "episode_len_mean": float(np.mean(lengths)) if lengths else float("nan"),
+        "episodes_total": total,
+    }

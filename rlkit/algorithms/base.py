@@ -33,6 +33,7 @@ from rlkit.envs import env_label, make_vec_env
 from rlkit.guards import NonFiniteDataError
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
+from rlkit.seeding import private_rng
 from rlkit.spaces import add_batch_dim
 from rlkit.threads import limit_threads
 
@@ -181,15 +182,9 @@ class Algorithm:
         # notebook comparing runs) do not perturb each other and a restored one replays exactly.
         self._rng_state = torch.get_rng_state()
 
-    @contextlib.contextmanager
-    def _own_rng(self):
-        outer = torch.get_rng_state()
-        torch.set_rng_state(self._rng_state)
-        try:
-            yield
-        finally:
-            self._rng_state = torch.get_rng_state()
-            torch.set_rng_state(outer)
+    def _own_rng(self) -> contextlib.AbstractContextManager:
+        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        return private_rng(self)
 
     def choose_engine(self) -> Engine:
         """The engine for this trainer's acting and learning (rlkit.engines).

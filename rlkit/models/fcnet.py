@@ -12,6 +12,8 @@ layer normc(1.0); biases start at zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -96,6 +98,20 @@ def policy_outputs(
     return outputs
 
 
+def value_branch(
+    num_outputs: int | None, share_layers: bool, features: int, build_tower: Callable
+) -> tuple[nn.Module | None, nn.Module | None]:
+    """The value head, on the shared features or on a tower of its own: (tower, head).
+
+    A feature extractor (``num_outputs`` None or 0) has no heads: the model wrapping it has
+    them, so it gets (None, None). ``build_tower()`` returns (tower, its output width).
+    """
+    if not num_outputs:
+        return None, None
+    tower, value_in = (None, features) if share_layers else build_tower()
+    return tower, linear(value_in, 1, 1.0)
+
+
 def value_outputs(
     model: Model,
     value_input: torch.Tensor | None,
@@ -165,12 +181,13 @@ class FullyConnectedNetwork(Model):
         self.log_std = nn.Parameter(torch.zeros(num_means)) if free_log_std else None
         if not num_outputs:
             self.num_outputs = features
-        self._value_tower, self._value_head, self._value_input = None, None, None
-        if num_outputs:  # a feature extractor has no heads: the model wrapping it has them
-            value_in = features
-            if not cfg["vf_share_layers"]:
-                self._value_tower, value_in = mlp(self._in_size, widths, activations)
-            self._value_head = linear(value_in, 1, 1.0)
+        self._value_tower, self._value_head = value_branch(
+            num_outputs,
+            cfg["vf_share_layers"],
+            features,
+            lambda: mlp(self._in_size, widths, activations),
+        )
+        self._value_input = None
         self.layer_shapes = [("obs_flat", (self._in_size,))]
         self.layer_shapes += [(f"fc{i + 1}", (w,)) for i, w in enumerate(out_widths)]
         if use_logits:

@@ -26,6 +26,7 @@ from rlkit.models.fcnet import (
     mlp,
     num_mean_outputs,
     policy_outputs,
+    value_branch,
     value_outputs,
 )
 
@@ -186,12 +187,13 @@ class VisionNetwork(Model):
             self.layer_shapes.append(("means + log_std", (num_outputs,)))
         if not num_outputs:
             self.num_outputs = features
-        self._value_tower, self._value_head, self._value_input = None, None, None
-        if num_outputs:  # a feature extractor has no heads: the model wrapping it has them
-            value_in = features
-            if not cfg["vf_share_layers"]:
-                self._value_tower, value_in, _ = self._trunk(filters, post, post_activations)
-            self._value_head = linear(value_in, 1, 1.0)
+        self._value_tower, self._value_head = value_branch(
+            num_outputs,
+            cfg["vf_share_layers"],
+            features,
+            lambda: self._trunk(filters, post, post_activations)[:2],
+        )
+        self._value_input = None
 
     def _output_layer_plan(self, filters, post, num_means):
         """no_final_linear: the last dense layer, or else the last conv, gets num_means units."""

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from rlkit.filters import NoFilter
-from rlkit.sampling import Sampler
+from rlkit.sampling import Sampler, episode_stats
+from rlkit.seeding import private_rng
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
 GENERATION_STRIDE = 1_000_003  # seed offset of a rebuilt runner's generation
@@ -138,15 +139,9 @@ class EnvRunner:
         )
         self._reported = 0  # episodes already sent to the driver
 
-    @contextlib.contextmanager
-    def _own_rng(self):
-        outer = torch.get_rng_state()
-        torch.set_rng_state(self._rng_state)
-        try:
-            yield
-        finally:
-            self._rng_state = torch.get_rng_state()
-            torch.set_rng_state(outer)
+    def _own_rng(self) -> contextlib.AbstractContextManager:
+        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        return private_rng(self)
 
     def sample(
         self,
@@ -354,13 +349,7 @@ class EnvRunnerGroup:
         """Episode statistics over every runner, and the runner events since the last call."""
         events, self._events = self._events, []
         return {
-            "episode_reward_mean": float(np.mean(self.episode_returns))
-            if self.episode_returns
-            else float("nan"),
-            "episode_len_mean": float(np.mean(self.episode_lengths))
-            if self.episode_lengths
-            else float("nan"),
-            "episodes_total": self.episodes_total,
+            **episode_stats(self.episode_returns, self.episode_lengths, self.episodes_total),
             "num_env_runners": self.num_runners,
             "num_env_runner_restarts": self.restarts,
             "env_runner_events": events,
