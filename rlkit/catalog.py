@@ -100,6 +100,13 @@ def _check_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
             )
 
 
+def _register(registry: dict[str, type], name: str, cls: Any, base: type, rule: str) -> None:
+    """Store ``cls`` under ``name``, or a TypeError stating ``rule`` when it is no ``base``."""
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(f"{rule} got {cls!r}")
+    registry[name] = cls
+
+
 class ModelCatalog:
     """Registries of custom components plus the functions that build the default ones."""
 
@@ -111,12 +118,14 @@ class ModelCatalog:
     @staticmethod
     def register_custom_model(name: str, model_class: type) -> None:
         """Make ``model_class`` (a subclass of rlkit.models.Model) usable as custom_model=name."""
-        if not (isinstance(model_class, type) and issubclass(model_class, Model)):
-            raise TypeError(
-                f"custom model '{name}' must be a subclass of rlkit.models.Model (itself a "
-                f"torch.nn.Module); got {model_class!r}"
-            )
-        ModelCatalog._custom_models[name] = model_class
+        _register(
+            ModelCatalog._custom_models,
+            name,
+            model_class,
+            Model,
+            f"custom model '{name}' must be a subclass of rlkit.models.Model (itself a "
+            "torch.nn.Module);",
+        )
 
     @staticmethod
     def register_custom_preprocessor(name: str, preprocessor_class: type) -> None:
@@ -125,24 +134,25 @@ class ModelCatalog:
         The seed deprecates custom preprocessors in favour of gymnasium wrappers; rlkit keeps
         them for teaching the difference.
         """
-        if not (
-            isinstance(preprocessor_class, type) and issubclass(preprocessor_class, Preprocessor)
-        ):
-            raise TypeError(
-                f"custom preprocessor '{name}' must subclass rlkit.preprocessors.Preprocessor; "
-                f"got {preprocessor_class!r}"
-            )
-        ModelCatalog._custom_preprocessors[name] = preprocessor_class
+        _register(
+            ModelCatalog._custom_preprocessors,
+            name,
+            preprocessor_class,
+            Preprocessor,
+            f"custom preprocessor '{name}' must subclass rlkit.preprocessors.Preprocessor;",
+        )
 
     @staticmethod
     def register_custom_action_dist(name: str, dist_class: type) -> None:
         """Make ``dist_class`` (an ActionDistribution) usable as custom_action_dist=name."""
-        if not (isinstance(dist_class, type) and issubclass(dist_class, ActionDistribution)):
-            raise TypeError(
-                f"custom action distribution '{name}' must subclass "
-                f"rlkit.distributions.ActionDistribution; got {dist_class!r}"
-            )
-        ModelCatalog._custom_action_dists[name] = dist_class
+        _register(
+            ModelCatalog._custom_action_dists,
+            name,
+            dist_class,
+            ActionDistribution,
+            f"custom action distribution '{name}' must subclass "
+            "rlkit.distributions.ActionDistribution;",
+        )
 
     @staticmethod
     def registered() -> dict[str, list[str]]:
