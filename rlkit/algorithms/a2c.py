@@ -23,7 +23,9 @@ from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean
 
 
 class A2C(OnPolicyAlgorithm):
-    """Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
+    """Synchronous advantage actor-critic: GAE advantages, one gradient step per (micro)batch.
+
+    Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
     (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
@@ -54,6 +56,10 @@ class A2C(OnPolicyAlgorithm):
     DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
 
     def training_step(self) -> dict[str, float]:
+        """Sample a batch, compute GAE advantages and value targets, take a gradient step.
+
+        With ``microbatch_size``, one gradient step per microbatch instead.
+        """
         batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])
         lb = self.learner_batch(batch, advantages, targets)
@@ -62,6 +68,19 @@ class A2C(OnPolicyAlgorithm):
     def loss(
         self, mb: dict[str, Any], dist: Any, values: torch.Tensor
     ) -> tuple[torch.Tensor, dict]:
+        """Actor-critic loss: policy gradient, plus the value loss, minus the entropy bonus.
+
+        Args:
+            mb: a minibatch of the learner batch; ``actions``, ``advantages`` and
+                ``value_targets`` have one entry per row, ``[N]`` (``[N, A]`` for actions
+                of a Box space).
+            dist: the action distribution of the minibatch's rows.
+            values: ``[N]`` the value function's predictions for those rows.
+
+        Returns:
+            (the scalar total loss, its statistics: ``policy_loss``, ``vf_loss`` and
+            ``entropy``, detached).
+        """
         logp = dist.logp(mb["actions"])
         policy_loss = -masked_mean(logp * mb["advantages"], mb)
         vf_loss = 0.5 * masked_mean((values - mb["value_targets"]) ** 2, mb)

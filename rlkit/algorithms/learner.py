@@ -141,6 +141,7 @@ def optimise(
 
     Args:
         model: the learner's model; its custom_loss decides what is optimised.
+        optimizer: the optimizer that takes the step on the model's parameters.
         loss: the algorithm's scalar loss.
         loss_inputs: the batch as the model's forward saw it (custom losses read it).
         grad_clip: max global gradient norm, or None.

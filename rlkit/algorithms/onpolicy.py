@@ -91,8 +91,9 @@ def batch_gae(batch: dict[str, Any], gamma: float, lam: float) -> tuple[np.ndarr
 def minibatches(
     lb: dict[str, Any], minibatch_size: int | None, device: torch.device
 ) -> Iterator[dict[str, Any]]:
-    """Random minibatches of a learner batch's rows, or of whole sequences for recurrent
-    models (``minibatch_size`` counts rows either way; None: the whole batch).
+    """Yield random minibatches of a learner batch's rows (whole sequences if recurrent).
+
+    ``minibatch_size`` counts rows either way; None: the whole batch.
     """
     recurrent = "seq_lens" in lb
     n = lb["num_seqs"] if recurrent else lb["num_rows"]
@@ -274,6 +275,11 @@ class OnPolicyAlgorithm(Algorithm):
         return dist, values, loss_inputs
 
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
+        """Return (scalar loss, statistics) on minibatch ``mb``; each algorithm defines it.
+
+        ``dist`` is the action distribution of the rows; ``values`` ``[N]`` the value
+        predictions, or None when the algorithm has no critic (``needs_value`` False).
+        """
         raise NotImplementedError
 
     def learn(

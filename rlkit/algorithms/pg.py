@@ -32,8 +32,11 @@ def reward_to_go(batch: dict[str, Any], gamma: float) -> np.ndarray:
 
 
 class PG(OnPolicyAlgorithm):
-    """Config keys: ``PG.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md)."""
+    """Vanilla policy gradient (REINFORCE with reward-to-go), without a critic.
+
+    Config keys: ``PG.KEYS`` below, on top of the on-policy and common ones
+    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    """
 
     KEYS = (
         Key("normalize_returns", True, "standardise the returns over the batch", "bool"),
@@ -44,12 +47,25 @@ class PG(OnPolicyAlgorithm):
     needs_value = False
 
     def training_step(self) -> dict[str, float]:
+        """Sample a batch, compute the reward-to-go and take one gradient step on it."""
         batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         returns = reward_to_go(batch, self.config["gamma"])  # detail 1
         lb = self.learner_batch(batch, returns, returns)
         return self.learn(lb, 1, None)
 
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
+        """REINFORCE loss ``-mean(logp(a) * G)``, G standardised when ``normalize_returns``.
+
+        Args:
+            mb: a minibatch of the learner batch; ``actions`` and ``advantages`` (the
+                reward-to-go G_t) have one entry per row, ``[N]`` (``[N, A]`` for actions
+                of a Box space).
+            dist: the action distribution of the minibatch's rows.
+            values: unused (PG has no critic: None).
+
+        Returns:
+            (the scalar loss, its statistics: ``policy_loss`` and ``entropy``, detached).
+        """
         returns = mb["advantages"]
         if self.config["normalize_returns"]:
             returns = normalize(returns, mb)  # detail 2

@@ -25,7 +25,9 @@ from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean,
 
 
 class PPO(OnPolicyAlgorithm):
-    """Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
+    """Proximal Policy Optimization: epochs of clipped-ratio minibatch steps on each batch.
+
+    Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
     (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
@@ -75,10 +77,12 @@ class PPO(OnPolicyAlgorithm):
     DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
 
     def clip_param(self) -> float:
+        """The clip range eps now: ``clip_param_schedule`` at timesteps_total, if set."""
         schedule = self.config["clip_param_schedule"]
         return piecewise(schedule, self.timesteps_total) if schedule else self.config["clip_param"]
 
     def training_step(self) -> dict[str, float]:
+        """Sample a batch, compute GAE, then ``num_sgd_iter`` epochs of minibatch steps."""
         batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])  # 1
         lb = self.learner_batch(batch, advantages, targets)
@@ -90,6 +94,20 @@ class PPO(OnPolicyAlgorithm):
     def loss(
         self, mb: dict[str, Any], dist: Any, values: torch.Tensor
     ) -> tuple[torch.Tensor, dict]:
+        """PPO's clipped surrogate loss, plus the value loss, minus the entropy bonus.
+
+        Args:
+            mb: a minibatch of the learner batch; ``actions``, ``advantages``,
+                ``action_logp`` (of the sampling policy), ``value_targets`` and
+                ``vf_preds`` have one entry per row, ``[N]`` (``[N, A]`` for actions of a
+                Box space); ``action_dist_inputs`` ``[N, num_outputs]``.
+            dist: the current action distribution of the minibatch's rows.
+            values: ``[N]`` the value function's current predictions for those rows.
+
+        Returns:
+            (the scalar total loss, its statistics: ``policy_loss``, ``vf_loss`` and
+            ``entropy`` detached, ``kl`` and ``clip_fraction``).
+        """
         adv = mb["advantages"]
         if self.config["normalize_advantages"]:
             adv = normalize(adv, mb)  # detail 3
