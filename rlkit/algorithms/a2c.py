@@ -28,10 +28,9 @@ class A2C(OnPolicyAlgorithm):
     Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
     (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
-    Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
-    this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.a2c_loss, the same numbers).
-    To step through ``loss`` in a debugger, or to see an edit to it take effect, train with
-    ``A2C(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
+    Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
+    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.a2c_loss``; ``engine="torch"`` runs
+    this code itself, e.g. to step through it in a debugger.
     """
 
     KEYS = (

@@ -30,10 +30,9 @@ class PPO(OnPolicyAlgorithm):
     Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
     (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
 
-    Which code runs: with the built-in MLP on the CPU, ``engine="auto"`` (the default) runs
-    this ``loss`` as its numpy twin (rlkit.engines.numpy_loss.ppo_loss, the same numbers).
-    To step through ``loss`` in a debugger, or to see an edit to it take effect, train with
-    ``PPO(env=..., config={"engine": "torch"})``; ``result["engine"]`` says which ran.
+    Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
+    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.ppo_loss``; ``engine="torch"`` runs
+    this code itself, e.g. to step through it in a debugger.
     """
 
     KEYS = (
