@@ -247,8 +247,13 @@ def main(argv: list[str] | None = None) -> None:
         f"(1 thread), gymnasium {info['gymnasium']}, SB3 {info['stable_baselines3']}; "
         f"{args.seeds} seeds ({args.solve_seeds} for time to solve), {info['minutes']} min."
     )
-    if args.out:
-        Path(args.out).write_text(
+    write_out(args.out, info, summary, results)
+
+
+def write_out(path: str | None, info: dict, summary: dict, results: list) -> None:
+    """With --out, the machine, the summary and every run as JSON."""
+    if path:
+        Path(path).write_text(
             json.dumps(json_safe({"machine": info, "summary": summary, "runs": results}), indent=1)
         )
 
@@ -275,10 +280,7 @@ def users_main(args: argparse.Namespace) -> None:
         f"{info['gymnasium']}, SB3 {info['stable_baselines3']}; no thread settings; "
         f"{seeds} seeds ({solve_seeds} to solve) per condition, {info['minutes']} min."
     )
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(json_safe({"machine": info, "summary": summary, "runs": results}), indent=1)
-        )
+    write_out(args.out, info, summary, results)
 
 
 if __name__ == "__main__":
