@@ -11,6 +11,11 @@ flattened env-major (each env's rows contiguous, so an episode's steps stay in o
      "rewards": [...], "terminated": [...], "truncated": [...],
      "eps_id": [...], "action_logp": [...]}          # [N] each
 
+Image frames that the policy keeps unscaled (``Policy.byte_scale``: uint8 frames, no filter)
+are written as their bytes 0..255 with ``"obs_dtype": "uint8"`` and read back as uint8; a
+reader's policy scales them as its own preprocessor says (``Policy.from_stored``). Without
+``obs_dtype`` a line's obs are float32.
+
 RLlib's own JSON lines (``SampleBatch`` columns, ``dones`` or ``terminateds``/``truncateds``)
 are read too: ``rlkit.offline_rllib`` maps them onto these fields.
 
@@ -50,6 +55,7 @@ FIELDS: dict[str, Any] = {
     "action_logp": np.float32,
 }
 META = ("env", "obs_shape")
+OBS_DTYPES = {"float32": np.float32, "uint8": np.uint8}  # the optional "obs_dtype" field
 
 
 def _sanitize(name: str) -> str:
@@ -108,6 +114,8 @@ class JsonWriter:
             rows = np.swapaxes(source, 0, 1).reshape(-1, *source.shape[2:])[valid]
             line[key] = rows.tolist()
         line["obs_shape"] = list(np.asarray(batch["unfiltered_obs"]).shape[2:])
+        if np.asarray(batch["unfiltered_obs"]).dtype == np.uint8:  # frames kept unscaled
+            line["obs_dtype"] = "uint8"
         if self._file is None:
             self._open()
         self._file.write(json.dumps(line) + "\n")
@@ -179,6 +187,36 @@ def _field_array(values: list, key: str, dtype: Any, where: str) -> np.ndarray:
     return arr
 
 
+def _frames_array(values: list, where: str) -> np.ndarray:
+    """The obs of a line with ``"obs_dtype": "uint8"``: whole numbers 0..255 -> uint8."""
+    arr = _field_array(values, "obs", np.float64, where)
+    bad = (arr != np.round(arr)) | (arr < 0) | (arr > 255)
+    if bad.any():
+        row = int(np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))[0])
+        raise ValueError(
+            f"{where}: obs_dtype is 'uint8' but obs row {row} holds a value that is not a "
+            f"whole number 0..255; fix the line, or remove obs_dtype for float observations"
+        )
+    return arr.astype(np.uint8)
+
+
+def _line_arrays(data: dict, where: str) -> dict[str, np.ndarray]:
+    """Every field of a checked line as a numpy array (obs as ``obs_dtype`` says)."""
+    obs_dtype = data.get("obs_dtype", "float32")
+    if obs_dtype not in OBS_DTYPES:
+        raise ValueError(
+            f"{where}: obs_dtype must be one of {', '.join(map(repr, OBS_DTYPES))} (or left "
+            f"out, for float32); got {obs_dtype!r}"
+        )
+    out = {
+        key: _frames_array(data[key], where)
+        if key == "obs" and obs_dtype == "uint8"
+        else _field_array(data[key], key, dtype, where)
+        for key, dtype in FIELDS.items()
+    }
+    return out
+
+
 def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray], tuple]:
     """One JSON line -> (dict of numpy arrays, obs_shape); ValueError naming file and line."""
     where = f"{path}, line {lineno}"
@@ -212,7 +250,7 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
             f"{where}: the line holds zero rows (empty lists); JsonWriter never writes one. "
             f"Remove the line, or write at least one row"
         )
-    out = {key: _field_array(data[key], key, dtype, where) for key, dtype in FIELDS.items()}
+    out = _line_arrays(data, where)
     out["obs"] = out["obs"].reshape(n, *obs_shape) if n == 0 else out["obs"]
     if out["obs"].shape != (n, *obs_shape):
         raise ValueError(
@@ -250,11 +288,13 @@ class JsonReader:
     Attributes:
         files: the matched files, in order.
         obs_shape: shape of one stored observation (known after the first line is read).
+        obs_dtype: its dtype, float32 or uint8 (frames kept unscaled), likewise.
     """
 
     def __init__(self, inputs: Any):
         self.files = _expand(inputs)
         self.obs_shape: tuple | None = None
+        self.obs_dtype: np.dtype | None = None
         self._all: dict[str, np.ndarray] | None = None
         self._stream: Iterator[dict[str, np.ndarray]] | None = None
 
@@ -271,6 +311,15 @@ class JsonReader:
                     raise ValueError(
                         f"{path}, line {lineno}: obs_shape {list(obs_shape)} differs from "
                         f"{list(self.obs_shape)} of earlier lines; read one env's data"
+                    )
+                dtype = batch["obs"].dtype
+                if self.obs_dtype is None:
+                    self.obs_dtype = dtype
+                elif dtype != self.obs_dtype:
+                    raise ValueError(
+                        f"{path}, line {lineno}: obs are {dtype} but earlier lines hold "
+                        f"{self.obs_dtype}; unscaled uint8 frames and scaled float32 "
+                        f"observations cannot be mixed: read one recording's files"
                     )
                 self._line_of_batch = (path, lineno)
                 yield batch
@@ -323,7 +372,8 @@ class JsonReader:
                 which trainers seed and checkpoint).
 
         Returns:
-            ``{"obs": [n, *obs_shape] float32, "actions": [n, ...], "rewards": [n], ...}``
+            ``{"obs": [n, *obs_shape] float32 (or uint8 frames), "actions": [n, ...],
+            "rewards": [n], ...}``
         """
         data = self.read_all()
         size = len(data["rewards"])

@@ -26,6 +26,7 @@ import torch
 from rlkit.catalog import ModelCatalog
 from rlkit.config import check_keys
 from rlkit.engines import select_engine
+from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
 from rlkit.threads import check_num_threads, limit_threads
@@ -44,7 +45,10 @@ class Policy:
             "num_threads": 1, "engine": "auto"}`` (threads of every pool while the policy
             acts: rlkit.threads; what runs the model: rlkit.engines).
 
-    Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config.
+    Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config;
+    ``byte_scale``: a ``rlkit.preprocessors.ByteScale`` when image observations are kept as
+    uint8 frames in batches (no filter, frames that need only scaling; the model scales them
+    as they come in, ``Model.decode_obs``), else None.
     """
 
     def __init__(
@@ -65,6 +69,8 @@ class Policy:
         self.filter_name = parts.filter_name
         self.filter = parts.filter
         self.dist_class, self.num_outputs = parts.dist_class, parts.num_outputs
+        frames_only_scale = getattr(self.preprocessor, "byte_scale", None)
+        self.byte_scale = frames_only_scale if isinstance(self.filter, NoFilter) else None
         self.model = parts.model
         self.num_threads = check_num_threads(config.get("num_threads", 1))
         self._leaves = leaf_paths(action_space)
@@ -79,6 +85,16 @@ class Policy:
         # compute_single_action while a dashboard trains in a thread cannot interleave them.
         self.lock = threading.RLock()
         self.action_shape, self.action_dtype = self._probe_action_layout()
+
+    @property
+    def model(self) -> Any:
+        """The model; one assigned later (DQN's Q head) is told how frames are stored too."""
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        model.byte_scale = self.byte_scale
+        self._model = model
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and deepcopy leave the lock out (it cannot be copied); a copy gets its own."""
@@ -117,10 +133,38 @@ class Policy:
             for s in self.model.initial_state_tensors()
         ]
 
+    @property
+    def obs_dtype(self) -> type:
+        """The dtype of observations in batches: uint8 (frames, see byte_scale) or float32."""
+        return np.uint8 if self.byte_scale is not None else np.float32
+
     def preprocess(self, obs_batch: Any, update_filter: bool = True) -> np.ndarray:
-        """Raw vector-env observations -> filtered float32 [B, *preprocessor.shape]."""
+        """Raw vector-env observations -> filtered [B, *preprocessor.shape], as batches hold them.
+
+        float32, or the uint8 frames themselves when ``byte_scale`` is set.
+        """
+        return self._preprocess(obs_batch, update_filter)[1]
+
+    def _preprocess(self, obs_batch: Any, update_filter: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(preprocessed, filtered) of raw observations; one array twice for uint8 frames."""
+        if self.byte_scale is not None:
+            frames = self.preprocessor.frames(obs_batch)  # checked, kept as bytes
+            return frames, frames
         x = self.preprocessor.transform_batch(obs_batch)
-        return self.filter(x, update=update_filter)
+        return x, self.filter(x, update=update_filter)
+
+    def from_stored(self, rows: Any, update_filter: bool = False) -> np.ndarray:
+        """Preprocessed observations as stored (offline data, batches) -> what the model takes.
+
+        float32 rows go through the filter. uint8 rows are frames kept unscaled: they stay so
+        when this policy keeps frames too, else they are scaled by the preprocessor first.
+        """
+        rows = np.asarray(rows)
+        if rows.dtype == np.uint8 and self.byte_scale is None:
+            rows = self.preprocessor.transform_batch(rows)
+        if rows.dtype == np.uint8:
+            return rows
+        return self.filter(rows, update=update_filter)
 
     def input_dict(
         self,
@@ -129,10 +173,13 @@ class Policy:
         prev_rewards: Any = None,
         is_training: bool = False,
     ) -> dict[str, Any]:
-        """The model's input_dict for preprocessed obs [N, *shape] (on the model's device)."""
+        """The model's input_dict for filtered obs [N, *shape] (on the model's device).
+
+        ``obs`` as batches hold them: float32, or uint8 frames, scaled here (byte_scale).
+        """
         device = self.device
         d: dict[str, Any] = {
-            "obs": torch.as_tensor(obs, dtype=torch.float32, device=device),
+            "obs": self.model.decode_obs(obs),
             "is_training": is_training,
         }
         if prev_actions is not None:
@@ -168,13 +215,13 @@ class Policy:
         Returns:
             env_actions: actions in the env's layout (numpy; Box clipped to its bounds).
             state_out: list of [B, ...] tensors.
-            extra: {"obs": filtered [B, *shape], "unfiltered_obs": preprocessed [B, *shape],
+            extra: {"obs": filtered [B, *shape], "unfiltered_obs": preprocessed [B, *shape]
+                    (both float32, or one uint8 array of frames: see byte_scale),
                     "actions": learner layout (see module doc),
                     "action_logp": [B], "action_dist_inputs": [B, num_outputs]}
         """
         with limit_threads(self.num_threads):
-            unfiltered = self.preprocessor.transform_batch(obs_batch)
-            obs = self.filter(unfiltered, update=update_filter)
+            unfiltered, obs = self._preprocess(obs_batch, update_filter)
             if state is None:
                 state = self.get_initial_state(obs.shape[0])
             out = self.engine.actions(
@@ -203,7 +250,7 @@ class Policy:
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
         with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.threads
-            obs = self.filter(self.preprocessor.transform_batch(obs_batch), update=False)
+            obs = self._preprocess(obs_batch, update_filter=False)[1]
             return self.to_env_actions(self.engine.act(self, obs, explore, rng))
 
     def compute_values(

@@ -11,6 +11,8 @@ truncated episode) but mark it ``valid = False`` so no loss ever trains on it.
 Batch layout (``Sampler.sample(T)`` returns a dict of numpy arrays, time-major):
 
     obs            [T, E, *obs_shape] float32   preprocessed + filtered, what the model saw
+                                   (uint8 frames when the policy keeps them unscaled:
+                                   Policy.byte_scale; the model scales them as it reads)
     actions        [T, E, ...]                  learner layout (see rlkit.policy)
     action_logp    [T, E]       float32
     action_dist_inputs [T, E, num_outputs]      the distribution's inputs (for KL statistics)
@@ -145,7 +147,7 @@ class Sampler:
             for _ in range(num_steps):
                 rows.append(self._step(compute, with_value and not value_later))
             # With no filter statistics the filtered obs is the preprocessed one: one array
-            # serves both (a batch of Atari frames is 115 MB per 1,024 rows as float32).
+            # serves both (1,024 rows of Atari frames: 29 MB as uint8, 115 MB as float32).
             same = all(r["unfiltered_obs"] is r["obs"] for r in rows)
             skip = ("state_in", "unfiltered_obs") if same else ("state_in",)
             batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k not in skip}

@@ -159,9 +159,11 @@ def explain_components(parts: Any) -> Explanation:
     )
     note = getattr(parts, "env_note", "")  # what the env side did (Atari's preprocessing)
     lines = [f"env           {note}"] if note else []
+    scale = getattr(parts, "byte_scale", None)  # a Policy's: frames stored as uint8
     lines += [
         f"observation   {parts.observation_space}",
-        f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32",
+        f"preprocessor  {type(pre).__name__} -> shape {tuple(pre.shape)} float32"
+        + (f" = {scale}, applied as the model reads: batches keep uint8 frames" if scale else ""),
         f"filter        {type(parts.filter).__name__} -> shape {tuple(pre.shape)} float32",
         f"model         {type(parts.model).__name__} ({model_why}"
         f"{', wrapped in an LSTM' if cfg['use_lstm'] else ''}) -> [B, {parts.num_outputs}], "

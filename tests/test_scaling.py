@@ -126,11 +126,11 @@ def test_a_1024_step_batch_of_frames_travels_under_30_mb():
     trainer = PPO(env=Frames, config={"num_envs": 8, "seed": 0, "model": {"dim": 84}})
     runner = EnvRunner(0, spec(Frames, 8, 0), copy.deepcopy(trainer.policy))
     out = runner.sample(weights(trainer.policy), trainer.policy.filter, 16, True, None)
-    assert out["batch"]["obs"][2].dtype == np.uint8  # packed
+    assert out["batch"]["obs"].dtype == np.uint8  # the frames themselves, never float32
     # 128 steps sampled (kept short for the fast tier); every field grows with the steps, so
     # 1,024 steps take 8x the bytes (the filter and episode lists are smaller still).
     size = len(pickle.dumps(out, protocol=5))
     assert size * 8 <= 30 * 2**20, f"{size * 8 / 2**20:.1f} MB for 1,024 steps"
     batch = join_batches([out["batch"]])
-    assert batch["obs"].dtype == np.float32 and batch["obs"].shape == (16, 8, 84, 84, 4)
+    assert batch["obs"].dtype == np.uint8 and batch["obs"].shape == (16, 8, 84, 84, 4)
     assert batch["unfiltered_obs"] is batch["obs"]  # NoFilter: the same values, sent once

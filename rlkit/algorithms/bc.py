@@ -95,6 +95,8 @@ class BC(Algorithm):
         data = self.reader.read_all()
         self.obs, self.actions = data["obs"], self._checked_actions(data["actions"])
         expected = tuple(self.policy.preprocessor.shape)
+        if self.obs.dtype == np.uint8:  # frames written unscaled: the env's own frames
+            expected = tuple(self.policy.observation_space.shape)
         if tuple(self.reader.obs_shape) != expected:
             raise ValueError(
                 f"BC input {c['input']!r} holds observations of shape "
@@ -135,7 +137,8 @@ class BC(Algorithm):
 
     def setup(self) -> None:
         """Fit the observation filter to the dataset once (detail 2)."""
-        self.policy.filter(self.obs, update=True)  # detail 2: fit once, frozen afterwards
+        # detail 2: fit the filter once, frozen afterwards
+        self.policy.from_stored(self.obs, update_filter=True)
         self.num_samples_trained = 0
 
     def evaluation_actions(self, obs_batch: Any, *args: Any, **kwargs: Any) -> tuple:
@@ -160,8 +163,8 @@ class BC(Algorithm):
 
     def update(self, index: np.ndarray) -> dict[str, float]:
         """One gradient step on the dataset rows ``index`` [M]."""
-        obs_np = self.policy.filter(self.obs[index], update=False)  # [M, *obs_shape]
-        obs = torch.as_tensor(obs_np, device=self.device)
+        obs_np = self.policy.from_stored(self.obs[index])  # [M, *obs_shape]
+        obs = self.model.decode_obs(obs_np)  # uint8 frames are scaled here, on the device
         actions = torch.as_tensor(self.actions[index], device=self.device)  # [M, ...]
         logits, _ = self.model({"obs": obs, "is_training": True}, [], None)
         dist = self.policy.dist_class(logits, self.model)

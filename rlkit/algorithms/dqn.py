@@ -122,7 +122,8 @@ def epsilon_greedy(q: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch
 def replay_rows(batch: dict[str, Any]) -> dict[str, np.ndarray]:
     """Transitions of a time-major sampler batch, valid rows only (detail 2).
 
-    Returns: obs, next_obs [N, *obs_shape] float32; actions [N] int64; rewards [N] float32;
+    Returns: obs, next_obs [N, *obs_shape] float32 (or uint8 frames, Policy.byte_scale);
+        actions [N] int64; rewards [N] float32;
         terminated [N] bool (truncated rows stay False, so they bootstrap: detail 3).
     """
     obs = batch["obs"]  # [T, E, *obs_shape]
@@ -170,13 +171,15 @@ class ReplayBuffer:
     Args:
         capacity: transitions kept; the oldest are overwritten first.
         obs_shape: shape of one (filtered) observation.
+        obs_dtype: how observations are stored: float32, or uint8 for frames kept unscaled
+            (Policy.byte_scale; a quarter of the memory).
     """
 
-    def __init__(self, capacity: int, obs_shape: tuple):
+    def __init__(self, capacity: int, obs_shape: tuple, obs_dtype: type = np.float32):
         self.capacity = int(capacity)
         self.data = {
-            "obs": np.zeros((self.capacity, *obs_shape), np.float32),
-            "next_obs": np.zeros((self.capacity, *obs_shape), np.float32),
+            "obs": np.zeros((self.capacity, *obs_shape), obs_dtype),
+            "next_obs": np.zeros((self.capacity, *obs_shape), obs_dtype),
             "actions": np.zeros(self.capacity, np.int64),
             "rewards": np.zeros(self.capacity, np.float32),
             "terminated": np.zeros(self.capacity, bool),
@@ -299,7 +302,9 @@ class DQN(Algorithm):
 
     def setup(self) -> None:
         """The replay buffer, the target network and the update counters."""
-        self.buffer = ReplayBuffer(self.config["buffer_size"], self.policy.preprocessor.shape)
+        self.buffer = ReplayBuffer(
+            self.config["buffer_size"], self.policy.preprocessor.shape, self.policy.obs_dtype
+        )
         self.target_model = copy.deepcopy(self.model).requires_grad_(False)
         self.last_target_update = 0  # timesteps_total at the last sync (detail 4)
         self.update_credit = 0.0  # fractional updates owed by training_intensity (detail 5)
@@ -396,6 +401,8 @@ class DQN(Algorithm):
     def update(self, rows: dict[str, np.ndarray]) -> dict[str, float]:
         """One gradient step on replayed transitions (module equation, details 3 and 6)."""
         mb = {k: torch.as_tensor(v, device=self.device) for k, v in rows.items()}
+        for key in ("obs", "next_obs"):  # uint8 frames are scaled here, on the device
+            mb[key] = self.model.decode_obs(mb[key])
         with torch.no_grad():
             q_next_target, _ = self.target_model({"obs": mb["next_obs"]}, [], None)  # [B, n]
             q_next_online = (

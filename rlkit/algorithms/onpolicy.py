@@ -259,8 +259,9 @@ class OnPolicyAlgorithm(Algorithm):
 
     def forward(self, mb: dict[str, Any]) -> tuple[Any, torch.Tensor, dict[str, Any]]:
         """Model forward on a minibatch: (distribution, values [N], loss_inputs)."""
+        obs = self.model.decode_obs(mb["obs"])  # uint8 frames are scaled here, on the device
         input_dict = {
-            "obs": mb["obs"],
+            "obs": obs,
             "prev_actions": mb["prev_actions"],
             "prev_rewards": mb["prev_rewards"],
             "is_training": True,
@@ -270,8 +271,8 @@ class OnPolicyAlgorithm(Algorithm):
             values = self.model.value_function() if self.needs_value else None
         dist = self.policy.dist_class(logits, self.model)
         loss_inputs = dict(mb)
-        loss_inputs["obs_flat"] = mb["obs"].reshape(mb["obs"].shape[0], -1)
-        loss_inputs["obs"] = restore_original_dimensions(mb["obs"], self.model.obs_space)
+        loss_inputs["obs_flat"] = obs.reshape(obs.shape[0], -1)
+        loss_inputs["obs"] = restore_original_dimensions(obs, self.model.obs_space)
         return dist, values, loss_inputs
 
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:

@@ -56,6 +56,8 @@ def numpy_mismatch(policy: Any, algorithm: Any = None) -> str | None:
     why = why_not(policy.model)
     if why is not None:
         return why
+    if getattr(policy, "byte_scale", None) is not None:
+        return "observations are uint8 frames, which only the torch model scales"
     if policy.dist_class not in NUMPY_DISTRIBUTIONS:
         return f"the action distribution {dist_name(policy.dist_class)} has no numpy twin"
     if algorithm is None:

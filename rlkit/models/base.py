@@ -59,7 +59,14 @@ class Model(nn.Module):
     ``input_dict["is_training"]`` is true (default False) and leaves it there, so a later
     ``model.eval()`` lasts only until the next call; pass ``is_training`` on to the
     sub-models you call.
+
+    Stored frames: when the policy keeps image observations as uint8 (rlkit.preprocessors
+    .ByteScale: no filter, frames that need only scaling) it sets ``byte_scale``, and a uint8
+    ``obs`` is scaled on the model's device as it comes in (``decode_obs``). ``forward``
+    always reads the float32 values ``obs_space`` describes.
     """
+
+    byte_scale = None  # a ByteScale when stored obs are unscaled uint8 frames (set by Policy)
 
     def __init__(
         self,
@@ -222,7 +229,7 @@ class Model(nn.Module):
                 f"input_dict['obs']; pass {{'obs': tensor [B, *obs_shape]}}"
             )
         device = self._device()
-        obs = _to_float32(input_dict["obs"], device)
+        obs = self.decode_obs(input_dict["obs"])
         original = getattr(self.obs_space, "original_space", None)
         if isinstance(obs, torch.Tensor):
             self._check_batch_dim(obs)
@@ -245,6 +252,17 @@ class Model(nn.Module):
             if isinstance(input_dict.get(key), np.ndarray):
                 input_dict[key] = torch.as_tensor(input_dict[key], dtype=dtype, device=device)
         return input_dict
+
+    def decode_obs(self, obs: Any) -> Any:
+        """Observations as stored -> the float32 tensor(s) ``forward`` reads, on this device.
+
+        uint8 frames are scaled by ``byte_scale`` when it is set; everything else (numpy or
+        tensors, nested dicts/tuples) is converted to float32 as it is.
+        """
+        device = self._device()
+        if self.byte_scale is not None and getattr(obs, "dtype", None) in (np.uint8, torch.uint8):
+            return self.byte_scale(torch.as_tensor(obs, device=device))
+        return _to_float32(obs, device)
 
     def _check_batch_dim(self, obs: torch.Tensor) -> None:
         shape = tuple(getattr(self.obs_space, "shape", None) or ())

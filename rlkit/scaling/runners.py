@@ -202,7 +202,8 @@ class EnvRunner:
 def join_batches(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Runner batches ``[T, E_i, ...]`` -> one ``[T, sum E_i, ...]`` batch, in runner order.
 
-    Frames packed as uint8 are rebuilt as float32; ``last_obs`` [E_i, ...] joins on axis 0.
+    Arrays packed as uint8 are rebuilt as float32 (frames the policy keeps as uint8 travel as
+    they are); ``last_obs`` [E_i, ...] joins on axis 0.
     """
     parts = [{k: unpack_uint8(v) for k, v in p.items()} for p in parts]
     same = all("unfiltered_obs" not in p for p in parts)  # NoFilter: obs, sent once
