@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/atari.py                    # 2 rounds of 4,096 env steps each
     .venv/bin/python benchmarks/atari.py --rounds 1 --steps 2048 --rows rlkit,sb3   # quicker
+    .venv/bin/python benchmarks/atari.py --conditions quiet,busy   # and with a busy neighbour
 
 Both libraries train PPO on ``ALE/Breakout-v5`` at RL Zoo's Atari PPO settings: 8 envs x 128
 steps, 4 epochs of 256-row minibatches, lr 2.5e-4, clip 0.1, entropy 0.01, value 0.5, gamma
@@ -10,7 +11,9 @@ Each run is a fresh process (``--worker``) with no thread environment variables 
 library picks its own torch threads, as for a user), one at a time, the libraries alternating
 (rlkit first in even rounds). A run trains for a fixed number of env steps; the figure is env
 frames (4 per step, the frame skip) per second of training, construction excluded, and the
-peak resident memory (``ru_maxrss``) of the process.
+peak resident memory (``ru_maxrss``) of the process. ``--conditions`` repeats everything with a
+neighbour process keeping one core busy ("busy", as on a shared JupyterHub or Binder machine;
+benchmarks/users.py's ``neighbour``), after the quiet runs.
 
 Rows:
 - ``sb3``: ``make_atari_env`` (its AtariWrapper: no-op reset, frame skip 4 with max-pool,
@@ -159,22 +162,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--conditions", default="quiet", help="quiet, busy or quiet,busy")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.steps, args.seed)
         return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from users import neighbour
+
     rows = args.rows.split(",")
-    runs = []
-    for r in range(args.rounds):
-        order = rows if r % 2 == 0 else rows[::-1]
-        for row in order:
-            runs.append(run_one(row, args.steps, r))
-            print(json.dumps(runs[-1]), flush=True)
-    print(
-        f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f} at the end\n"
-    )
-    print(table(runs))
+    tables = []
+    for condition in args.conditions.split(","):
+        runs = []
+        with neighbour(condition):
+            for r in range(args.rounds):
+                order = rows if r % 2 == 0 else rows[::-1]
+                for row in order:
+                    runs.append({**run_one(row, args.steps, r), "condition": condition})
+                    print(json.dumps(runs[-1]), flush=True)
+        load = os.getloadavg()[0]
+        tables.append(f"{condition} (load average {load:.1f} at the end):\n\n{table(runs)}")
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
+    print("\n\n".join(tables))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-VALUE_CHUNK = 1024  # rows per forward in values()
+VALUE_CHUNK = 1024  # rows per forward in values(), at most...
+# ...and at most this much float32 model input per forward: 297 rows of 84x84x4 frames. A
+# 1,024-row forward of Atari frames raised the process's peak memory by 450 MB.
+VALUE_CHUNK_BYTES = 32 << 20
 
 
 class Actions(NamedTuple):
@@ -97,7 +100,7 @@ class TorchEngine:
             return policy.flatten_actions(actions).cpu().numpy()
 
     def values(self, policy: Any, obs: np.ndarray, prev: tuple[Any, Any]) -> np.ndarray:
-        """Values [N] float32 of a feed-forward model, VALUE_CHUNK rows per forward.
+        """Values [N] float32 of a feed-forward model, in chunks (VALUE_CHUNK, _BYTES).
 
         Args:
             policy: the Policy whose model runs.
@@ -105,9 +108,11 @@ class TorchEngine:
             prev: (prev_actions, prev_rewards), each [N, ...] or None.
         """
         out = []
+        row_bytes = 4 * int(np.prod(obs.shape[1:], dtype=np.int64))
+        size = max(1, min(VALUE_CHUNK, VALUE_CHUNK_BYTES // max(row_bytes, 1)))
         with policy.lock, torch.inference_mode():
-            for start in range(0, len(obs), VALUE_CHUNK):
-                rows = slice(start, start + VALUE_CHUNK)
+            for start in range(0, len(obs), size):
+                rows = slice(start, start + size)
                 chunk = [None if x is None else x[rows] for x in prev]
                 policy.model(policy.input_dict(obs[rows], *chunk), [], None)
                 out.append(policy.model.value_function().cpu().numpy())
