@@ -25,6 +25,11 @@ Rows:
 - ``rlkit``: the default ``VisionNetwork`` for 84x84 (RLlib's 16x8x8/4, 32x4x4/2, 256x11x11).
 - ``rlkit-sync``: ``rlkit-nature`` with gymnasium's wrappers (``vector_mode="sync"``) instead of
   ale-py's native vector env.
+- ``rlkit-sb3cnn``: SB3's network itself as an rlkit custom model (``SB3NatureCNN`` below: no
+  padding, 3,136 features, 512 dense, shared by policy and value): the same arithmetic per
+  frame as SB3, so the row compares the rest (sampling, learner, threads).
+- ``rlkit-2threads``: ``rlkit`` with ``num_threads`` 2, what a user on a machine of their own
+  may set: faster while the cores are free, slower than 1 thread when a neighbour holds one.
 """
 
 from __future__ import annotations
@@ -45,7 +50,47 @@ NATURE = {
     "conv_filters": [[32, [8, 8], 4], [64, [4, 4], 2], [64, [3, 3], 1]],
     "post_fcnet_hiddens": [512],
 }
-ROWS = ("rlkit-nature", "sb3", "rlkit", "rlkit-sync")
+ROWS = ("rlkit-nature", "sb3", "rlkit", "rlkit-sync", "rlkit-sb3cnn", "rlkit-2threads")
+
+
+def register_sb3_cnn() -> None:
+    """Register SB3's NatureCNN + policy/value heads as rlkit's custom model "sb3_nature_cnn"."""
+    import torch
+    from torch import nn
+
+    from rlkit.catalog import ModelCatalog
+    from rlkit.models import Model
+
+    class SB3NatureCNN(Model):
+        """SB3's CnnPolicy network: [B, 84, 84, 4] -> 3 valid convs -> 512 -> logits, value."""
+
+        def __init__(self, obs_space, action_space, num_outputs, model_config, name):
+            super().__init__(obs_space, action_space, num_outputs, model_config, name)
+            channels = obs_space.shape[-1]
+            self.features = nn.Sequential(
+                nn.Conv2d(channels, 32, 8, 4),
+                nn.ReLU(),
+                nn.Conv2d(32, 64, 4, 2),
+                nn.ReLU(),
+                nn.Conv2d(64, 64, 3, 1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(3136, 512),  # 64 x 7 x 7
+                nn.ReLU(),
+            )
+            self.logits = nn.Linear(512, num_outputs)
+            self.value = nn.Linear(512, 1)
+            self._latent = None
+
+        def forward(self, input_dict, state, seq_lens):
+            x = input_dict["obs"].permute(0, 3, 1, 2)  # [B, H, W, C] -> [B, C, H, W]
+            self._latent = self.features(x)
+            return self.logits(self._latent), state
+
+        def value_function(self) -> torch.Tensor:
+            return self.value(self._latent).squeeze(1)
+
+    ModelCatalog.register_custom_model("sb3_nature_cnn", SB3NatureCNN)
 
 
 def _peak_mb() -> float:
@@ -55,7 +100,10 @@ def _peak_mb() -> float:
 def run_rlkit(row: str, steps: int, seed: int) -> dict:
     from rlkit.algorithms import PPO
 
-    model = {"vf_share_layers": True, **(NATURE if row != "rlkit" else {})}
+    model = {"vf_share_layers": True, **(NATURE if row in ("rlkit-nature", "rlkit-sync") else {})}
+    if row == "rlkit-sb3cnn":
+        register_sb3_cnn()
+        model = {"custom_model": "sb3_nature_cnn"}
     config = {
         "seed": seed,
         "num_envs": ZOO["n_envs"],
@@ -73,6 +121,8 @@ def run_rlkit(row: str, steps: int, seed: int) -> dict:
         "vector_mode": "sync" if row == "rlkit-sync" else "auto",
         "model": model,
     }
+    if row == "rlkit-2threads":
+        config["num_threads"] = 2
     trainer = PPO(env=ENV, config=config)
     start = time.perf_counter()
     while trainer.timesteps_total < steps:
