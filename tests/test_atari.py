@@ -236,6 +236,36 @@ def test_gpu_benchmark_checks_losses_on_any_machine():
     assert gpu.agree(a, other)
 
 
+@pytest.mark.smoke
+def test_atari_benchmarks_sb3_network_is_sb3s_and_trains(monkeypatch):
+    # benchmarks/atari.py's rlkit-sb3cnn row: SB3's CnnPolicy network as an rlkit custom model.
+    import importlib.util
+    from pathlib import Path
+
+    from rlkit.models.base import Model
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "atari.py"
+    spec = importlib.util.spec_from_file_location("atari_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setitem(bench.ZOO, "n_envs", 2)
+    monkeypatch.setitem(bench.ZOO, "n_steps", 16)
+    monkeypatch.setitem(bench.ZOO, "batch_size", 16)
+    bench.register_sb3_cnn()
+    from rlkit.catalog import ModelCatalog
+
+    model = ModelCatalog.get_model(
+        Box(-1.0, 1.0, (84, 84, 4), np.float32), Discrete(4), 4, {"custom_model": "sb3_nature_cnn"}
+    )
+    assert isinstance(model, Model)
+    # SB3's NatureCNN: convs 4*32*8*8+32, 32*64*4*4+64, 64*64*3*3+64, dense 3136*512+512
+    # (1,684,128 weights), then the heads 512*4+4 and 512+1.
+    features = 8_224 + 32_832 + 36_928 + 1_606_144
+    assert sum(p.numel() for p in model.parameters()) == features + 2_052 + 513
+    result = bench.run_rlkit("rlkit-sb3cnn", steps=1, seed=0)
+    assert result["steps"] > 0 and result["torch_threads"] == 1
+
+
 def test_playground_policy_sees_the_trainers_frames():
     config = {"model": {"dim": 42, "framestack": 2, "grayscale": True}}
     policy, error = build_policy(Choices(PONG, "PPO", config))
