@@ -125,6 +125,43 @@ def test_on_policy_training_is_bit_for_bit_the_float_path(cls, zero_mean):
         upfront.stop()
 
 
+def test_recurrent_training_on_bytes_is_bit_for_bit_the_float_path():
+    # Padded sequences: padding rows are zero bytes, which the model scales like any frame.
+    config = {**ON_POLICY, "sgd_minibatch_size": 16}
+    kept = PPO(
+        env=Frames, config={**config, "model": {**MODEL, "use_lstm": True, "max_seq_len": 4}}
+    )
+    model = {**MODEL, "use_lstm": True, "max_seq_len": 4, "custom_preprocessor": "scaled_up_front"}
+    upfront = PPO(env=Frames, config={**config, "model": model})
+    try:
+        assert kept.policy.byte_scale is not None and kept.policy.is_recurrent()
+        for _ in range(2):
+            a, b = kept.train(), upfront.train()
+            assert same(a["policy_loss"], b["policy_loss"]) and same(a["vf_loss"], b["vf_loss"])
+        for p, q in zip(kept.model.parameters(), upfront.model.parameters()):
+            assert torch.equal(p, q)
+    finally:
+        kept.stop()
+        upfront.stop()
+
+
+def test_single_actions_read_the_frames_as_bytes_too():
+    kept, upfront = trainers(PPO, ON_POLICY, zero_mean=True)
+    try:
+        frames = np.random.default_rng(1).integers(0, 256, (20, *SHAPE), dtype=np.uint8)
+        upfront.model.load_state_dict(kept.model.state_dict())
+        mine = [kept.compute_single_action(f, explore=True) for f in frames]
+        assert mine == [upfront.compute_single_action(f, explore=True) for f in frames]
+        assert len(set(mine)) == 2  # sampled: both actions occur
+        logits = [
+            t.policy.compute_actions(frames)[2]["action_dist_inputs"] for t in (kept, upfront)
+        ]
+        assert np.array_equal(*logits) and np.unique(logits[0][:, 0]).size == 20
+    finally:
+        kept.stop()
+        upfront.stop()
+
+
 def test_dqn_replays_bytes_and_learns_bit_for_bit_the_float_path():
     kept, upfront = trainers(DQN, FAST_DQN, zero_mean=False)
     try:
