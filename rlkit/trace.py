@@ -74,23 +74,57 @@ def trace_policy(
     "engine_reason"; rlkit.engines); the trace itself always runs the model's own torch
     forward, which the numpy engine reproduces exactly.
     """
+    pre = policy.preprocessor.transform(obs)
+    filtered = policy.filter(pre[None], update=False)[0]
     stages = [
-        Stage(
+        _stage(
             "env",
             type(policy.observation_space).__name__,
             obs,
-            *_shape_dtype(obs),
             {"space": repr(policy.observation_space)},
-        )
+        ),
+        _stage("preprocessor", type(policy.preprocessor).__name__, pre),
+        _stage("filter", type(policy.filter).__name__, filtered),
     ]
-    pre = policy.preprocessor.transform(obs)
-    stages.append(
-        Stage("preprocessor", type(policy.preprocessor).__name__, pre, *_shape_dtype(pre), {})
-    )
-    filtered = policy.filter(pre[None], update=False)[0]
-    stages.append(
-        Stage("filter", type(policy.filter).__name__, filtered, *_shape_dtype(filtered), {})
-    )
+    run = _run_model(policy, filtered, state, explore, prev_action, prev_reward)
+    out = run["dist_inputs"][0].cpu().numpy()
+    model_details = {
+        "value": run["value"],
+        "state": [s[0].cpu().numpy() for s in run["state_out"]],
+        "state_out": run["state_out"],
+        "engine": policy.engine.name,
+        "engine_reason": policy.engine.reason,
+    }
+    stages.append(_stage("model", type(policy.model).__name__, out, model_details))
+    details = {"logp": run["logp"]}
+    probs = getattr(getattr(run["dist"], "dist", None), "probs", None)
+    if probs is not None:
+        details["probs"] = probs[0].cpu().numpy()
+    stages.append(_stage("distribution", dist_name(policy.dist_class), out, details))
+    env_action = policy.to_env_actions(policy.flatten_actions(run["actions"]))
+    action = _to_numpy(first_of_batch(env_action))
+    stages.append(_stage("action", repr(policy.action_space), action))
+    return stages
+
+
+def _stage(name: str, component: str, value: Any, details: dict | None = None) -> Stage:
+    """A Stage of ``value`` with its shape and dtype."""
+    return Stage(name, component, value, *_shape_dtype(value), details if details else {})
+
+
+def _run_model(
+    policy: Any,
+    filtered: Any,
+    state: list | None,
+    explore: bool,
+    prev_action: Any,
+    prev_reward: float,
+) -> dict[str, Any]:
+    """The model's forward on one filtered observation, its value and the chosen action.
+
+    Returns: {"dist_inputs": [1, n], "state_out", "value" (None without a value function),
+        "dist", "actions" (a batch of one), "logp"}.
+    """
     if state is None:
         state = policy.get_initial_state(1)
     prev_actions = None
@@ -111,33 +145,14 @@ def trace_policy(
         dist = policy.dist_class(dist_inputs, policy.model)
         actions = dist.sample() if explore else dist.deterministic_sample()
         logp = float(dist.logp(actions)[0])
-    out = dist_inputs[0].cpu().numpy()
-    stages.append(
-        Stage(
-            "model",
-            type(policy.model).__name__,
-            out,
-            *_shape_dtype(out),
-            {
-                "value": value,
-                "state": [s[0].cpu().numpy() for s in state_out],
-                "state_out": state_out,
-                "engine": policy.engine.name,
-                "engine_reason": policy.engine.reason,
-            },
-        )
-    )
-    details = {"logp": logp}
-    probs = getattr(getattr(dist, "dist", None), "probs", None)
-    if probs is not None:
-        details["probs"] = probs[0].cpu().numpy()
-    stages.append(
-        Stage("distribution", dist_name(policy.dist_class), out, *_shape_dtype(out), details)
-    )
-    env_action = policy.to_env_actions(policy.flatten_actions(actions))
-    action = _to_numpy(first_of_batch(env_action))
-    stages.append(Stage("action", repr(policy.action_space), action, *_shape_dtype(action), {}))
-    return stages
+    return {
+        "dist_inputs": dist_inputs,
+        "state_out": state_out,
+        "value": value,
+        "dist": dist,
+        "actions": actions,
+        "logp": logp,
+    }
 
 
 def explain_components(parts: Any) -> Explanation:

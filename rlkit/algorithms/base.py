@@ -117,7 +117,39 @@ class Algorithm:
             torch.manual_seed(seed)
             np.random.seed(seed)
         self.device = resolve_device(self.config["device"])
-        # One source of truth for the spaces: the vector env the sampler steps.
+        vec_env = self._build_policy(env)
+        # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
+        self.model = (
+            self.policy.model
+            if self.device.type == "cpu"
+            else copy.deepcopy(self.policy.model).to(self.device)
+        )
+        self.optimizer = make_adam(self.model, self.config["lr"], self.config["adam_epsilon"])
+        self.sampler = self._build_sampler(env, vec_env, seed)
+        self.iteration = 0
+        # train(), save() and restore() take turns: a notebook's save() while a dashboard
+        # trains waits for the iteration's end, so a checkpoint never holds half an update.
+        self._lock = threading.RLock()
+        self._logdir: str | None = None
+        self.timesteps_total = 0
+        self.time_total_s = 0.0
+        self.writer = None
+        if self.config["output"]:
+            from rlkit.offline import JsonWriter
+
+            self.writer = JsonWriter(self.config["output"], env_label(env))
+        self.setup()
+        self.engine = self.choose_engine()
+        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
+        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
+        self._rng_state = torch.get_rng_state()
+
+    def _build_policy(self, env: Any) -> Any:
+        """Build ``self.policy`` from the spaces of the vector env the sampler will step.
+
+        One source of truth for the spaces: the policy sees what the sampler delivers (for
+        Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
+        """
         vec_env = make_vec_env(
             env,
             self.config["num_envs"],
@@ -141,46 +173,25 @@ class Algorithm:
         except BaseException:
             vec_env.close()
             raise
-        # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
-        self.model = (
-            self.policy.model
-            if self.device.type == "cpu"
-            else copy.deepcopy(self.policy.model).to(self.device)
-        )
-        self.optimizer = make_adam(self.model, self.config["lr"], self.config["adam_epsilon"])
+        return vec_env
+
+    def _build_sampler(self, env: Any, vec_env: Any, seed: int | None) -> Any:
+        """The Sampler over ``vec_env``, or with ``num_env_runners`` Ray actors behind its API."""
         if self.config["num_env_runners"] > 0:  # N Ray actors behind the Sampler's interface
             from rlkit.scaling.runners import EnvRunnerGroup
 
             vec_env.close()  # the runners step envs of their own
-            self.sampler = EnvRunnerGroup(self, env, self.config["num_env_runners"])
-        else:
-            self.sampler = Sampler(
-                env,
-                self.policy,
-                self.config["num_envs"],
-                self.config["env_config"],
-                self.config["vector_mode"],
-                seed,
-                config=self.config,
-                vec_env=vec_env,
-            )
-        self.iteration = 0
-        # train(), save() and restore() take turns: a notebook's save() while a dashboard
-        # trains waits for the iteration's end, so a checkpoint never holds half an update.
-        self._lock = threading.RLock()
-        self._logdir: str | None = None
-        self.timesteps_total = 0
-        self.time_total_s = 0.0
-        self.writer = None
-        if self.config["output"]:
-            from rlkit.offline import JsonWriter
-
-            self.writer = JsonWriter(self.config["output"], env_label(env))
-        self.setup()
-        self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
+            return EnvRunnerGroup(self, env, self.config["num_env_runners"])
+        return Sampler(
+            env,
+            self.policy,
+            self.config["num_envs"],
+            self.config["env_config"],
+            self.config["vector_mode"],
+            seed,
+            config=self.config,
+            vec_env=vec_env,
+        )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
         """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
