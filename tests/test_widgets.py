@@ -427,6 +427,29 @@ def test_dashboard_stop_keeps_a_trainer_that_trains_on():
     assert bytes(dash.curves.value).startswith(PNG_MAGIC)
 
 
+def test_dashboard_stop_as_the_run_ends_never_leaves_it_stopping(monkeypatch):
+    # The browser test once saw "stopping after this iteration…" forever: Stop set the event,
+    # the run (0.03 s iterations) ended and wrote "stopped", then Stop's own status landed.
+    # Here Stop's status write is slowed down to make that interleaving certain.
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="race", iterations=10_000, redraw_interval_s=0.05)
+    dash.train_button.click()
+    _wait_for(lambda: len(dash.runs["race"]) >= 1)
+    write = dash._set_state
+
+    def slow_stopping(state, text):
+        if state == "stopping":
+            time.sleep(0.3)  # the kernel thread preempted between the event and the status
+        write(state, text)
+
+    monkeypatch.setattr(dash, "_set_state", slow_stopping)
+    dash.stop_button.click()
+    assert dash.wait(timeout=10)
+    assert dash.state == "stopped" and "stopped after" in dash.status.value
+    dash.stop()  # Stop on an ended run changes nothing
+    assert dash.state == "stopped" and not dash.train_button.disabled
+
+
 def test_dashboard_shows_training_errors_inline_and_stays_usable(monkeypatch):
     trainer = PPO(env="CartPole-v1", config=TINY)
     dash = TrainingDashboard(trainer, label="flaky", iterations=3)

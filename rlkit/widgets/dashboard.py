@@ -75,6 +75,10 @@ class TrainingDashboard(widgets.VBox):
         self._owns_trainer = False
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
+        # Stop (the kernel's thread) and the end of a run (the training thread) both write the
+        # status: under this lock, so a run that ends as Stop is pressed cannot be left showing
+        # "stopping…" (Stop writes its status before it sets the event the run ends on).
+        self._state_lock = threading.RLock()
         # Due 1.5 s after the last one started: drawn at the next iteration's end, so within 2 s
         # unless one iteration takes longer than 0.5 s.
         self._throttle = Throttle(redraw_interval_s, max_interval_s=1.5)
@@ -226,14 +230,16 @@ class TrainingDashboard(widgets.VBox):
 
     def stop(self) -> None:
         """What the Stop button does: end the run after the current iteration."""
-        if self.running and not self._stop_event.is_set():
-            self._stop_event.set()
+        with self._state_lock:
+            if not self.running or self._stop_event.is_set() or self.state != "running":
+                return  # nothing running, already stopping, or the run has just ended
             self.stop_button.disabled = True
             self._set_state(
                 "stopping",
                 f"run <b>{html.escape(self.label)}</b> · stopping after this iteration…"
                 f"{self._last_text()}",
             )
+            self._stop_event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the training thread ends; returns False on timeout."""
@@ -247,8 +253,9 @@ class TrainingDashboard(widgets.VBox):
         self._throttle.wait_first()
 
         def before(_: int) -> None:
-            if not self._stop_event.is_set():
-                self._set_state("running", self._running_text(len(results) + 1))
+            with self._state_lock:
+                if not self._stop_event.is_set():
+                    self._set_state("running", self._running_text(len(results) + 1))
 
         def on_result(result: dict) -> None:
             nonlocal done
@@ -262,14 +269,16 @@ class TrainingDashboard(widgets.VBox):
             train_in_chunks(self.trainer, self._stop_event, iterations, on_result, before)
             end = "stopped" if done < iterations else "finished"
             verb = f"stopped after {done} of {iterations}" if done < iterations else "finished"
-            self._set_state(
-                end,
-                f"run <b>{html.escape(self.label)}</b> · <b>{verb}</b>"
-                f"{'' if done < iterations else f' {done}'} iterations"
-                f"{self._last_text()} · press Train to continue",
-            )
+            with self._state_lock:
+                self._set_state(
+                    end,
+                    f"run <b>{html.escape(self.label)}</b> · <b>{verb}</b>"
+                    f"{'' if done < iterations else f' {done}'} iterations"
+                    f"{self._last_text()} · press Train to continue",
+                )
         except Exception as err:  # shown inline; the trainer stays usable
-            self._fail(error_text(err), "training stopped; fix the cause and press Train")
+            with self._state_lock:
+                self._fail(error_text(err), "training stopped; fix the cause and press Train")
         finally:
             self._blas_limit.restore_original_limits()
             self.plot.protected = set()

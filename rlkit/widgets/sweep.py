@@ -67,7 +67,8 @@ class SweepDashboard(widgets.VBox):
         self.error = ""
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the runs, and the status line's last word
+        self._ended = False  # the sweep's end has written its status
         self._throttle = Throttle(redraw_interval_s)
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
         self.stop_button.disabled = True
@@ -84,6 +85,7 @@ class SweepDashboard(widgets.VBox):
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this SweepDashboard's sweep is still running; stop() it first")
         self._stop_event.clear()
+        self._ended = False
         self.stop_button.disabled = False
         self.status.value = "starting Ray Tune..."
         self._thread = threading.Thread(target=self._run, name="rlkit-sweep", daemon=True)
@@ -92,8 +94,11 @@ class SweepDashboard(widgets.VBox):
 
     def stop(self) -> None:
         """Ask Tune to stop every trial (they end after their current iteration)."""
-        self._stop_event.set()
-        self.status.value = "stopping..."
+        with self._lock:  # the sweep's end writes its status under it too: never overwritten
+            if self._thread is None or not self._thread.is_alive() or self._ended:
+                return
+            self.status.value = "stopping..."
+            self._stop_event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the sweep has ended (or ``timeout``); returns whether it ended."""
@@ -109,8 +114,10 @@ class SweepDashboard(widgets.VBox):
                 **self.sweep, on_result=self._on_result, stop_event=self._stop_event
             )
             failed = [t for t in self.trials if t["error"]]
-            done = "stopped" if self._stop_event.is_set() else "finished"
-            self.status.value = f"{done}: {len(self.trials)} trials, {len(failed)} with errors"
+            with self._lock:
+                done = "stopped" if self._stop_event.is_set() else "finished"
+                self.status.value = f"{done}: {len(self.trials)} trials, {len(failed)} with errors"
+                self._ended = True
             if failed:
                 self.error = "; ".join(
                     f"{trial_label(t['changes'], t['seed'])}: {t['error']}" for t in failed
@@ -119,7 +126,9 @@ class SweepDashboard(widgets.VBox):
         except Exception as err:  # shown in the widget: a background thread has no cell
             self.error = f"{type(err).__name__}: {err}"
             self.error_box.value = error_html(self.error)
-            self.status.value = "failed"
+            with self._lock:
+                self.status.value = "failed"
+                self._ended = True
         finally:
             self.stop_button.disabled = True
             self.redraw()
