@@ -11,6 +11,7 @@ something else), so its batches are float32.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import gymnasium as gym
 import numpy as np
@@ -67,17 +68,34 @@ def same(a, b):
     return a == b or (np.isnan(a) and np.isnan(b))
 
 
-def trainers(cls, config, zero_mean):
+def assert_same_weights(a, b):
+    """Every parameter and buffer of trainer a's model equals b's, bit for bit."""
+    theirs = b.model.state_dict()
+    for name, p in a.model.state_dict().items():
+        assert torch.equal(p, theirs[name]), name
+
+
+@contextmanager
+def stopped_after(*built):
+    """The trainers, stopped when the block ends (also after a failed assertion)."""
+    try:
+        yield built
+    finally:
+        for trainer in built:
+            trainer.stop()
+
+
+def trainers(cls, config, zero_mean, **model_keys):
     """(frames kept as uint8, scaled up front) for the same config and seed."""
-    kept = cls(env=Frames, config={**config, "model": {**MODEL, "zero_mean": zero_mean}})
-    model = {**MODEL, "zero_mean": zero_mean, "custom_preprocessor": "scaled_up_front"}
+    model = {**MODEL, "zero_mean": zero_mean, **model_keys}
+    kept = cls(env=Frames, config={**config, "model": model})
+    model = {**model, "custom_preprocessor": "scaled_up_front"}
     upfront = cls(env=Frames, config={**config, "model": model})
     return kept, upfront
 
 
 def test_batches_and_explain_keep_the_frames_as_bytes():
-    trainer = PPO(env=Frames, config={**ON_POLICY, "model": MODEL})
-    try:
+    with stopped_after(PPO(env=Frames, config={**ON_POLICY, "model": MODEL})) as (trainer,):
         assert trainer.policy.obs_dtype is np.uint8
         assert repr(trainer.policy.byte_scale) == "(x - 128) / 128"  # zero_mean, the default
         assert "batches keep uint8 frames" in str(trainer.policy.explain())
@@ -90,8 +108,6 @@ def test_batches_and_explain_keep_the_frames_as_bytes():
         stages = trainer.policy.trace(trainer.sampler.obs[0])
         expected = (trainer.sampler.obs[0].astype(np.float32) - 128) / 128
         assert stages[1].name == "preprocessor" and np.array_equal(stages[1].output, expected)
-    finally:
-        trainer.stop()
 
 
 @pytest.mark.parametrize("zero_mean", [True, False])
@@ -109,45 +125,30 @@ def test_model_reads_the_same_bits_as_the_preprocessor_makes(zero_mean):
 @pytest.mark.parametrize("zero_mean", [True, False])
 @pytest.mark.parametrize("cls", [PPO, A2C])
 def test_on_policy_training_is_bit_for_bit_the_float_path(cls, zero_mean):
-    kept, upfront = trainers(cls, ON_POLICY, zero_mean)
-    try:
+    with stopped_after(*trainers(cls, ON_POLICY, zero_mean)) as (kept, upfront):
         assert kept.policy.byte_scale is not None and upfront.policy.byte_scale is None
         assert upfront.policy.preprocess(upfront.sampler.obs).dtype == np.float32
         for _ in range(2):
             a, b = kept.train(), upfront.train()
             for key in ("policy_loss", "vf_loss", "entropy", "episode_reward_mean"):
                 assert same(a[key], b[key]), key
-        theirs = upfront.model.state_dict()
-        for name, p in kept.model.state_dict().items():
-            assert torch.equal(p, theirs[name]), name
-    finally:
-        kept.stop()
-        upfront.stop()
+        assert_same_weights(kept, upfront)
 
 
 def test_recurrent_training_on_bytes_is_bit_for_bit_the_float_path():
     # Padded sequences: padding rows are zero bytes, which the model scales like any frame.
     config = {**ON_POLICY, "sgd_minibatch_size": 16}
-    kept = PPO(
-        env=Frames, config={**config, "model": {**MODEL, "use_lstm": True, "max_seq_len": 4}}
-    )
-    model = {**MODEL, "use_lstm": True, "max_seq_len": 4, "custom_preprocessor": "scaled_up_front"}
-    upfront = PPO(env=Frames, config={**config, "model": model})
-    try:
+    built = trainers(PPO, config, zero_mean=True, use_lstm=True, max_seq_len=4)
+    with stopped_after(*built) as (kept, upfront):
         assert kept.policy.byte_scale is not None and kept.policy.is_recurrent()
         for _ in range(2):
             a, b = kept.train(), upfront.train()
             assert same(a["policy_loss"], b["policy_loss"]) and same(a["vf_loss"], b["vf_loss"])
-        for p, q in zip(kept.model.parameters(), upfront.model.parameters()):
-            assert torch.equal(p, q)
-    finally:
-        kept.stop()
-        upfront.stop()
+        assert_same_weights(kept, upfront)
 
 
 def test_single_actions_read_the_frames_as_bytes_too():
-    kept, upfront = trainers(PPO, ON_POLICY, zero_mean=True)
-    try:
+    with stopped_after(*trainers(PPO, ON_POLICY, zero_mean=True)) as (kept, upfront):
         frames = np.random.default_rng(1).integers(0, 256, (20, *SHAPE), dtype=np.uint8)
         upfront.model.load_state_dict(kept.model.state_dict())
         mine = [kept.compute_single_action(f, explore=True) for f in frames]
@@ -157,14 +158,10 @@ def test_single_actions_read_the_frames_as_bytes_too():
             t.policy.compute_actions(frames)[2]["action_dist_inputs"] for t in (kept, upfront)
         ]
         assert np.array_equal(*logits) and np.unique(logits[0][:, 0]).size == 20
-    finally:
-        kept.stop()
-        upfront.stop()
 
 
 def test_dqn_replays_bytes_and_learns_bit_for_bit_the_float_path():
-    kept, upfront = trainers(DQN, FAST_DQN, zero_mean=False)
-    try:
+    with stopped_after(*trainers(DQN, FAST_DQN, zero_mean=False)) as (kept, upfront):
         buffer = kept.buffer
         assert buffer.data["obs"].dtype == np.uint8 and buffer.data["next_obs"].dtype == np.uint8
         assert upfront.buffer.data["obs"].dtype == np.float32
@@ -177,11 +174,7 @@ def test_dqn_replays_bytes_and_learns_bit_for_bit_the_float_path():
         assert np.array_equal(
             buffer.data["obs"][:n].astype(np.float32) / 255, upfront.buffer.data["obs"][:n]
         )
-        for p, q in zip(kept.model.parameters(), upfront.model.parameters()):
-            assert torch.equal(p, q)
-    finally:
-        kept.stop()
-        upfront.stop()
+        assert_same_weights(kept, upfront)
 
 
 def test_replay_buffer_of_frames_takes_a_quarter_of_the_memory():
@@ -222,14 +215,9 @@ def test_frames_of_another_integer_dtype_are_kept_and_fractions_refused():
 
 def record(tmp_path, zero_mean=True):
     out = tmp_path / "frames"
-    trainer = PPO(
-        env=Frames,
-        config={**ON_POLICY, "output": str(out), "model": {**MODEL, "zero_mean": zero_mean}},
-    )
-    try:
+    config = {**ON_POLICY, "output": str(out), "model": {**MODEL, "zero_mean": zero_mean}}
+    with stopped_after(PPO(env=Frames, config=config)) as (trainer,):
         trainer.train()
-    finally:
-        trainer.stop()
     return out
 
 
@@ -268,18 +256,13 @@ def test_bc_on_bytes_trains_like_bc_on_scaled_floats(tmp_path, filter_name):
         "rollout_fragment_length": 8,
         "sgd_minibatch_size": 16,
     }
-    on_bytes = BC(env=Frames, config={**config, "input": str(src)})
-    on_floats = BC(env=Frames, config={**config, "input": str(floats)})
-    try:
+    built = [BC(env=Frames, config={**config, "input": str(path)}) for path in (src, floats)]
+    with stopped_after(*built) as (on_bytes, on_floats):
         assert on_bytes.obs.dtype == np.uint8 and on_floats.obs.dtype == np.float32
         for _ in range(2):
             a, b = on_bytes.train(), on_floats.train()
             assert a["bc_loss"] == b["bc_loss"]
-        for p, q in zip(on_bytes.model.parameters(), on_floats.model.parameters()):
-            assert torch.equal(p, q)
-    finally:
-        on_bytes.stop()
-        on_floats.stop()
+        assert_same_weights(on_bytes, on_floats)
 
 
 def test_reader_refuses_bad_bytes_and_mixed_lines(tmp_path):
