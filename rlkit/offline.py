@@ -35,7 +35,7 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -299,30 +299,47 @@ class JsonReader:
         self._stream: Iterator[dict[str, np.ndarray]] | None = None
 
     def _lines(self) -> Iterator[dict[str, np.ndarray]]:
-        """Every line of every file, in order, parsed and checked for one obs_shape."""
+        """Every line of every file, in order, parsed and checked for one obs shape and dtype."""
         for path in self.files:
             for lineno, text in _text_lines(path):
                 if not text.strip():
                     continue
                 batch, obs_shape = parse_line(text, path, lineno)
-                if self.obs_shape is None:
-                    self.obs_shape = obs_shape
-                elif obs_shape != self.obs_shape:
-                    raise ValueError(
-                        f"{path}, line {lineno}: obs_shape {list(obs_shape)} differs from "
-                        f"{list(self.obs_shape)} of earlier lines; read one env's data"
-                    )
-                dtype = batch["obs"].dtype
-                if self.obs_dtype is None:
-                    self.obs_dtype = dtype
-                elif dtype != self.obs_dtype:
-                    raise ValueError(
-                        f"{path}, line {lineno}: obs are {dtype} but earlier lines hold "
-                        f"{self.obs_dtype}; unscaled uint8 frames and scaled float32 "
-                        f"observations cannot be mixed: read one recording's files"
-                    )
+                where = f"{path}, line {lineno}"
+                self._same_as_earlier_lines(
+                    "obs_shape",
+                    obs_shape,
+                    where,
+                    lambda first, now: (
+                        f"obs_shape {list(now)} differs from {list(first)} of "
+                        "earlier lines; read one env's data"
+                    ),
+                )
+                self._same_as_earlier_lines(
+                    "obs_dtype",
+                    batch["obs"].dtype,
+                    where,
+                    lambda first, now: (
+                        f"obs are {now} but earlier lines hold {first}; unscaled "
+                        "uint8 frames and scaled float32 observations cannot be mixed: read one "
+                        "recording's files"
+                    ),
+                )
                 self._line_of_batch = (path, lineno)
                 yield batch
+
+    def _same_as_earlier_lines(
+        self, name: str, value: Any, where: str, message: Callable[[Any, Any], str]
+    ) -> None:
+        """Keep the first line's ``name`` (obs_shape, obs_dtype); a later line must match it.
+
+        When it does not: ValueError ``"{where}: {message(first, value)}"``.
+        """
+        first = getattr(self, name)
+        if first is None:
+            setattr(self, name, value)
+        elif value != first:
+            raise ValueError(f"{where}: {message(first, value)}")
 
     def where(self, row: int) -> str:
         """``"file, line N"`` of row ``row`` of ``read_all()``'s arrays (for error messages)."""
