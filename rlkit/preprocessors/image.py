@@ -80,7 +80,8 @@ class ImagePreprocessor(_LeafPreprocessor):
         only_scales = self._out_hw == (H, W) and not (options["grayscale"] and C == 3)
         # A subclass may compute something else: only the built-in itself defers its scaling.
         deferrable = only_scales and type(self) is ImagePreprocessor
-        self.byte_scale = ByteScale(options["zero_mean"]) if deferrable else None
+        self._scale = ByteScale(options["zero_mean"])  # the last step of transform
+        self.byte_scale = self._scale if deferrable else None
         return (*self._out_hw, 1 if options["grayscale"] else C)
 
     def frames(self, observations: Any) -> np.ndarray:
@@ -115,7 +116,7 @@ class ImagePreprocessor(_LeafPreprocessor):
             shrink = x.shape[2] >= self._out_hw[0] and x.shape[3] >= self._out_hw[1]
             x = F.interpolate(x, size=self._out_hw, mode="area" if shrink else "bilinear")
             x = x.permute(0, 2, 3, 1)  # [B, dim, dim, C]
-        return ByteScale(self._options["zero_mean"])(x).numpy()
+        return self._scale(x).numpy()
 
     def _bounds(self) -> tuple[Any, Any]:
         return (-1.0, 127.0 / 128.0) if self._options["zero_mean"] else (0.0, 1.0)
