@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "ModelCatalog": "rlkit.catalog",
-    "MODEL_DEFAULTS": "rlkit.config",
+    "MODEL_DEFAULTS": "rlkit.utils.config",
     "register_env": "rlkit.envs",
     "Policy": "rlkit.policy",
 }

@@ -83,7 +83,7 @@ def test_find_cycle_reports_a_circle_and_accepts_a_dag():
 
 def test_import_graph_sees_lazy_imports():
     graph = import_graph()
-    assert "rlkit.config" in graph["rlkit.catalog"]
+    assert "rlkit.utils.config" in graph["rlkit.catalog"]
     assert len(graph) > 40
 
 

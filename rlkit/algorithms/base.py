@@ -1,6 +1,6 @@
 """Algorithm: what every trainer shares (config, policy, sampler, train loop, checkpoints).
 
-A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys: type, range, default,
+A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys: type, range, default,
 meaning; on top of ``COMMON_KEYS``) and implements ``training_step() -> dict`` (sample, then
 learn; returns learner statistics). ``train()`` runs training steps until
 ``min_sample_timesteps_per_iteration`` env steps were sampled (at least one), adds counters,
@@ -22,22 +22,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.algorithms.checking import build_config
 from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, table
-from rlkit.algorithms.learner import make_adam, model_metrics
+from rlkit.algorithms.config.checking import build_config
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
+from rlkit.engines.learner import make_adam, model_metrics
 from rlkit.envs import env_label, make_vec_env
-from rlkit.guards import NonFiniteDataError
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
-from rlkit.seeding import private_rng
 from rlkit.spaces import add_batch_dim
-from rlkit.threads import limit_threads
+from rlkit.utils.guards import NonFiniteDataError
+from rlkit.utils.seeding import private_rng
+from rlkit.utils.threads import limit_threads
 
-# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.keys).
+# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
 
 # Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
@@ -83,7 +83,7 @@ def full_default_config(algorithm: type) -> dict[str, Any]:
 class Algorithm:
     """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``.
 
-    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys.Key: type, range,
+    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys.Key: type, range,
     default, meaning) on top of ``COMMON_KEYS`` and its bases' ``KEYS``; ``NOT_KEYS`` maps keys
     it deliberately lacks to what to use instead. ``DEFAULT_CONFIG`` holds the defaults of its
     own keys; a user subclass may still add keys there (they then take any value).
@@ -194,7 +194,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:
@@ -371,7 +371,7 @@ class Algorithm:
                 f"compute_single_action got a recurrent state holding NaN or infinity (state "
                 f"tensor(s) {bad}); pass the state_out of the previous call, or None to start"
             )
-        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
+        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.utils.threads
             return self._single_action(obs, state, prev_action, prev_reward, explore)
 
     def _single_action(

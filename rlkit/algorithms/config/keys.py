@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.config import MODEL_DEFAULTS, merge_model_config, suggest
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
+from rlkit.utils.config import MODEL_DEFAULTS, merge_model_config, suggest
 
 KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
 
@@ -396,19 +396,19 @@ def algorithm_keys(name: str) -> dict[str, Key]:
 def markdown() -> str:
     """The text of docs/CONFIG.md: every algorithm's keys, from the tables.
 
-    Written by ``python -m rlkit.algorithms.config_docs > docs/CONFIG.md``; a test checks that
+    Written by ``python -m rlkit.algorithms.config.docs > docs/CONFIG.md``; a test checks that
     the file is up to date.
     """
-    from rlkit.algorithms.rllib_keys import ALIASES, RLLIB_ONLY
+    from rlkit.algorithms.config.rllib_keys import ALIASES, RLLIB_ONLY
 
     lines = [
         "# Config keys",
         "",
         "Generated from the key tables in `rlkit/algorithms/` by",
-        "`python -m rlkit.algorithms.config_docs > docs/CONFIG.md`. A trainer checks every key",
+        "`python -m rlkit.algorithms.config.docs > docs/CONFIG.md`. A trainer checks every key",
         "when it is built: an unknown key or a value of the wrong type or range is a `ValueError`",
         "naming the key, the value and what it takes. In code:",
-        '`rlkit.algorithms.keys.algorithm_keys("PPO")`.',
+        '`rlkit.algorithms.config.keys.algorithm_keys("PPO")`.',
         "",
         "## Common keys (every algorithm)",
         "",
