@@ -4,6 +4,7 @@
 - ``seeding``: ``private_rng``, the private torch RNG stream of a trainer or a remote runner.
 - ``threads``: ``limit_threads``, the thread pools rlkit uses while it trains or acts.
 - ``guards``: checks where data enters (non-finite rewards and observations, env mistakes).
+- ``devices``: ``resolve_device``, the torch device of the config key ``device``.
 - ``torch_utils``: RLlib's small torch names (``FLOAT_MIN``, ``try_import_torch``, ``override``).
 
 The package imports none of them: ``import rlkit.utils.config`` loads that module alone.
