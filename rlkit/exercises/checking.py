@@ -247,11 +247,13 @@ def _run_case(exercise: Exercise, student_fn: Callable, case: Case, answer: dict
         problem = exercise.compare(got, expected, case)
     else:
         problem = describe_difference(got, expected, "the result", exercise)
-    if problem is None and exercise.grad_args:
-        problem = _gradient_problem(exercise, inputs, got, answer["grads"])
-    if problem is None:
-        return None
-    return problem + _hint(exercise, case, got, expected)
+    if problem is not None:
+        return problem + _hint(exercise, case, got, expected)
+    if exercise.grad_args:
+        # The values matched, so a hint recognised by value would name a mistake not made
+        # (on this case a wrong formula can give the right numbers): the gradient's own words.
+        return _gradient_problem(exercise, inputs, got, answer["grads"])
+    return None
 
 
 def _gradient_problem(exercise: Exercise, inputs: dict, got: Any, expected: list) -> str | None:
@@ -276,10 +278,29 @@ def _gradient_problem(exercise: Exercise, inputs: dict, got: Any, expected: list
                     f"{what} is missing: part of your computation is cut off from autograd "
                     f"(a .detach(), torch.no_grad() or a new tensor made from its numbers)."
                 )
+        nan = _nan_gradient(grad, want, what)
+        if nan is not None:
+            return nan
         problem = describe_difference(grad, want, what, Exercise(exercise.name, ()))
         if problem is not None:
             return problem + " (the values match, so part of the computation is detached?)"
     return None
+
+
+def _nan_gradient(grad: torch.Tensor, want: Any, what: str) -> str | None:
+    """Name a NaN gradient as such: the values can be finite (nan_to_num, where) while it is not."""
+    grad = grad.detach()
+    want = torch.as_tensor(want)
+    bad = torch.isnan(grad) & ~torch.isnan(want)
+    if not bool(bad.any()):
+        return None
+    index = [int(i) for i in torch.nonzero(bad)[0]]
+    return (
+        f"{what} is NaN at index {index} ({int(bad.sum())} of {bad.numel()} entries), though "
+        f"the values are right: a NaN or inf inside the computation (0 * log 0, log of a "
+        f"masked probability) poisons the gradient even when nan_to_num or torch.where hides "
+        f"it in the result. Compute with finite numbers throughout (torch.log_softmax)."
+    )
 
 
 def _leaf_names(exercise: Exercise, inputs: dict) -> list[str]:
