@@ -29,7 +29,12 @@ import numpy as np
 import torch
 
 from rlkit.exercises.compare import describe_difference, describe_inputs
+from rlkit.exercises.limits import CaseTimeout, time_limit
 from rlkit.exercises.stored import expected_for
+
+# A case is a few small arrays: seconds beyond this are an endless loop, not a slow answer.
+CASE_SECONDS = 20.0
+TIMED_OUT = "stopped after"
 
 
 @dataclass
@@ -168,11 +173,13 @@ def _judge(exercise: Exercise, student_fn: Any) -> Verdict:
     first: tuple[int, Case, str] | None = None
     passed = 0
     for number, (case, answer) in enumerate(zip(exercise.cases, stored), start=1):
-        problem = _run_case(exercise, student_fn, case, answer)
+        problem = run_case(exercise, student_fn, case, answer)
         if problem is None:
             passed += 1
         elif first is None:
             first = (number, case, problem)
+        if problem is not None and problem.startswith(TIMED_OUT):
+            break  # the later cases would loop as long: they count as failed
     if first is None:
         message = (
             f"✓ {name}: all {total} cases match the expected answers (types, shapes, dtypes, "
@@ -222,10 +229,32 @@ def gradients(exercise: Exercise, inputs: dict[str, Any], result: Any) -> list |
     return list(torch.autograd.grad(total, leaves, allow_unused=True))
 
 
-def _run_case(exercise: Exercise, student_fn: Callable, case: Case, answer: dict) -> str | None:
-    """Return what went wrong on this case, or None when the student's answer matches."""
+def run_case(
+    exercise: Exercise,
+    student_fn: Callable,
+    case: Case,
+    answer: dict,
+    seconds: float | None = CASE_SECONDS,
+) -> str | None:
+    """What went wrong on this case, or None when the student's answer matches.
+
+    Args:
+        exercise: the exercise (layout, mistakes, gradients).
+        student_fn: the student's function.
+        case: the inputs.
+        answer: ``{"result", "grads"}``, the expected answer.
+        seconds: the call's time limit; a longer call is stopped and the message starts
+            with ``TIMED_OUT``.
+    """
     try:
-        got, inputs = call_on_case(exercise, student_fn, case)
+        with time_limit(seconds):
+            got, inputs = call_on_case(exercise, student_fn, case)
+    except CaseTimeout:
+        return (
+            f"{TIMED_OUT} {seconds:g} s: your {exercise.name} did not return (an endless "
+            f"loop? a while loop whose condition never changes, or a counter that is never "
+            f"increased)"
+        )
     except NotImplementedError:
         return (
             f"your {exercise.name} raised NotImplementedError: it is still the stub. Write "
