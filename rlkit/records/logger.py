@@ -240,4 +240,3 @@ class ResultLogger:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
-
