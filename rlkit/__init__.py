@@ -17,9 +17,17 @@ _LAZY = {
     "MODEL_DEFAULTS": "rlkit.config",
     "register_env": "rlkit.envs",
     "Policy": "rlkit.policy",
+    "record_episode": "rlkit.records.video",
 }
 
-__all__ = ["ModelCatalog", "MODEL_DEFAULTS", "register_env", "Policy", "__version__"]
+__all__ = [
+    "ModelCatalog",
+    "MODEL_DEFAULTS",
+    "register_env",
+    "Policy",
+    "record_episode",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -104,7 +104,7 @@ def test_a_key_that_appears_later_gets_its_column_and_earlier_rows_stay(tmp_path
     assert df["training_iteration"].tolist() == [1, 2, 3]
     np.testing.assert_array_equal(df["loss"], [0.5, 0.25, np.nan])
     np.testing.assert_array_equal(df["evaluation/return"], [np.nan, 10.0, 12.0])
-    assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
+    assert [f for f in os.listdir(tmp_path) if ".tmp" in f] == []
 
 
 def test_save_without_a_folder_writes_beside_the_logs(tmp_path):

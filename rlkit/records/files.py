@@ -24,7 +24,9 @@ def atomic_path(path: str) -> Iterator[str]:
     """
     folder = os.path.dirname(os.path.abspath(path))
     stem, suffix = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f"{suffix}.tmp", dir=folder)
+    # ".episode.k3j2.tmp.gif": hidden, marked temporary, and ending as the file will (tools
+    # such as imageio choose the format by the extension).
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{suffix}", dir=folder)
     os.close(fd)
     try:
         yield tmp
