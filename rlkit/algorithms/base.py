@@ -116,11 +116,27 @@ class Algorithm:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
+        self.result_logger = None
         self.setup()
         self.engine = self.choose_engine()
         # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
         # notebook comparing runs) do not perturb each other and a restored one replays exactly.
         self._rng_state = torch.get_rng_state()
+        try:
+            self.result_logger = self._start_logger()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_logger(self) -> Any:
+        """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
+        if self.config["logger_config"] is None:
+            return None
+        from rlkit.records.logger import open_logger
+
+        logger = open_logger(self.config["logger_config"], self.config, lambda: self.logdir)
+        self._logdir = logger.logdir  # save() without a folder writes beside the logs
+        return logger
 
     def _build_policy(self, env: Any) -> Any:
         """Build ``self.policy`` from the spaces of the vector env the sampler will step.
@@ -313,6 +329,8 @@ class Algorithm:
             "model": model_metrics(self.model) if learned else {},
         }
         result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+        if self.result_logger is not None:
+            self.result_logger.on_result(result)
         return result
 
     def _iteration_steps(self) -> dict[str, float]:
@@ -415,7 +433,23 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (and the JSON writer)."""
+        """Close the envs (and the JSON writer, and the run's logs)."""
         self.sampler.close()
         if self.writer is not None:
             self.writer.close()
+        if self.result_logger is not None:
+            self.result_logger.close()
+
+    def export_policy_model(self, export_dir: str, onnx: int | None = None) -> str:
+        """Write the policy's model for use without rlkit (RLlib's name); returns the folder.
+
+        ``export_dir`` gets ``model.pt`` (TorchScript) and ``policy_spec.json`` (the input
+        shape, filter statistics and how to turn outputs into an action); with ``onnx=<opset>``
+        also ``model.onnx``. Each maps a preprocessed, filtered observation batch
+        ``[B, *obs_shape] float32`` to the action distribution's inputs ``[B, num_outputs]``.
+        See rlkit.records.export and docs/EXPORT.md.
+        """
+        from rlkit.records.export import export_policy
+
+        with self._lock:  # never half an update
+            return export_policy(self.policy, export_dir, onnx=onnx)

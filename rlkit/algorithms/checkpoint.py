@@ -160,8 +160,24 @@ def load_checkpoint(path: str) -> dict[str, Any]:
     except Exception as err:
         raise ValueError(
             f"cannot read checkpoint '{path}': the file is truncated, corrupted "
-            f"or not an rlkit checkpoint ({type(err).__name__}: {err})"
+            f"or not an rlkit checkpoint ({_load_failure(err)}); write a new one with "
+            f"trainer.save(directory)"
         ) from err
+
+
+def _load_failure(err: Exception) -> str:
+    """What torch.load said, without its advice to load with ``weights_only=False``.
+
+    That advice runs any code the file holds; an rlkit checkpoint never needs it, so the
+    message must not pass it on to a student.
+    """
+    text = str(err)
+    if "weights_only" in text or "Weights only load failed" in text:
+        return (
+            f"{type(err).__name__}: it holds objects other than tensors and plain values, "
+            f"which rlkit never writes and never loads"
+        )
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else 'no details'}"
 
 
 def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
 from rlkit.utils.config import merge_model_config, suggest
+from rlkit.records.logger import check_logger_config
 
 KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
 
@@ -293,6 +294,16 @@ COMMON_KEYS: dict[str, Key] = table(
             "directory to write sampled batches to as JSON lines",
             "paths",
             none=True,
+        ),
+        Key(
+            "logger_config",
+            None,
+            "write each train() result to a run folder (rlkit.records.logger): {'logdir': "
+            "folder or None (the trainer's logdir), 'loggers': ['json', 'csv', "
+            "'tensorboard']}; None writes nothing",
+            "dict",
+            none=True,
+            check_nested=check_logger_config,
         ),
         Key(
             "num_threads",
