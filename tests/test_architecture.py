@@ -83,14 +83,16 @@ FLOORS = [
     ("assembly", ["rlkit.trace", "rlkit.catalog"]),
     ("engines", ["rlkit.engines"]),
     ("policy", ["rlkit.policy"]),
-    ("data", ["rlkit.sampling", "rlkit.offline"]),
+    ("data", ["rlkit.sampling", "rlkit.offline", "rlkit.records"]),
     ("runners", ["rlkit.scaling", "rlkit.scaling.cluster", "rlkit.scaling.runners"]),
     ("algorithms", ["rlkit.algorithms"]),
     (
         "users",
         [
             "rlkit.scaling.sweeps",
+            "rlkit.records.video",
             "rlkit.widgets",
+            "rlkit.grading",
             "rlkit.examples",
             "rlkit.exercises",
             "rlkit.migrate",
@@ -195,6 +197,25 @@ def test_upward_edges_are_found_in_a_function_and_through_a_package(tmp_path):
 def test_no_module_imports_one_on_a_higher_floor():
     upward = upward_edges(import_graph())
     assert not upward, "imports pointing up:\n" + "\n".join(upward)
+
+
+def test_rlkit_imports_its_own_modules_by_their_paths_not_by_moved_aliases():
+    modules = {module_name(p) for p in PACKAGE_DIR.rglob("*.py")}
+    stale = []
+    for path in PACKAGE_DIR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            stale += [
+                f"{module_name(path)} imports {n} (now {rlkit.MOVED[n]})"
+                for n in names
+                if n.startswith("rlkit") and n not in modules and n in rlkit.MOVED
+            ]
+    assert not stale, "\n".join(stale)
 
 
 def test_no_import_cycle_among_rlkit_modules():

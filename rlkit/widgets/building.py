@@ -178,7 +178,7 @@ def changed_keys(choices: Choices) -> list[str]:
     >>> changed_keys(Choices("CartPole-v1", "PPO", {"lr": 0.001, "seed": 1}))
     ['lr=0.001']
     """
-    from rlkit.config import MODEL_DEFAULTS
+    from rlkit.utils.config import MODEL_DEFAULTS
 
     defaults = algorithm_defaults(choices.algo)
     parts = [
