@@ -8,9 +8,9 @@ Each process is one student's kernel: ``PPO(env="CartPole-v1", config={"seed": i
 rlkit's defaults (so the default engine, torch) trains ``--iterations`` iterations. All start
 together (each waits on one shared start time), as users run them: no thread variables (the
 harness removes them, as ``run.py --users`` does). Printed per process: wall seconds of its
-training (first to last iteration), CPU seconds, env steps; then the median and the slowest wall time
-(the student who waits longest) and the machine's load average. On a shared machine, compare
-figures from one run.
+training (first to last iteration), CPU seconds, env steps; then the median and the slowest
+wall time (the student who waits longest) and the machine's load average. On a shared
+machine, compare figures from one run.
 """
 
 from __future__ import annotations
