@@ -12,7 +12,8 @@ import pytest
 from rlkit.algorithms import ALGORITHMS, DQN, PG, PPO
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.docs import markdown
-from rlkit.algorithms.config.keys import COMMON_KEYS, algorithm_keys
+from rlkit.algorithms.config.keys import COMMON_KEYS
+from rlkit.algorithms.config.registry import algorithm_keys
 from rlkit.algorithms.config.rllib_keys import RLLIB_ONLY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,7 +3,7 @@
 from rlkit.algorithms.a2c import A2C
 from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
 from rlkit.algorithms.bc import BC
-from rlkit.algorithms.config.keys import algorithm_keys, register_algorithms
+from rlkit.algorithms.config.registry import algorithm_keys, register_algorithms
 from rlkit.algorithms.dqn import DQN
 from rlkit.algorithms.pg import PG
 from rlkit.algorithms.ppo import PPO

@@ -22,24 +22,22 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.acting import check_single_action_inputs, single_action
+from rlkit.algorithms.building import make_policy, make_sampler
 from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
+from rlkit.algorithms.results import iteration_result, mean_stats
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
-from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
-from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
-from rlkit.envs import env_label, make_vec_env
+from rlkit.engines.learner import Learner, TwinFn, make_adam
+from rlkit.envs import env_label
 from rlkit.policy import Policy
-from rlkit.sampling import Sampler
 from rlkit.utils.devices import resolve_device
 from rlkit.utils.seeding import private_rng
 from rlkit.utils.threads import limit_threads
 
 # Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
-
-DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
 
 
 def piecewise(schedule: list, t: float) -> float:
@@ -103,7 +101,7 @@ class Algorithm:
             else copy.deepcopy(self.policy.model).to(self.device)
         )
         self.optimizer = make_adam(self.model, self.config["lr"], self.config["adam_epsilon"])
-        self.sampler = self._build_sampler(env, vec_env, seed)
+        self.sampler = make_sampler(self, env, vec_env, seed)
         self.iteration = 0
         # train(), save() and restore() take turns: a notebook's save() while a dashboard
         # trains waits for the iteration's end, so a checkpoint never holds half an update.
@@ -139,53 +137,14 @@ class Algorithm:
         return logger
 
     def _build_policy(self, env: Any) -> Any:
-        """Build ``self.policy`` from the spaces of the vector env the sampler will step.
-
-        One source of truth for the spaces: the policy sees what the sampler delivers (for
-        Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
-        """
-        vec_env = make_vec_env(
-            env,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            config=self.config,
-        )
+        """Build ``self.policy`` over the vector env the sampler will step; returns that env."""
+        vec_env, self.policy = make_policy(env, self.config)
         try:
-            self.policy = Policy(
-                vec_env.single_observation_space,
-                vec_env.single_action_space,
-                {
-                    "model": policy_model_config(env, self.config),
-                    "observation_filter": self.config["observation_filter"],
-                    "num_threads": self.config["num_threads"],
-                    "engine": self.config["engine"],
-                },
-            )
-            self.policy.env_note = env_note(env, self.config, vec_env)
             self.check_policy()
         except BaseException:
             vec_env.close()
             raise
         return vec_env
-
-    def _build_sampler(self, env: Any, vec_env: Any, seed: int | None) -> Any:
-        """The Sampler over ``vec_env``, or with ``num_env_runners`` Ray actors behind its API."""
-        if self.config["num_env_runners"] > 0:  # N Ray actors behind the Sampler's interface
-            from rlkit.scaling.runners import EnvRunnerGroup
-
-            vec_env.close()  # the runners step envs of their own
-            return EnvRunnerGroup(self, env, self.config["num_env_runners"])
-        return Sampler(
-            env,
-            self.policy,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            seed,
-            config=self.config,
-            vec_env=vec_env,
-        )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
         """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
@@ -309,26 +268,7 @@ class Algorithm:
                 self._sync_weights()
                 self.time_total_s += time.perf_counter() - start
         self.iteration += 1
-        result = {
-            **self.sampler.stats(),
-            "timesteps_total": self.timesteps_total,
-            "training_iteration": self.iteration,
-            "time_total_s": self.time_total_s,
-            "time_this_iter_s": time.perf_counter() - start,
-            "lr": self.current_lr(),
-            "engine": self.engine.name,
-            "engine_reason": self.engine.reason,
-            **stats,
-        }
-        # RLlib's place for the same figures: result["info"]["learner"]["default_policy"]
-        # ["learner_stats"] (every statistic) and [...]["model"] (the model's metrics()).
-        # (A DQN iteration before learning_starts made no update: no metrics to report.)
-        learned = stats.get("num_updates", 1) > 0
-        policy_info = {
-            "learner_stats": dict(stats),
-            "model": model_metrics(self.model) if learned else {},
-        }
-        result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+        result = iteration_result(self, stats, start)
         if self.result_logger is not None:
             self.result_logger.on_result(result)
         return result
@@ -349,18 +289,8 @@ class Algorithm:
                 return steps[0] if len(steps) == 1 else self.combine_stats(steps)
 
     def combine_stats(self, steps: list[dict[str, float]]) -> dict[str, float]:
-        """One iteration's statistics from several training steps'.
-
-        Each is the mean over the steps that report a finite value (NaN where none does).
-        """
-        out = {}
-        for key, last in steps[-1].items():
-            if isinstance(last, (bool, str)) or not isinstance(last, (int, float)):
-                out[key] = last  # e.g. a name: the last step's
-                continue
-            values = [float(s[key]) for s in steps if key in s and np.isfinite(s[key])]
-            out[key] = float(np.mean(values)) if values else float("nan")
-        return out
+        """One iteration's statistics from several training steps' (their means)."""
+        return mean_stats(steps)
 
     def _sync_weights(self) -> None:
         """Copy the learner's weights to the CPU sampling model (no-op on CPU)."""

@@ -86,7 +86,7 @@ def algorithm_class(name: str) -> type:
 def algorithm_defaults(name: str) -> dict[str, Any]:
     """Every config key of algorithm ``name`` with its default (common keys included).
 
-    The keys' types, ranges and meanings: rlkit.algorithms.config.keys.algorithm_keys(name).
+    The keys' types, ranges and meanings: rlkit.algorithms.algorithm_keys(name).
     """
     keys = algorithm_class(name).config_keys()
     return copy.deepcopy({k: key.default for k, key in keys.items()})

@@ -86,7 +86,7 @@ def editable_keys(algo: str) -> list[Any]:
     From the algorithm's key table (rlkit.algorithms.config.keys): the main hyperparameters first,
     then the rest by name. Keys whose default is None stay in "more config".
     """
-    from rlkit.algorithms.config.keys import algorithm_keys
+    from rlkit.algorithms.config.registry import algorithm_keys
 
     table = algorithm_keys(algo)
     chosen = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from rlkit.algorithms.config.keys import algorithm_keys
+from rlkit.algorithms.config.registry import algorithm_keys
 from rlkit.catalog import ModelCatalog
 from rlkit.distributions import BUILTIN_DISTRIBUTIONS
 from rlkit.envs import env_label

@@ -2,6 +2,7 @@
 
 - ``keys``: ``Key`` and the tables every algorithm declares (``table``, ``defaults``).
 - ``rllib_keys``: RLlib's keys rlkit accepts, maps or refuses with a reason.
+- ``registry``: the trainer classes by name (``algorithm_keys("PPO")``).
 - ``checking``: the checks of a whole config (unknown keys, "did you mean", model keys).
 - ``docs``: ``docs/CONFIG.md`` generated from the tables
   (``python -m rlkit.algorithms.config.docs``).

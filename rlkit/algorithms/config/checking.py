@@ -14,7 +14,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from rlkit.algorithms.config.keys import ALGORITHMS, Key, defaults
+from rlkit.algorithms.config.keys import Key, defaults
+from rlkit.algorithms.config.registry import ALGORITHMS
 from rlkit.algorithms.config.rllib_keys import resolve_aliases, rllib_advice
 from rlkit.utils.config import suggest
 

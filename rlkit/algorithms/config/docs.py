@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rlkit.algorithms.config.keys import ALGORITHMS, COMMON_KEYS, Key
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key
+from rlkit.algorithms.config.registry import ALGORITHMS
 from rlkit.algorithms.config.rllib_keys import ALIASES, RLLIB_ONLY
 from rlkit.utils.config import MODEL_DEFAULTS
 
@@ -25,7 +26,7 @@ def markdown() -> str:
         "`python -m rlkit.algorithms.config.docs > docs/CONFIG.md`. A trainer checks every key",
         "when it is built: an unknown key or a value of the wrong type or range is a `ValueError`",
         "naming the key, the value and what it takes. In code:",
-        '`rlkit.algorithms.config.keys.algorithm_keys("PPO")`.',
+        '`rlkit.algorithms.algorithm_keys("PPO")`.',
         "",
         "## Common keys (every algorithm)",
         "",

@@ -386,20 +386,3 @@ COMMON_KEYS: dict[str, Key] = table(
         ),
     ]
 )
-
-
-# The trainer classes by name, filled in by rlkit.algorithms (keys.py cannot import them: they
-# import it).
-ALGORITHMS: dict[str, type] = {}
-
-
-def register_algorithms(algorithms: Mapping[str, type]) -> None:
-    """Make ``algorithms`` ({"PPO": PPO, ...}) known to algorithm_keys and the docs."""
-    ALGORITHMS.update(algorithms)
-
-
-def algorithm_keys(name: str) -> dict[str, Key]:
-    """Every key of algorithm ``name`` ("PPO", ...), common keys included, by name."""
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm '{name}'; rlkit has {', '.join(ALGORITHMS)}")
-    return ALGORITHMS[name].config_keys()

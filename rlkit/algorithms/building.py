@@ -1,0 +1,62 @@
+"""What a trainer is built from: the vector env, the policy over its spaces, the sampler.
+
+One source of truth for the spaces: the policy sees what the sampler delivers (for Atari, the
+DeepMind frames of ale-py's vector env).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlkit.atari import env_note, policy_model_config
+from rlkit.envs import make_vec_env
+from rlkit.policy import Policy
+from rlkit.sampling import Sampler
+
+
+def make_policy(env: Any, config: dict[str, Any]) -> tuple[Any, Policy]:
+    """(the vector env the sampler will step, the Policy built from its spaces).
+
+    Args:
+        env: the trainer's env (an id, a registered name or a class).
+        config: the trainer's checked config.
+    """
+    vec_env = make_vec_env(
+        env, config["num_envs"], config["env_config"], config["vector_mode"], config=config
+    )
+    try:
+        policy = Policy(
+            vec_env.single_observation_space,
+            vec_env.single_action_space,
+            {
+                "model": policy_model_config(env, config),
+                "observation_filter": config["observation_filter"],
+                "num_threads": config["num_threads"],
+                "engine": config["engine"],
+            },
+        )
+        policy.env_note = env_note(env, config, vec_env)
+    except BaseException:
+        vec_env.close()
+        raise
+    return vec_env, policy
+
+
+def make_sampler(trainer: Any, env: Any, vec_env: Any, seed: int | None) -> Any:
+    """The Sampler over ``vec_env``, or with ``num_env_runners`` Ray actors behind its API."""
+    config = trainer.config
+    if config["num_env_runners"] > 0:  # N Ray actors behind the Sampler's interface
+        from rlkit.scaling.runners import EnvRunnerGroup  # Ray: imported only when asked for
+
+        vec_env.close()  # the runners step envs of their own
+        return EnvRunnerGroup(trainer, env, config["num_env_runners"])
+    return Sampler(
+        env,
+        trainer.policy,
+        config["num_envs"],
+        config["env_config"],
+        config["vector_mode"],
+        seed,
+        config=config,
+        vec_env=vec_env,
+    )

@@ -1,0 +1,62 @@
+"""What ``Algorithm.train()`` returns: one iteration's figures, in rlkit's and RLlib's places.
+
+rlkit's result is flat (``result["episode_reward_mean"]``, ``result["policy_loss"]``); RLlib's
+code reads the learner's statistics under ``result["info"]["learner"]["default_policy"]``
+(``learner_stats``, and ``model``: the model's ``metrics()``), so they are there too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from rlkit.engines.learner import model_metrics
+
+DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
+
+
+def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[str, Any]:
+    """The result of the iteration ``trainer`` just finished.
+
+    Args:
+        trainer: the Algorithm (its sampler, counters, engine, learning rate and model).
+        stats: the iteration's learner statistics (``training_step``'s, combined).
+        start: ``time.perf_counter()`` when the iteration began.
+    """
+    result = {
+        **trainer.sampler.stats(),
+        "timesteps_total": trainer.timesteps_total,
+        "training_iteration": trainer.iteration,
+        "time_total_s": trainer.time_total_s,
+        "time_this_iter_s": time.perf_counter() - start,
+        "lr": trainer.current_lr(),
+        "engine": trainer.engine.name,
+        "engine_reason": trainer.engine.reason,
+        **stats,
+    }
+    # (A DQN iteration before learning_starts made no update: no metrics to report.)
+    learned = stats.get("num_updates", 1) > 0
+    policy_info = {
+        "learner_stats": dict(stats),
+        "model": model_metrics(trainer.model) if learned else {},
+    }
+    result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+    return result
+
+
+def mean_stats(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """One iteration's statistics from several training steps'.
+
+    Each is the mean over the steps that report a finite value (NaN where none does); a
+    name or a flag is the last step's.
+    """
+    out = {}
+    for key, last in steps[-1].items():
+        if isinstance(last, (bool, str)) or not isinstance(last, (int, float)):
+            out[key] = last  # e.g. a name: the last step's
+            continue
+        values = [float(s[key]) for s in steps if key in s and np.isfinite(s[key])]
+        out[key] = float(np.mean(values)) if values else float("nan")
+    return out
