@@ -45,8 +45,7 @@ VARIANT_KEY = "rlkit_variant"  # param_space key holding one grid point's config
 
 def _algorithm_class(name: str) -> type:
     # sweeps stands above the algorithms (docs/DESIGN.md's floors: it trains them), so this is
-    # a downward import; it is made here, not at the top, so that Ray's workers unpickling
-    # the trainable import the algorithms only when a trial starts.
+    # a downward import; it is made when a trial asks for its class, not when the module loads.
     from rlkit import algorithms
 
     cls = getattr(algorithms, name, None)
