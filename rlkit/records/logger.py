@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.config import suggest
 from rlkit.records.files import atomic_path, check_writable, write_text
+from rlkit.utils.config import suggest
 
 FORMATS = ("json", "csv", "tensorboard")
 

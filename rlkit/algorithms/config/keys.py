@@ -24,8 +24,8 @@ import numpy as np
 
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
-from rlkit.utils.config import merge_model_config, suggest
 from rlkit.records.logger import check_logger_config
+from rlkit.utils.config import merge_model_config, suggest
 
 KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
 
