@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import io
 import re
+import subprocess
 import sys
 import time
 import warnings
@@ -252,3 +253,33 @@ def test_the_package_holds_no_graded_case_and_no_solution():
     assert len(numbers) > 20
     assert not [n for n in numbers if n in text]  # no graded input or answer
     assert "next_advantage = delta + gamma * lam" not in text  # the gae solution's line
+
+
+def test_a_built_wheel_and_sdist_hold_no_solutions_and_no_graded_cases(tmp_path):
+    # Built as pip builds them, from a copy that has solutions/ beside rlkit/ (as a checkout has).
+    import shutil
+    import tarfile
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "MANIFEST.in"):
+        shutil.copy(ROOT / name, src / name)
+    for name in ("rlkit", "solutions"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    script = "from setuptools import build_meta as b; b.build_wheel('dist'); b.build_sdist('dist')"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=src, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (src / "dist").glob("*.whl")
+    (sdist,) = (src / "dist").glob("*.tar.gz")
+    with zipfile.ZipFile(wheel) as whl, tarfile.open(sdist) as tar:
+        names = whl.namelist() + tar.getnames()
+        contents = "".join(whl.read(n).decode("utf-8", "ignore") for n in whl.namelist())
+    assert any(n.endswith("rlkit/grading/runtime.py") for n in names)  # the package is there
+    assert any(n.endswith("rlkit/exercises/expected.json") for n in names)
+    leaked = [n for n in names if "solutions" in n or n.endswith(("graded.py", "make_expected.py"))]
+    assert leaked == []
+    assert "next_advantage = delta + gamma * lam" not in contents
+    assert "GradedCheck(\n" not in contents.replace('"', "")
