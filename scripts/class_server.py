@@ -11,7 +11,7 @@ maximum resident set size, from the kernel itself) and of all kernels together.
 
 --cores C pins every kernel to the first C CPUs (a C-core server on a bigger machine); by
 default the kernels may use every CPU this process may. The training cell is PPO on
-CartPole-v1, 4 iterations of 1,024 steps (--iterations), what a student's full-budget cell in
+CartPole-v1, 4 iterations of about 1,000 env steps (--iterations), what a full-budget cell in
 the algorithms notebooks does in its first seconds; rlkit gives each kernel one torch thread.
 The machine's load average before and after is printed: other users of the machine slow the
 kernels down as much as the class does.
