@@ -577,7 +577,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     picker = ComponentPicker("CartPole-v1", "PPO", TINY)
     picker.fcnet_hiddens.value = "64, x"
     assert picker.bad_editor is picker.fcnet_hiddens
-    assert picker.fcnet_hiddens.layout.border and "rlkit-bad" in picker.fcnet_hiddens._dom_classes
+    assert "rlkit-bad" in picker.fcnet_hiddens._dom_classes  # outlined inside its box (CSS)
     row = picker._rows[id(picker.fcnet_hiddens)]
     assert row.children == (picker.fcnet_hiddens, picker.error_box)  # message beside it
     assert picker.advanced.selected_index is None  # the swap controls are not folded
@@ -585,7 +585,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     assert (
         picker.bad_editor is None and picker.error == "" and row.children == (picker.fcnet_hiddens,)
     )
-    assert not picker.fcnet_hiddens.layout.border
+    assert "rlkit-bad" not in picker.fcnet_hiddens._dom_classes
     picker.more_config.value = "{'gama': 0.9}"  # folded away under "Hyperparameters"
     assert picker.bad_editor is picker.more_config and picker.advanced.selected_index == 0
 

@@ -35,6 +35,7 @@ from rlkit.widgets.building import (
 from rlkit.widgets.dashboard import error_html
 from rlkit.widgets.editors import (
     DEFAULT_ENVS,
+    EDITOR_CSS,
     FILTERS,
     MODEL_EDITOR_KEYS,
     EditorRows,
@@ -100,7 +101,9 @@ class ComponentPicker(widgets.VBox):
         self.error_box = widgets.HTML("", layout={"width": "100%"})
         self.error_box.add_class("rlkit-error")
         self.explain = widgets.HTML("")
-        super().__init__(self._layout())
+        css = widgets.HTML(f"<style>{EDITOR_CSS}</style>", layout={"display": "none"})
+        super().__init__([css, *self._layout()])
+        self.add_class("rlkit-picker")
         for editor in self._editors():
             editor.observe(self._changed, names="value")
         if not self.rebuild():
