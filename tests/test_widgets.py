@@ -994,3 +994,13 @@ def test_dataflow_text_is_12px_contrasted_and_breaks_only_between_words():
     svg_texts = re.findall(r"<text [^>]*>([^<]*)</text>", six)
     assert "0.17" not in svg_texts  # no room over 20 px bars: listed under them instead
     assert six.count("white-space:nowrap'>") == 6 and "5: 0.17" in six
+
+
+def test_picker_lists_components_registered_after_it_was_made():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    assert "widget_test_late_model" not in [v for _, v in picker.model.options]
+    ModelCatalog.register_custom_model("widget_test_late_model", TwoLayerModel)
+    picker.fcnet_hiddens.value = "6"  # any change: the dropdowns are brought up to date first
+    assert "widget_test_late_model" in [v for _, v in picker.model.options]
+    picker.model.value = "widget_test_late_model"
+    assert isinstance(picker.policy.model, TwoLayerModel)

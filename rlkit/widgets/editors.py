@@ -69,6 +69,47 @@ def named_options(first: tuple, names: list, current: Any) -> list[tuple[str, An
     return options
 
 
+# The first option of each component dropdown: the choice the catalog makes by itself.
+_AUTO = {
+    "model": ("default (FC / Vision)", ""),
+    "preprocessor": ("auto", ""),
+    "action distribution": ("auto", ""),
+}
+
+
+def registered_names() -> dict[str, list]:
+    """What each component dropdown offers: every name registered with ModelCatalog.
+
+    The action distribution dropdown also lists the built-in distributions, first.
+    """
+    from rlkit.catalog import ModelCatalog
+    from rlkit.distributions import BUILTIN_DISTRIBUTIONS
+
+    registered = ModelCatalog.registered()
+    return {
+        "model": list(registered["models"]),
+        "preprocessor": list(registered["preprocessors"]),
+        "action distribution": list(BUILTIN_DISTRIBUTIONS) + list(registered["action_dists"]),
+    }
+
+
+def component_dropdown(what: str, current: Any) -> widgets.Dropdown:
+    """The dropdown of ``what`` ("model", "preprocessor", "action distribution")."""
+    options = named_options(_AUTO[what], registered_names()[what], current)
+    return dropdown(what, options, current or "")
+
+
+def refresh_options(editors: dict[str, widgets.Dropdown]) -> None:
+    """Give component dropdowns every name registered by now, keeping their values."""
+    names = registered_names()
+    for what, editor in editors.items():
+        options = named_options(_AUTO[what], names[what], editor.value)
+        if list(editor.options) != options:
+            value = editor.value
+            editor.options = options
+            editor.value = value
+
+
 def dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
     """A full-width dropdown with the picker's label width."""
     editor = widgets.Dropdown(
