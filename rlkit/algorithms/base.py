@@ -28,7 +28,7 @@ from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
-from rlkit.engines.learner import make_adam, model_metrics
+from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
 from rlkit.envs import env_label, make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
@@ -197,9 +197,24 @@ class Algorithm:
         It is chosen again at every train(): a hook registered or a layer frozen since then
         makes "auto" choose torch, and "numpy" an error saying why.
         """
-        engine = select_engine(self.config["engine"], self.policy, self)
+        self.learner = self.make_learner()
+        engine = select_engine(self.config["engine"], self.policy.acting, self.learner)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
+
+    def make_learner(self) -> Learner:
+        """This algorithm's gradient step, as every engine takes it (rlkit.engines.learner).
+
+        ``step_loss`` is the loss; ``loss_twin()`` its numpy twin, where there is one.
+        """
+        return Learner(
+            name=type(self).__name__,
+            model=self.model,
+            optimizer=self.optimizer,
+            grad_clip=self.config["grad_clip"],
+            loss=self.step_loss,
+            twin=self.loss_twin(),
+        )
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -214,6 +229,18 @@ class Algorithm:
     def training_step(self) -> dict[str, float]:
         """One training step (sample, learn); returns its statistics. Subclasses define it."""
         raise NotImplementedError
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """Forward and loss on minibatch ``mb``: (scalar loss, statistics, loss_inputs).
+
+        ``loss_inputs`` is the batch as the model saw it (``Model.custom_loss`` reads it).
+        ``self.engine.step(self.learner, mb)`` runs it, then the optimizer step.
+        """
+        raise NotImplementedError
+
+    def loss_twin(self) -> TwinFn | None:
+        """The numpy twin of ``step_loss`` (rlkit.engines.numpy.loss), or None (no twin)."""
+        return None
 
     def action_fn(self):
         """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""

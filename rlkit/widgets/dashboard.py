@@ -170,6 +170,11 @@ class TrainingDashboard(widgets.VBox):
             self._set_state("blocked", f"⚠ Train is off: {html.escape(reason)}")
 
     @property
+    def next_label(self) -> str:
+        """The name of the run the next Train starts (or continues)."""
+        return self._factory_label if self._factory is not None else self.label
+
+    @property
     def stale(self) -> bool:
         """True when the next Train starts a new run from the factory."""
         return self._factory is not None

@@ -314,9 +314,10 @@ COMMON_KEYS: dict[str, Key] = table(
         ),
         Key(
             "engine",
-            "auto",
-            "what runs the model and the gradient step (rlkit.engines): 'auto' (numpy where "
-            "it is an exact twin of the torch code), 'torch' (the code as written) or 'numpy'",
+            "torch",
+            "what runs the model and the gradient step (rlkit.engines): 'torch' (the code as "
+            "written), 'numpy' (the fast twin of the built-in MLP, PPO's and A2C's losses) or "
+            "'auto' (numpy where it is an exact twin of the torch code, else torch)",
             "choice",
             choices=("auto", "torch", "numpy"),
         ),
