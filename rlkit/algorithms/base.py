@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -26,6 +27,7 @@ from rlkit.algorithms.checking import build_config
 from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
 from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.learner import make_adam, model_metrics
+from rlkit.algorithms.memory import check_memory
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
@@ -33,7 +35,7 @@ from rlkit.envs import env_label, make_vec_env
 from rlkit.guards import NonFiniteDataError
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
-from rlkit.seeding import private_rng
+from rlkit.seeding import new_generator, private_rng
 from rlkit.spaces import add_batch_dim
 from rlkit.threads import limit_threads
 
@@ -113,11 +115,16 @@ class Algorithm:
         self.validate()
         self.env_spec = env
         seed = self.config["seed"]
-        if seed is not None:
+        if seed is not None:  # for your own code that draws from the global generators
             torch.manual_seed(seed)
             np.random.seed(seed)
+        # Each trainer draws rlkit's random numbers from a generator of its own (rlkit.seeding),
+        # so trainers in other threads (two dashboards in one notebook) never perturb it and a
+        # restored one replays exactly.
+        self._generator = new_generator(seed)
         self.device = resolve_device(self.config["device"])
-        vec_env = self._build_policy(env)
+        with private_rng(self):
+            vec_env = self._build_policy(env)
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -138,18 +145,29 @@ class Algorithm:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
-        self.setup()
+        with private_rng(self):
+            self.setup()
         self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
+
+    @property
+    def _rng_state(self) -> torch.Tensor:
+        """The state of this trainer's generator (checkpoints and snapshots keep it)."""
+        return self._generator.get_state()
+
+    @_rng_state.setter
+    def _rng_state(self, state: torch.Tensor) -> None:
+        self._generator.set_state(state)
 
     def _build_policy(self, env: Any) -> Any:
         """Build ``self.policy`` from the spaces of the vector env the sampler will step.
 
         One source of truth for the spaces: the policy sees what the sampler delivers (for
         Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
+
+        What the config will need in memory is checked first (rlkit.algorithms.memory): with
+        a one-number observation before any env exists, with the real spaces before the model.
         """
+        check_memory(self.config, gym.spaces.Box(0.0, 1.0, (1,)), 1)
         vec_env = make_vec_env(
             env,
             self.config["num_envs"],
@@ -158,6 +176,8 @@ class Algorithm:
             config=self.config,
         )
         try:
+            outputs = 2 * gym.spaces.flatdim(vec_env.single_action_space)
+            check_memory(self.config, vec_env.single_observation_space, outputs)
             self.policy = Policy(
                 vec_env.single_observation_space,
                 vec_env.single_action_space,
@@ -194,7 +214,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This trainer's generator for rlkit's draws in this thread (rlkit.seeding)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:

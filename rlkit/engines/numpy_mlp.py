@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.seeding import generator
+
 # Above this many elements tanh is computed as 2 / (1 + exp(-2z)) - 1: numpy's exp is
 # vectorised where its tanh is not (1.5-2.5x faster on a [256, 256] block; below, the five
 # calls cost more than they save). Both agree to float32 rounding (~2e-7).
@@ -318,7 +320,7 @@ def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray,
     if not explore:
         noise = np.zeros_like(mean)
     else:
-        noise = torch.randn(mean.shape).numpy()
+        noise = torch.randn(mean.shape, generator=generator()).numpy()
     actions = mean + np.exp(log_std) * noise
     logp = gaussian_logp(noise, log_std)
     return actions.astype(np.float32), logp.astype(np.float32)
@@ -370,5 +372,5 @@ def sample_categorical(log_probs: np.ndarray, explore: bool) -> np.ndarray:
             "Categorical.sample: the model output NaN logits; the model has diverged "
             "(lower lr, set grad_clip, or check the inputs for NaN)"
         )
-    q = torch.empty(log_probs.shape).exponential_().numpy()
+    q = torch.empty(log_probs.shape).exponential_(generator=generator()).numpy()
     return (np.exp(log_probs) / q).argmax(axis=1)
