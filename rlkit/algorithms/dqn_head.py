@@ -27,10 +27,10 @@ from rlkit.seeding import reset_parameters_
 RLLIB_FEATURES = 256  # RLlib's width when fcnet_hiddens is empty
 
 
-
 def _default_linear(in_size: int, out_size: int) -> nn.Linear:
     """An ``nn.Linear`` with torch's default init, drawn from the trainer's generator."""
     return reset_parameters_(nn.utils.skip_init(nn.Linear, in_size, out_size))
+
 
 class QHeadModel(Model):
     """A feature model with RLlib's Q head over it.

@@ -35,7 +35,6 @@ BOUND_EPS = 1e-6
 BETA_INPUT_BOUND = 50.0
 
 
-
 @torch.no_grad()
 def _normal_sample(dist: Normal) -> torch.Tensor:
     """``dist.sample()`` drawn from ``rlkit.seeding.generator()`` (the same numbers for a state)."""
@@ -53,6 +52,7 @@ def _beta_sample(dist: torch.distributions.Beta) -> torch.Tensor:
     alpha, beta = dist.concentration1, dist.concentration0
     draw = numpy_rng().beta(alpha.cpu().double().numpy(), beta.cpu().double().numpy())
     return torch.as_tensor(draw, dtype=alpha.dtype, device=alpha.device)
+
 
 class DiagGaussian(ActionDistribution):
     """Independent Normal per action dim; inputs are [mean, log_std], log_std clamped to [-20, 2].
