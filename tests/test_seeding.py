@@ -1,4 +1,4 @@
-"""Trainers own their random numbers (rlkit.seeding): threads never change a trainer's results.
+"""Trainers own their random numbers (rlkit.utils.seeding): threads never change results.
 
 Four trainers trained in four threads at once give exactly what the same four give one after
 the other, for both engines, for categorical and Gaussian sampling, and for DQN's exploration
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from rlkit.algorithms import DQN, PPO
-from rlkit.seeding import generator, new_generator, private_rng
+from rlkit.utils.seeding import generator, new_generator, private_rng
 
 SMALL = {"num_envs": 2, "rollout_fragment_length": 32, "sgd_minibatch_size": 32, "num_sgd_iter": 2}
 DQN_SMALL = {

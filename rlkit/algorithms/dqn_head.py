@@ -22,7 +22,7 @@ from torch import nn
 from rlkit.catalog import ModelCatalog
 from rlkit.models.base import Model
 from rlkit.models.fcnet import mlp
-from rlkit.seeding import reset_parameters_
+from rlkit.utils.seeding import reset_parameters_
 
 RLLIB_FEATURES = 256  # RLlib's width when fcnet_hiddens is empty
 

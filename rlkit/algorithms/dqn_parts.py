@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.config import check_keys
-from rlkit.seeding import generator
+from rlkit.utils.config import check_keys
+from rlkit.utils.seeding import generator
 
 EXPLORATION_DEFAULTS: dict[str, Any] = {
     "type": "EpsilonGreedy",

@@ -15,7 +15,7 @@ from rlkit.distributions.base import (
     _out_of_range,
     _space_error,
 )
-from rlkit.seeding import generator
+from rlkit.utils.seeding import generator
 
 
 class Categorical(ActionDistribution):

@@ -20,7 +20,7 @@ from rlkit.distributions.base import (
     _float_box,
     _halves,
 )
-from rlkit.seeding import generator, numpy_rng
+from rlkit.utils.seeding import generator, numpy_rng
 
 # A Gaussian's log std is clamped: far below -20 the 1 / std^2 in logp and its gradient head
 # for float32 overflow; above 2 (std 7.4) exploration is noise whatever the action scale.
@@ -37,7 +37,7 @@ BETA_INPUT_BOUND = 50.0
 
 @torch.no_grad()
 def _normal_sample(dist: Normal) -> torch.Tensor:
-    """``dist.sample()`` drawn from ``rlkit.seeding.generator()`` (the same numbers for a state)."""
+    """``dist.sample()`` drawn from ``rlkit.utils.seeding.generator()``."""
     return torch.normal(dist.loc, dist.scale, generator=generator())
 
 

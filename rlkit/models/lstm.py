@@ -23,7 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rlkit.models.base import Model
 from rlkit.models.fcnet import linear, num_mean_outputs, policy_outputs, value_outputs
 from rlkit.models.sequences import add_time_dimension
-from rlkit.seeding import reset_parameters_
+from rlkit.utils.seeding import reset_parameters_
 
 
 def prev_action_width(action_space) -> int:

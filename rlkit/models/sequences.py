@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.seeding import generator
+from rlkit.utils.seeding import generator
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -117,7 +117,7 @@ def chop_into_sequences(
         agent_indices: ``[N]`` agent index of each row (None: all rows count as one agent).
         dynamic_max: pad to ``T = max(seq_lens) + _extra_padding`` (True) or to
             ``T = max_seq_len`` (False).
-        shuffle: put the sequences in a random order (from ``rlkit.seeding.generator()``: the
+        shuffle: put the sequences in a random order (from ``rlkit.utils.seeding.generator()``: the
             trainer's generator inside its block, else torch's global one).
         seq_lens: ``[B]`` lengths to use instead of computing them.
         states_already_reduced_to_init: ``state_columns`` already hold one initial state

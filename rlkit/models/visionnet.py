@@ -30,7 +30,7 @@ from rlkit.models.fcnet import (
     value_branch,
     value_outputs,
 )
-from rlkit.seeding import generator, reset_parameters_
+from rlkit.utils.seeding import generator, reset_parameters_
 
 # Default stacks by (square) image size; RLlib's, and each tested to fit.
 DEFAULT_FILTERS = {

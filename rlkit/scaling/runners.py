@@ -38,7 +38,7 @@ import torch
 
 from rlkit.filters import NoFilter
 from rlkit.sampling import Sampler, episode_stats
-from rlkit.seeding import new_generator, private_rng
+from rlkit.utils.seeding import new_generator, private_rng
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
 GENERATION_STRIDE = 1_000_003  # seed offset of a rebuilt runner's generation
@@ -136,7 +136,7 @@ class EnvRunner:
         self._reported = 0  # episodes already sent to the driver
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This runner's generator for its draws (rlkit.seeding)."""
+        """This runner's generator for its draws (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def sample(

@@ -11,7 +11,7 @@ replays exactly (its generator's state is in the checkpoint).
 Outside any block ``generator()`` is None and torch uses its global generator, so code that
 builds models by hand after ``torch.manual_seed`` behaves as usual. Your own code (a custom
 model's init, a custom distribution's sample) draws from torch's global generator unless it
-passes ``generator=rlkit.seeding.generator()``; the trainer also seeds torch's and numpy's
+passes ``generator=rlkit.utils.seeding.generator()``; the trainer also seeds torch's and numpy's
 global generators with ``seed`` at build, so such code is reproducible when run alone.
 """
 
