@@ -18,7 +18,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
@@ -26,12 +25,12 @@ from rlkit.algorithms.acting import check_single_action_inputs, single_action
 from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
-from rlkit.algorithms.memory import check_memory
+from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
 from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
-from rlkit.envs import env_label, make_vec_env
+from rlkit.envs import env_label
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.utils.devices import resolve_device
@@ -161,17 +160,9 @@ class Algorithm:
         What the config will need in memory is checked first (rlkit.algorithms.memory): with
         a one-number observation before any env exists, with the real spaces before the model.
         """
-        check_memory(self.config, gym.spaces.Box(0.0, 1.0, (1,)), 1)
-        vec_env = make_vec_env(
-            env,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            config=self.config,
-        )
+        vec_env = make_checked_vec_env(env, self.config)
         try:
-            outputs = 2 * gym.spaces.flatdim(vec_env.single_action_space)
-            check_memory(self.config, vec_env.single_observation_space, outputs)
+            check_built_spaces(self.config, vec_env)
             self.policy = Policy(
                 vec_env.single_observation_space,
                 vec_env.single_action_space,

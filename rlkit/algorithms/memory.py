@@ -33,6 +33,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlkit.envs import env_label, make_vec_env
+from rlkit.spaces import MAX_SPACE_DEPTH, SpaceNestingError, check_space_depth
+
 ENV_BYTES = {"sync": 8 * 2**10, "vector": 8 * 2**10, "auto": 8 * 2**10, "async": 50 * 2**20}
 OTHER_COLUMN_BYTES = 64  # actions, rewards, flags, logp, values, advantages, ids per step
 OPTIMISER_COPIES = 5  # weights, gradients, Adam's 2 moments, the rollback snapshot
@@ -135,30 +138,44 @@ def model_bytes(config: Mapping[str, Any], obs_space: gym.Space, num_outputs: in
 
 def estimate(
     config: Mapping[str, Any], obs_space: gym.Space, num_outputs: int
-) -> dict[str, tuple[int, str]]:
-    """{config key: (estimated bytes, what they hold)} for this config and observation space."""
-    num_envs, steps = (
-        int(config.get("num_envs") or 1),
-        int(config.get("rollout_fragment_length") or 1),
-    )
+) -> dict[str, tuple[int, tuple[str, ...], str]]:
+    """{part: (estimated bytes, the config keys that size it, what it holds)}.
+
+    Parts: ``envs``, ``rollout``, ``model`` and (DQN) ``replay``, as the module's table says.
+    """
+    num_envs = int(config.get("num_envs") or 1)
+    steps = int(config.get("rollout_fragment_length") or 1)
     obs_float = _space_bytes(obs_space, 4)
     mode = config.get("vector_mode", "auto")
     parts = {
-        "num_envs": (
+        "envs": (
             num_envs * (ENV_BYTES.get(mode, ENV_BYTES["sync"]) + 4 * obs_float),
+            ("num_envs",),
             f"{num_envs:,} env copies ({mode} mode)",
         ),
-        "rollout_fragment_length": (
+        "rollout": (
             num_envs * steps * (2 * obs_float + OTHER_COLUMN_BYTES) * 2,
+            ("num_envs", "rollout_fragment_length"),
             f"rollout buffers of {num_envs:,} envs x {steps:,} steps",
         ),
-        "fcnet_hiddens": (model_bytes(config, obs_space, num_outputs), "model parameters"),
+        "model": (
+            model_bytes(config, obs_space, num_outputs),
+            ("fcnet_hiddens",),
+            "model parameters and optimiser state",
+        ),
     }
     if "buffer_size" in config:
         size = int(config["buffer_size"])
-        stored = _space_bytes(obs_space)
-        parts["buffer_size"] = (size * (2 * stored + 17), f"replay buffer of {size:,} transitions")
+        parts["replay"] = (
+            size * (2 * _space_bytes(obs_space) + 17),
+            ("buffer_size",),
+            f"replay buffer of {size:,} transitions",
+        )
     return parts
+
+
+def _value(config: Mapping[str, Any], key: str) -> Any:
+    return (config.get("model") or {}).get(key) if key == "fcnet_hiddens" else config.get(key)
 
 
 def check_memory(config: Mapping[str, Any], obs_space: gym.Space, num_outputs: int) -> None:
@@ -170,20 +187,33 @@ def check_memory(config: Mapping[str, Any], obs_space: gym.Space, num_outputs: i
         num_outputs: the model's outputs (the action distribution's inputs).
     """
     parts = estimate(config, obs_space, num_outputs)
-    total = sum(b for b, _ in parts.values())
+    total = sum(b for b, _, _ in parts.values())
     free, source = available_memory()
     if total <= free:
         return
-    key, (worst, what) = max(parts.items(), key=lambda kv: kv[1][0])
-    value = config["model"].get(key) if key == "fcnet_hiddens" else config.get(key)
-    scale = free / max(total, 1)
-    listed = "; ".join(f"{k}: {human(b)}" for k, (b, _) in parts.items() if b)
+    worst, keys, what = max(parts.values(), key=lambda part: part[0])
+    # The key furthest above its default is the one to lower (num_envs or the fragment).
+    key = max(keys, key=lambda k: _excess(config, k))
+    named = " and ".join(f"'{k}' = {_value(config, k)!r}" for k in keys)
+    listed = "; ".join(f"{name}: {human(b)}" for name, (b, _, _) in parts.items() if b)
+    share = free / max(total, 1)
     raise ConfigMemoryError(
-        f"config key '{key}' = {value!r} needs an estimated {human(worst)} ({what}), and the "
-        f"whole config {human(total)} ({listed}), but only {human(free)} is available "
-        f"({source}). Lower '{key}' (about {_fit(value, scale)} would fit) or free memory; "
+        f"config key{'s' if len(keys) > 1 else ''} {named} need{'' if len(keys) > 1 else 's'} "
+        f"an estimated {human(worst)} ({what}); the whole config {human(total)} ({listed}); "
+        f"but only {human(free)} is available ({source}). Lower '{key}' (about "
+        f"{_fit(_value(config, key), share)} would fit) or free memory; "
         "rlkit.algorithms.memory lists what is counted."
     )
+
+
+_TYPICAL = {"num_envs": 8, "rollout_fragment_length": 128}
+
+
+def _excess(config: Mapping[str, Any], key: str) -> float:
+    try:
+        return float(_value(config, key)) / _TYPICAL.get(key, 1)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _fit(value: Any, scale: float) -> str:
@@ -194,3 +224,32 @@ def _fit(value: Any, scale: float) -> str:
         return f"{max(1, int(int(value) * scale)):,}"
     except (TypeError, ValueError):
         return "a smaller value"
+
+
+def make_checked_vec_env(env: Any, config: Mapping[str, Any]) -> gym.vector.VectorEnv:
+    """``make_vec_env`` for a trainer, after the memory check that needs no env.
+
+    Before any env exists the estimate uses a one-number observation (a floor: it catches
+    ``num_envs``, ``rollout_fragment_length`` or ``buffer_size`` far beyond the machine); a
+    space nested too deeply for gymnasium's recursive batching is a ``SpaceNestingError``.
+    """
+    check_memory(config, gym.spaces.Box(0.0, 1.0, (1,)), 1)
+    try:
+        return make_vec_env(
+            env, config["num_envs"], config["env_config"], config["vector_mode"], config=config
+        )
+    except RecursionError:  # gymnasium batches nested spaces recursively
+        raise SpaceNestingError(
+            f"building the vector env of '{env_label(env)}' exceeded Python's recursion limit: "
+            "its observation or action space is nested too deeply; rlkit takes up to "
+            f"{MAX_SPACE_DEPTH} Dict/Tuple levels (rlkit.spaces.MAX_SPACE_DEPTH): flatten the "
+            "inner levels into one Dict with compound keys (e.g. 'a/b/c') or a Box"
+        ) from None
+
+
+def check_built_spaces(config: Mapping[str, Any], vec_env: gym.vector.VectorEnv) -> None:
+    """The checks that need the real spaces: nesting depth, then memory (before the model)."""
+    check_space_depth(vec_env.single_observation_space, "observation space")
+    check_space_depth(vec_env.single_action_space, "action space")
+    outputs = 2 * gym.spaces.flatdim(vec_env.single_action_space)
+    check_memory(config, vec_env.single_observation_space, outputs)
