@@ -17,11 +17,29 @@ import glob
 import json
 import os
 import tempfile
+import time
 from typing import Any
 
 import torch
 
 from rlkit.algorithms.snapshot import copy_state, nonfinite_tensors, put_state
+
+# Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
+RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
+DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
+
+
+def new_results_dir(algorithm: str, env_label: str) -> str:
+    """A new results directory ``$RLKIT_RESULTS_DIR/<Algo>_<env>_<date-time>_<unique>``.
+
+    The root defaults to ``~/rlkit_results`` and is made when missing.
+    """
+    root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
+    label = env_label.replace("/", "_").replace(" ", "_")
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    os.makedirs(root, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f"{algorithm}_{label}_{stamp}_", dir=root)
+
 
 CHECKPOINT_FORMAT = "rlkit-checkpoint"
 CHECKPOINT_VERSION = 1
