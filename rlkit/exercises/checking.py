@@ -5,7 +5,8 @@ expected answer (``expected.json``, written by ``solutions/make_expected.py``; t
 holds no answer key, only numbers). For the first case that differs, the verdict says what
 differs -- the type, the shape, the dtype, a value or a gradient -- and where (which case,
 which output, which index), then adds a hint when the wrong answer matches a mistake students
-often make. The verdict also carries a score, passed cases / cases, for a grader.
+often make. The verdict also carries a score, passed cases / cases, as feedback (grades come
+from the hidden, all-or-nothing cases of ``rlkit.grading``).
 
 Where the exercise says gradients must flow (``Exercise.grad_args``), the check makes those
 inputs require grad, backpropagates ``result.sum()`` (or ``Exercise.grad_of``) and compares the
@@ -128,7 +129,7 @@ class Verdict:
         return self.passed_cases / self.total_cases if self.total_cases else 0.0
 
     def points(self, max_points: float) -> float:
-        """The score scaled to ``max_points``: end an nbgrader test cell with this number."""
+        """The practice score scaled to ``max_points`` (feedback; grades: rlkit.grading)."""
         return round(self.score * max_points, 4)
 
     def __bool__(self) -> bool:
