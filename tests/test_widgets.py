@@ -528,8 +528,9 @@ def test_hyperparameter_editors_come_from_the_key_table():
     editors["num_envs"].value = 2
     assert pg.picker.error == "" and not pg.dashboard.train_button.disabled
     assert "engine" not in pg.picker.choices.config  # untouched defaults stay the trainer's
-    editors["engine"].value = "torch"
-    assert pg.picker.choices.config["engine"] == "torch"
+    assert editors["engine"].value == "torch"  # the default: the code as written
+    editors["engine"].value = "numpy"
+    assert pg.picker.choices.config["engine"] == "numpy"
 
 
 # -- episode replay -------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 from rlkit.algorithms.a2c import A2C
 from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
 from rlkit.algorithms.bc import BC
+from rlkit.algorithms.config.keys import algorithm_keys, register_algorithms
 from rlkit.algorithms.dqn import DQN
-from rlkit.algorithms.keys import algorithm_keys, register_algorithms
 from rlkit.algorithms.pg import PG
 from rlkit.algorithms.ppo import PPO
 

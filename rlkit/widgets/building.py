@@ -19,8 +19,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlkit.config import check_keys, suggest
 from rlkit.envs import env_label, make_env
+from rlkit.utils.config import check_keys, suggest
 
 # The hyperparameters the picker gives an editor, when the algorithm has them. The rest of an
 # algorithm's config is still reachable through the picker's "more config" text.
@@ -86,7 +86,7 @@ def algorithm_class(name: str) -> type:
 def algorithm_defaults(name: str) -> dict[str, Any]:
     """Every config key of algorithm ``name`` with its default (common keys included).
 
-    The keys' types, ranges and meanings: rlkit.algorithms.keys.algorithm_keys(name).
+    The keys' types, ranges and meanings: rlkit.algorithms.config.keys.algorithm_keys(name).
     """
     keys = algorithm_class(name).config_keys()
     return copy.deepcopy({k: key.default for k, key in keys.items()})
@@ -208,7 +208,7 @@ def changed_keys(choices: Choices) -> list[str]:
     >>> changed_keys(Choices("CartPole-v1", "PPO", {"lr": 0.001, "seed": 1}))
     ['lr=0.001']
     """
-    from rlkit.config import MODEL_DEFAULTS
+    from rlkit.utils.config import MODEL_DEFAULTS
 
     defaults = algorithm_defaults(choices.algo)
     parts = [

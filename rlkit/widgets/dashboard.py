@@ -344,6 +344,21 @@ class TrainingDashboard(widgets.VBox):
         self.error_box.value = error_html(message, note)
         self._set_state("failed", "training stopped by an error (below)")
 
+    def load_run(self, folder: str, label: str | None = None) -> str:
+        """Add a past run from its folder (result.json or progress.csv) to the comparison.
+
+        Folders written by ``logger_config`` or ``python -m rlkit train --out``, or Tune
+        trial folders (rlkit.records.runs). Returns the run's label (the folder's name, or
+        ``label``; a number is added if the name is taken).
+        """
+        from rlkit.records.runs import load_results, run_label
+
+        results = load_results(folder)
+        name = self._unique(label or run_label(folder))
+        self.runs[name] = results
+        self.redraw()
+        return name
+
     # -- pictures -----------------------------------------------------------------------------
     def curve_keys(self) -> list[str]:
         """The result keys plotted: return, losses and entropy, as the runs report them."""

@@ -17,9 +17,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from rlkit.algorithms.keys import algorithm_keys
-from rlkit.config import ACTIVATIONS, MODEL_DEFAULTS
+from rlkit.algorithms.config.keys import algorithm_keys
 from rlkit.envs import env_label
+from rlkit.utils.config import ACTIVATIONS, MODEL_DEFAULTS
 from rlkit.widgets.building import (
     Choices,
     SpacesCache,

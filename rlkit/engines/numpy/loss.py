@@ -2,7 +2,7 @@
 
 ``PPO.loss`` and ``A2C.loss`` are the definitions; these are their twins for a Categorical
 or DiagGaussian policy, used where the numpy engine runs the model
-(rlkit.engines.numpy_mlp): there, one minibatch step of a small MLP costs a third of what
+(rlkit.engines.numpy.mlp): there, one minibatch step of a small MLP costs a third of what
 torch's autograd takes for the same maths. ``tests/test_engines.py`` checks each loss,
 its statistics and every parameter's gradient against autograd on the torch loss.
 
@@ -27,14 +27,13 @@ DiagGaussian (inputs [mu, s], log std c = clamp(s, -20, 2), z = (a - mu) / exp(c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-from rlkit.engines.numpy_mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
+from rlkit.engines.numpy.mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
 
 
 class _CategoricalTwin:
@@ -217,26 +216,3 @@ def a2c_loss(
     policy_loss = -_mean(dist.logp * adv)
     vf_err, d_err = _value_loss(mb, values, None)
     return _combine(config, dist, policy_loss, (-adv / N).astype(np.float32), vf_err, d_err)
-
-
-def _ppo(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
-    return ppo_loss(mb, outputs, values, algo.config, algo._clip, algo.policy.dist_class)
-
-
-def _a2c(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
-    return a2c_loss(mb, outputs, values, algo.config, algo.policy.dist_class)
-
-
-# The algorithms with a twin of their loss, by exact class: a subclass may change the loss or
-# the forward that feeds it, so it learns through autograd (the torch engine).
-LOSS_TWINS = {"rlkit.algorithms.ppo.PPO": _ppo, "rlkit.algorithms.a2c.A2C": _a2c}
-
-
-def loss_twin(algorithm: Any) -> Callable | None:
-    """The numpy twin of ``algorithm``'s loss, by its exact class, or None.
-
-    ``twin(algorithm, mb, outputs [N, n], values [N]) -> (total, stats, d total / d outputs
-    [N, n], d total / d values [N])``.
-    """
-    cls = type(algorithm)
-    return LOSS_TWINS.get(f"{cls.__module__}.{cls.__qualname__}")
