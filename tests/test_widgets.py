@@ -849,7 +849,9 @@ def test_sweep_picture_redraws_on_a_timer_until_every_result_is_drawn(board):
     board.start()
     _wait_for(lambda: drawn and drawn[-1] == 30, timeout=5)  # 30 results came in a burst
     assert board.running  # drawn while the sweep still runs, not only at its end
-    assert "running: 2 of 4 trials started, 2 running" in board.status.value
+    assert "running: 2 of 4 trials started, 2 running, 0 ran all 100 iterations, 2 waiting" in (
+        board.status.value
+    )
     assert "30 results" in board.status.value
     legend = board.plot.legend.children
     assert len(legend) == 1 and "mean of 2 seeds" in legend[0].children[1].value
@@ -1005,3 +1007,20 @@ def test_picker_lists_components_registered_after_it_was_made():
     assert "widget_test_late_model" in [v for _, v in picker.model.options]
     picker.model.value = "widget_test_late_model"
     assert isinstance(picker.policy.model, TwoLayerModel)
+
+
+def test_dashboard_wait_hears_stop_while_the_cell_waits(monkeypatch):
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="waited", iterations=100_000)
+    comm_class = type(dash.stop_button.comm)  # ipykernel 7's comms answer this, see waiting.py
+    monkeypatch.setattr(
+        comm_class, "_reply_subshell_for", lambda self, data, default: default, raising=False
+    )
+    dash.train_button.click()
+    click = {"method": "custom", "content": {"event": "click"}}
+    shell_channel = threading.Timer(
+        0.5, lambda: dash.stop_button.comm._reply_subshell_for(click, None)
+    )
+    shell_channel.start()
+    assert dash.wait(timeout=20)  # 100,000 iterations would take hours without the Stop
+    assert dash.state == "stopped" and "stopped after" in dash.status.value
