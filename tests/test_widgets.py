@@ -1024,3 +1024,19 @@ def test_dashboard_wait_hears_stop_while_the_cell_waits(monkeypatch):
     shell_channel.start()
     assert dash.wait(timeout=20)  # 100,000 iterations would take hours without the Stop
     assert dash.state == "stopped" and "stopped after" in dash.status.value
+
+
+def test_scaled_frames_look_like_the_env_bytes():
+    from rlkit.widgets.diagram import image_html
+
+    def pixels(page):
+        data = re.search(r"base64,([^\"]+)", page).group(1)
+        return np.asarray(Image.open(io.BytesIO(__import__("base64").b64decode(data))))
+
+    policy, _ = build_policy(
+        Choices(TinyImageEnv, "PPO", {"model": {"conv_filters": [[4, [3, 3], 2]]}})
+    )
+    stages = policy.trace(np.full((16, 16, 3), 100, np.uint8))
+    env_frame, scaled = (pixels(image_html(np.asarray(s.output))) for s in stages[:2])
+    assert stages[1].output.max() == pytest.approx((100 - 128) / 128)  # the preprocessor scaled it
+    np.testing.assert_array_equal(scaled, env_frame)  # and it is shown as the same grey, not black
