@@ -1040,3 +1040,14 @@ def test_scaled_frames_look_like_the_env_bytes():
     env_frame, scaled = (pixels(image_html(np.asarray(s.output))) for s in stages[:2])
     assert stages[1].output.max() == pytest.approx((100 - 128) / 128)  # the preprocessor scaled it
     np.testing.assert_array_equal(scaled, env_frame)  # and it is shown as the same grey, not black
+
+
+def test_a_run_of_unknown_config_is_never_pooled():
+    runs = {"a, seed 0": _results([10, 20]), "a, seed 1": _results([10, 20]), "a, seed 2": []}
+    runs["a, seed 2"] = _results([10, 20])  # e.g. loaded from a folder without params.json
+    configs = {"a, seed 0": {"lr": 1, "seed": 0}, "a, seed 1": {"lr": 1, "seed": 1}}
+    panel = CurvesPanel(runs, pool_seeds=True, configs=configs)
+    assert panel.groups(list(runs)) == {
+        "a": ["a, seed 0", "a, seed 1"],
+        "a, seed 2": ["a, seed 2"],
+    }
