@@ -35,7 +35,8 @@ def _running_board(page, tag: str) -> None:
     page.wait_for_timeout(3000)  # trials keep reporting: Tune's reporter would clear by now
     expect(board).to_be_visible()
     expect(page.locator(".rlkit-sweep-status")).to_contain_text("running:")
-    assert page.locator(".jp-InputPrompt").nth(2).inner_text().strip() == "[*]:"  # wait() runs
+    prompt = page.locator(".jp-Cell").nth(3).locator(".jp-InputPrompt")
+    assert prompt.inner_text().strip() == "[*]:"  # the wait() cell is running
     board.screenshot(path=ARTIFACTS / f"sweep_running_{tag}.png")
 
 
