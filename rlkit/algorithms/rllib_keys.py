@@ -17,13 +17,13 @@ ALIASES: dict[str, str] = {
     "num_workers": "num_env_runners",
     "num_envs_per_worker": "num_envs_per_env_runner",
     "timesteps_per_iteration": "min_sample_timesteps_per_iteration",
+    "evaluation_num_workers": "evaluation_num_env_runners",
 }
 
 _TF = "a TensorFlow setting, and rlkit runs PyTorch only; remove it"
 _EVAL = (
-    "rlkit has no evaluation workers: evaluate in your own loop with "
-    "trainer.compute_single_action(obs, explore=False), or watch with "
-    "rlkit.widgets.EpisodeReplay"
+    "rlkit evaluates in this process, after train() (evaluation_interval, "
+    "evaluation_duration, evaluation_config) or when asked (trainer.evaluate()); remove it"
 )
 _RAY = "a Ray resource setting; a local rlkit run samples in this process: remove it"
 _STACK = "an RLlib API-stack switch; rlkit has one stack: remove it"
@@ -102,12 +102,6 @@ RLLIB_ONLY: dict[str, str] = {
     "keep_per_episode_custom_metrics": _CALLBACKS,
     **dict.fromkeys(
         (
-            "evaluation_interval",
-            "evaluation_duration",
-            "evaluation_duration_unit",
-            "evaluation_num_workers",
-            "evaluation_num_env_runners",
-            "evaluation_config",
             "evaluation_parallel_to_training",
             "custom_eval_function",
             "always_attach_evaluation_results",
