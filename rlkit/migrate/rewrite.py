@@ -10,6 +10,7 @@ is left as it is and reported with its line number.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -24,6 +25,7 @@ from rlkit.migrate.table import (
     lookup,
 )
 
+STAND_IN = "kept as a stand-in: using it raises rlkit's RLlibNameError"
 # A dict literal with one of these keys is taken for a trainer config and its keys checked.
 CONFIG_MARKERS = {"model", "env_config", "lr", "framework", "num_workers", "gamma", "num_gpus"}
 
@@ -86,6 +88,7 @@ class Migrator(cst.CSTTransformer):
         super().__init__()
         self.table = lookup()
         self.renames: dict[str, str] = {}
+        self.imported_unported = False
         self.report = Report()
         self.config_keys, self.model_keys = known_config_keys()
 
@@ -123,19 +126,24 @@ class Migrator(cst.CSTTransformer):
 
     def _import_from(self, orig, stmt: cst.ImportFrom, line):
         module = dotted(stmt.module)
+        if not stmt.relative and _is_gym(module):
+            new_module = "gymnasium" + module[len("gym") :]
+            self._did(orig, f"from {module} import -> from {new_module} import")
+            return line.with_changes(body=[stmt.with_changes(module=to_expr(new_module))])
         if stmt.relative or not (module == "ray" or module.startswith("ray.")):
             return line
         if isinstance(stmt.names, cst.ImportStar):
             self._left(orig, f"from {module} import *: import the names you use")
             return line
         groups: dict[str, list[cst.ImportAlias]] = {}
-        kept: list[cst.ImportAlias] = []
+        kept: list[cst.SimpleStatementLine] = []
         for alias in stmt.names:
             name = dotted(alias.name)
             new, note = self.table.get(f"{module}.{name}", (None, "no rlkit counterpart"))
             if new is None:
-                self._left(orig, f"{module}.{name}: {note}")
-                kept.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+                self._left(orig, f"{module}.{name}: {note} ({STAND_IN})")
+                bound = alias.asname.name.value if alias.asname else name
+                kept.append(_unported_line(bound, f"{module}.{name}", note, self._line(orig)))
                 continue
             new_module, new_name = new.rsplit(".", 1)
             if alias.asname is None and new_name != name:
@@ -149,23 +157,48 @@ class Migrator(cst.CSTTransformer):
             for m, names in groups.items()
         ]
         if kept:
-            lines.append(line.with_changes(body=[stmt.with_changes(names=kept)]))
+            kept = [*self._unported_import(), *kept]
+            kept[0] = kept[0].with_changes(leading_lines=line.leading_lines if not lines else [])
+            lines += kept
         return cst.FlattenSentinel(lines) if lines else cst.RemoveFromParent()
 
     def _import(self, orig, stmt: cst.Import, line):
-        names = []
+        names, stand_ins = [], []
         for alias in stmt.names:
             path = dotted(alias.name)
             new, note = self.table.get(path, (None, ""))
+            if _is_gym(path):
+                bound = alias.asname.name if alias.asname else cst.Name(path.split(".")[0])
+                names.append(cst.ImportAlias(to_expr("gymnasium"), asname=cst.AsName(bound)))
+                self._did(orig, f"import {path} -> import gymnasium as {bound.value}")
+                continue
             if new and alias.asname is not None:
                 names.append(alias.with_changes(name=to_expr(new)))
                 self._did(orig, f"import {path} -> import {new}")
                 continue
             if path.startswith("ray.") or (new is None and note):
                 hint = note or "no rlkit counterpart"
+                if alias.asname is not None:
+                    self._left(
+                        orig, f"import {path}: {hint} ({STAND_IN})"
+                    )  # `import ray.x as m`: m becomes a stand-in
+                    bound = alias.asname.name.value
+                    stand_ins.append(_unported_line(bound, path, hint, self._line(orig)))
+                    continue
                 self._left(orig, f"import {path}: {hint}; use 'from rlkit... import' names")
             names.append(alias)
-        return line.with_changes(body=[stmt.with_changes(names=names)])
+        names = [n.with_changes(comma=cst.MaybeSentinel.DEFAULT) for n in names]
+        lines = [line.with_changes(body=[stmt.with_changes(names=names)])] if names else []
+        if stand_ins:
+            lines += [*self._unported_import(), *stand_ins]
+        return cst.FlattenSentinel(lines) if lines else cst.RemoveFromParent()
+
+    def _unported_import(self) -> list[cst.SimpleStatementLine]:
+        """The import of ``unported``, the first time a stand-in needs it."""
+        if self.imported_unported:
+            return []
+        self.imported_unported = True
+        return [cst.parse_statement("from rlkit.migrate.compat import unported\n")]
 
     # -- names, methods, values ---------------------------------------------------------------
     def leave_Name(self, original, updated):
@@ -228,6 +261,17 @@ class Migrator(cst.CSTTransformer):
                 if key is not None and key not in self.config_keys:
                     self._left(original, f"config key '{key}': rlkit does not take it")
         return updated
+
+
+def _is_gym(module: str) -> bool:
+    """``gym`` or ``gym.<sub>``: the package before gymnasium."""
+    return module == "gym" or module.startswith("gym.")
+
+
+def _unported_line(bound: str, rllib_name: str, note: str, line: int) -> cst.SimpleStatementLine:
+    """``bound = unported("ray...", "note", line=N)``: a stand-in that raises when used."""
+    call = f"{bound} = unported({rllib_name!r}, {note!r}, line={line})\n"
+    return cst.parse_statement(call)
 
 
 def _is_ray_lifecycle(line: cst.CSTNode) -> bool:
@@ -300,9 +344,15 @@ class _RayUses(cst.CSTVisitor):
 
 
 def migrate_source(source: str) -> tuple[str, Report]:
-    """Rewrite one script's source; returns (new source, report)."""
+    """Rewrite one script's source; returns (new source, report).
+
+    Raises:
+        SyntaxError: the source does not parse (``lineno``, ``offset`` and one-line ``msg``).
+    """
     migrator = Migrator()
-    module = MetadataWrapper(cst.parse_module(source)).visit(migrator)
+    ast.parse(source)  # a SyntaxError with Python's own one-line message and position
+    tree = cst.parse_module(source)
+    module = MetadataWrapper(tree).visit(migrator)
     uses = _RayUses()
     module.visit(uses)
     imports = sum(
