@@ -3,6 +3,7 @@
 python -m rlkit train --algo PPO --env CartPole-v1 --stop-reward 475
 python -m rlkit migrate old_rllib_script.py   # rewrite an RLlib script for rlkit
 python -m rlkit tour            # a headless tour: the data flow, then training, with plots
+python -m rlkit grading build --format nbgrader course/   # graded releases (docs/TEACHING.md)
 
 A user error (bad --config JSON, an unknown env, algorithm or config key, an --out that is a
 file or holds a previous run, a budget that is not positive) prints one line and exits with
@@ -228,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rlkit.migrate import add_parser as add_migrate_parser
 
     add_migrate_parser(sub)
+    from rlkit.grading.cli import add_parser as add_grading_parser
+
+    add_grading_parser(sub)
     return parser
 
 
@@ -244,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         from rlkit.migrate import run as run_migrate
 
         return run_migrate(args)
+    if args.command == "grading":
+        from rlkit.grading.cli import run as run_grading
+
+        return run_grading(args)
     from rlkit.tour import run_tour
 
     return run_tour(args.out, fast=args.fast)

@@ -21,7 +21,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlkit.config import merge_model_config, suggest
 from rlkit.distributions import (
     BUILTIN_DISTRIBUTIONS,
     ActionDistribution,
@@ -36,6 +35,7 @@ from rlkit.models.checks import build_custom_model, check_model
 from rlkit.preprocessors import Preprocessor, get_preprocessor
 from rlkit.spaces import is_nested
 from rlkit.trace import Explanation, explain_components
+from rlkit.utils.config import merge_model_config, suggest
 
 
 def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:

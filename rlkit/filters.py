@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.config import suggest
-from rlkit.guards import NonFiniteDataError, check_obs_finite
+from rlkit.utils.config import suggest
+from rlkit.utils.guards import NonFiniteDataError, check_obs_finite
 
 _EPS = 1e-8
 

@@ -24,13 +24,13 @@ import numpy as np
 import torch
 
 from rlkit.catalog import ModelCatalog
-from rlkit.config import check_keys
 from rlkit.engines import select_engine
 from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
-from rlkit.threads import check_num_threads, limit_threads
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
+from rlkit.utils.config import check_keys
+from rlkit.utils.threads import check_num_threads, limit_threads
 
 POLICY_KEYS = ("model", "observation_filter", "num_threads", "engine")
 
@@ -43,7 +43,7 @@ class Policy:
         action_space: the env's action space.
         config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
             "num_threads": 1, "engine": "auto"}`` (threads of every pool while the policy
-            acts: rlkit.threads; what runs the model: rlkit.engines).
+            acts: rlkit.utils.threads; what runs the model: rlkit.engines).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config;
     ``byte_scale``: a ``rlkit.preprocessors.ByteScale`` when image observations are kept as
@@ -249,7 +249,7 @@ class Policy:
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
-        with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.threads
+        with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.utils.threads
             obs = self._preprocess(obs_batch, update_filter=False)[1]
             return self.to_env_actions(self.engine.act(self, obs, explore, rng))
 
@@ -270,7 +270,7 @@ class Policy:
         """A context manager for a rollout: the engine checks the model once, on entry.
 
         Without it the engine checks before every step (see
-        rlkit.engines.numpy_engine.NumpyEngine.pinned).
+        rlkit.engines.numpy.engine.NumpyEngine.pinned).
         """
         return self.engine.pinned(self)
 

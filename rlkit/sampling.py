@@ -40,9 +40,9 @@ import numpy as np
 import torch
 
 from rlkit.envs import make_vec_env
-from rlkit.guards import check_env_data, explain_env_error
 from rlkit.policy import Policy
-from rlkit.threads import limit_threads
+from rlkit.utils.guards import check_env_data, explain_env_error
+from rlkit.utils.threads import limit_threads
 
 
 class Sampler:

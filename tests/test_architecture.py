@@ -83,10 +83,18 @@ def test_find_cycle_reports_a_circle_and_accepts_a_dag():
 
 def test_import_graph_sees_lazy_imports():
     graph = import_graph()
-    assert "rlkit.config" in graph["rlkit.catalog"]
+    assert "rlkit.utils.config" in graph["rlkit.catalog"]
     assert len(graph) > 40
 
 
 def test_no_import_cycle_among_rlkit_modules():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def test_moved_modules_import_from_their_old_paths_as_the_same_module():
+    import importlib
+
+    for old, new in rlkit.MOVED.items():
+        assert not (PACKAGE_DIR.parent / (old.replace(".", "/") + ".py")).exists(), old
+        assert importlib.import_module(old) is importlib.import_module(new), old

@@ -10,8 +10,8 @@ import torch
 from rlkit import ModelCatalog
 from rlkit.algorithms import A2C, PPO
 from rlkit.distributions import Categorical, DiagGaussian
-from rlkit.engines.numpy_loss import a2c_loss, ppo_loss
-from rlkit.engines.numpy_mlp import (
+from rlkit.engines.numpy.loss import a2c_loss, ppo_loss
+from rlkit.engines.numpy.mlp import (
     _TANH_BY_EXP,
     NumpyMLP,
     _tanh,

@@ -26,12 +26,12 @@ from reliability_helpers import (
     weights_finite,
 )
 
-from rlkit.algorithms.learner import NonFiniteUpdateError
 from rlkit.catalog import ModelCatalog
+from rlkit.engines.learner import NonFiniteUpdateError
 from rlkit.filters import MeanStdFilter, RunningStat
-from rlkit.guards import NonFiniteDataError
 from rlkit.models.fcnet import FullyConnectedNetwork
 from rlkit.policy import Policy
+from rlkit.utils.guards import NonFiniteDataError
 
 ENV_FAULTS = ["nan_reward", "inf_reward", "-inf_reward", "nan_obs", "inf_obs", "-inf_obs"]
 

@@ -109,7 +109,7 @@ def test_get_model_v2_rllib_signature():
 
 
 def test_float_min_masks_logits_without_inf():
-    from rlkit.torch_utils import FLOAT_MAX, FLOAT_MIN
+    from rlkit.utils.torch_utils import FLOAT_MAX, FLOAT_MIN
 
     assert FLOAT_MIN == -FLOAT_MAX and FLOAT_MIN < -3.4e38
     logits = torch.zeros(1, 3, requires_grad=True)
@@ -257,7 +257,7 @@ class L2TensorModel(L2Model):
 
 def test_custom_loss_list_form_and_tensor_form_train_the_same():
     from rlkit.algorithms import pg
-    from rlkit.algorithms.learner import apply_custom_loss
+    from rlkit.engines.learner import apply_custom_loss
 
     ModelCatalog.register_custom_model("l2_list", L2Model)
     ModelCatalog.register_custom_model("l2_tensor", L2TensorModel)
@@ -594,7 +594,7 @@ def test_migrate_lists_what_it_cannot_map_with_line_numbers():
         "ray.shutdown()\n"
     )
     new, report = migrate_source(source)
-    assert "from rlkit.torch_utils import FLOAT_MIN, FLOAT_MAX\n" in new
+    assert "from rlkit.utils.torch_utils import FLOAT_MIN, FLOAT_MAX\n" in new
     assert "from rlkit.algorithms.ppo import PPOTrainer\n" in new
     assert '"framework": "torch"' in new and "ray.shutdown" not in new
     assert "import ray" not in new  # nothing uses ray any more

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import subprocess
@@ -264,6 +265,11 @@ def test_corrupted_or_foreign_checkpoint_is_a_clear_error_and_changes_nothing(tm
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="truncated, corrupted"):
         trainer.restore(str(truncated))
+    pickled = tmp_path / "pickled.pt"  # an arbitrary object: torch's own message would advise
+    torch.save({"obj": collections.OrderedDict, "fn": print}, pickled)  # weights_only=False
+    with pytest.raises(ValueError, match="truncated, corrupted") as info:
+        trainer.restore(str(pickled))
+    assert "weights_only" not in str(info.value) and "objects other than tensors" in str(info.value)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
     with pytest.raises(ValueError, match="not an rlkit checkpoint"):

@@ -12,8 +12,8 @@ from rlkit.algorithms.algorithm_config import (
 )
 from rlkit.algorithms.base import COMMON_CONFIG, Algorithm
 from rlkit.algorithms.bc import BC
+from rlkit.algorithms.config.keys import algorithm_keys, register_algorithms
 from rlkit.algorithms.dqn import DQN
-from rlkit.algorithms.keys import algorithm_keys, register_algorithms
 from rlkit.algorithms.pg import PG
 from rlkit.algorithms.ppo import PPO
 

@@ -19,7 +19,7 @@ import torch
 
 from rlkit.algorithms.algorithm_config import A2CConfig  # noqa: F401  (RLlib's a2c.A2CConfig)
 from rlkit.algorithms.base import full_default_config
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean
 
 
@@ -27,10 +27,10 @@ class A2C(OnPolicyAlgorithm):
     """Synchronous advantage actor-critic: GAE advantages, one gradient step per (micro)batch.
 
     Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    (rlkit.algorithms.config.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
-    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.a2c_loss``; ``engine="torch"`` runs
+    ``loss`` as its numpy twin, ``rlkit.engines.numpy.loss.a2c_loss``; ``engine="torch"`` runs
     this code itself, e.g. to step through it in a debugger.
     """
 

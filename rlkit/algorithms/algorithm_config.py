@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from rlkit.algorithms.keys import ALGORITHMS
+from rlkit.algorithms.config.keys import ALGORITHMS
 
 # RLlib 2.x's keyword -> rlkit's key (the same meaning).
 RENAMES = {
@@ -66,8 +66,8 @@ class AlgorithmConfig:
 
     # -- what RLlib's builder methods set ---------------------------------------------------
     def _set(self, method: str, settings: dict[str, Any]) -> AlgorithmConfig:
-        from rlkit.algorithms.checking import unknown_key_error
-        from rlkit.algorithms.rllib_keys import resolve_aliases
+        from rlkit.algorithms.config.checking import unknown_key_error
+        from rlkit.algorithms.config.rllib_keys import resolve_aliases
 
         keys = self.algo_class.config_keys()
         where = self.algo_class.__name__

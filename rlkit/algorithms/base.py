@@ -1,6 +1,6 @@
 """Algorithm: what every trainer shares (config, policy, sampler, train loop, checkpoints).
 
-A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys: type, range, default,
+A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys: type, range, default,
 meaning; on top of ``COMMON_KEYS``) and implements ``training_step() -> dict`` (sample, then
 learn; returns learner statistics). ``train()`` runs training steps until
 ``min_sample_timesteps_per_iteration`` env steps were sampled (at least one), adds counters,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -22,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.algorithms.checking import build_config
-from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
+from rlkit.algorithms.acting import check_single_action_inputs, single_action
+from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
+from rlkit.algorithms.config.checking import build_config
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, table
-from rlkit.algorithms.learner import make_adam, model_metrics
 from rlkit.algorithms.rllib_api import (
     DEFAULT_POLICY_ID,
     WorkerSet,
@@ -36,37 +35,17 @@ from rlkit.algorithms.rllib_api import (
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
+from rlkit.engines.learner import make_adam, model_metrics
 from rlkit.envs import env_label, make_vec_env
-from rlkit.guards import NonFiniteDataError
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
-from rlkit.seeding import private_rng
-from rlkit.spaces import add_batch_dim
-from rlkit.threads import limit_threads
+from rlkit.utils.devices import resolve_device
+from rlkit.utils.seeding import private_rng
+from rlkit.utils.threads import limit_threads
 
-# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.keys).
+# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
 
-# Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
-RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
-DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device of a config's ``device``: "auto" is CUDA when available, else CPU.
-
-    "cuda" without a GPU is a clear error.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(name, str) or not (name == "cpu" or name.startswith("cuda")):
-        raise ValueError(f"config key 'device' takes 'auto', 'cpu' or 'cuda[:index]'; got {name!r}")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"config asks for device '{name}' but this kernel has no CUDA GPU (torch "
-            f"{torch.__version__}, cuda available: False); use device 'auto' or 'cpu'"
-        )
-    return torch.device(name)
 
 
 def piecewise(schedule: list, t: float) -> float:
@@ -88,7 +67,7 @@ def full_default_config(algorithm: type) -> dict[str, Any]:
 class Algorithm:
     """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``.
 
-    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys.Key: type, range,
+    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys.Key: type, range,
     default, meaning) on top of ``COMMON_KEYS`` and its bases' ``KEYS``; ``NOT_KEYS`` maps keys
     it deliberately lacks to what to use instead. ``DEFAULT_CONFIG`` holds the defaults of its
     own keys; a user subclass may still add keys there (they then take any value).
@@ -207,7 +186,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:
@@ -405,48 +384,9 @@ class Algorithm:
         forward runs with its value_function() under ``Policy.lock``, and the call waits for
         no iteration to end.
         """
-        if prev_reward is not None and not np.isfinite(prev_reward):
-            raise NonFiniteDataError(
-                f"compute_single_action got prev_reward={prev_reward}; it must be finite"
-            )
-        bad = [i for i, s in enumerate(state or []) if not torch.as_tensor(s).isfinite().all()]
-        if bad:
-            raise NonFiniteDataError(
-                f"compute_single_action got a recurrent state holding NaN or infinity (state "
-                f"tensor(s) {bad}); pass the state_out of the previous call, or None to start"
-            )
-        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
-            return self._single_action(obs, state, prev_action, prev_reward, explore)
-
-    def _single_action(
-        self, obs: Any, state: list | None, prev_action: Any, prev_reward: Any, explore: bool
-    ) -> Any:
-        batch_obs = add_batch_dim(obs)
-        recurrent = self.policy.is_recurrent()
-        plain = state is None and prev_action is None and prev_reward is None
-        if plain and not recurrent and self.action_fn() == self.policy.compute_actions:
-            # The quick path: no state, no extras to return.
-            return _remove_batch_dim(self.policy.act(batch_obs, explore, rng=self._own_rng))
-        if recurrent and state is None:
-            state = self.policy.get_initial_state(1)
-        elif state is not None:
-            state = [
-                torch.as_tensor(s).reshape(1, *torch.as_tensor(s).shape[-len(i.shape) :])
-                for s, i in zip(state, self.policy.model.get_initial_state())
-            ]
-        prev_actions = None if prev_action is None else np.asarray(prev_action)[None]
-        prev_rewards = None if prev_reward is None else np.asarray([prev_reward], np.float32)
-        if prev_actions is None and recurrent:
-            prev_actions = np.zeros((1, *self.policy.action_shape), self.policy.action_dtype)
-            prev_rewards = np.zeros(1, np.float32)
-        with self._own_rng():
-            actions, state_out, extra = self.action_fn()(
-                batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
-            )
-        action = _remove_batch_dim(actions)
-        if state is None:
-            return action
-        return action, [s[0] for s in state_out], {k: v[0] for k, v in extra.items()}
+        check_single_action_inputs(state, prev_reward)
+        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.utils.threads
+            return single_action(self, obs, state, prev_action, prev_reward, explore)
 
     # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------
     def _boundary_seed(self) -> int:
@@ -461,13 +401,7 @@ class Algorithm:
         ``<Algo>_<env>_<date-time>``.
         """
         if self._logdir is None:
-            root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
-            label = env_label(self.env_spec).replace("/", "_").replace(" ", "_")
-            stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-            os.makedirs(root, exist_ok=True)
-            self._logdir = tempfile.mkdtemp(
-                prefix=f"{type(self).__name__}_{label}_{stamp}_", dir=root
-            )
+            self._logdir = new_results_dir(type(self).__name__, env_label(self.env_spec))
         return self._logdir
 
     def save(self, checkpoint_dir: str | None = None) -> str:
@@ -506,13 +440,3 @@ class Algorithm:
             self._evaluator = None
         if self.writer is not None:
             self.writer.close()
-
-
-def _remove_batch_dim(actions: Any) -> Any:
-    """Row 0 of a batch of actions; scalar leaves as Python numbers."""
-    if isinstance(actions, dict):
-        return {k: _remove_batch_dim(v) for k, v in actions.items()}
-    if isinstance(actions, tuple):
-        return tuple(_remove_batch_dim(v) for v in actions)
-    a = actions[0]
-    return a.item() if np.ndim(a) == 0 else a

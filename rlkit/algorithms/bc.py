@@ -32,8 +32,8 @@ import torch
 
 from rlkit.algorithms.algorithm_config import BCConfig  # noqa: F401  (RLlib's bc.BCConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
-from rlkit.algorithms.learner import model_metrics, optimise
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.engines.learner import model_metrics, optimise
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
 
@@ -41,7 +41,7 @@ from rlkit.preprocessors import restore_original_dimensions
 class BC(Algorithm):
     """Behaviour cloning from the JSON lines named by ``input`` (required).
 
-    Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.keys; every
+    Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.config.keys; every
     key with its default: docs/CONFIG.md).
     """
 

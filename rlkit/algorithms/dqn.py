@@ -47,6 +47,7 @@ import torch.nn.functional as F
 
 from rlkit.algorithms.algorithm_config import DQNConfig  # noqa: F401  (RLlib's dqn.DQNConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.dqn_head import build_q_model
 from rlkit.algorithms.dqn_parts import (  # re-exported: rlkit.algorithms.dqn names them too
     EXPLORATION_DEFAULTS,
@@ -57,16 +58,15 @@ from rlkit.algorithms.dqn_parts import (  # re-exported: rlkit.algorithms.dqn na
     q_targets,
     replay_rows,
 )
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
-from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.algorithms.onpolicy import NO_INPUT
+from rlkit.engines.learner import model_metrics, optimise
 from rlkit.preprocessors import restore_original_dimensions
 
 
 class DQN(Algorithm):
     """DQN with a replay buffer, a target network and epsilon-greedy exploration.
 
-    Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
+    Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.config.keys;
     every key with its default: docs/CONFIG.md). One training step samples
     num_envs x rollout_fragment_length = 16 env steps and learns (detail 5); train() repeats
     that until min_sample_timesteps_per_iteration (1000, RLlib's) steps were sampled.

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.config import check_keys
+from rlkit.utils.config import check_keys
 
 EXPLORATION_DEFAULTS: dict[str, Any] = {
     "type": "EpsilonGreedy",

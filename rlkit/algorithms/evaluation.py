@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.algorithms.keys import Key
+from rlkit.algorithms.config.keys import Key
 
 # evaluation_config keys and what they do; any other key there is an error.
 EVALUATION_OVERRIDES = {

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.keys import Key
-from rlkit.algorithms.learner import model_metrics
+from rlkit.algorithms.config.keys import Key
 from rlkit.distributions import Deterministic, dist_class_of
+from rlkit.engines.learner import model_metrics
 from rlkit.preprocessors import restore_original_dimensions
 
 NO_INPUT = (

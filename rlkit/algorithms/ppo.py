@@ -21,7 +21,7 @@ import torch
 
 from rlkit.algorithms.algorithm_config import PPOConfig  # noqa: F401  (RLlib's ppo.PPOConfig)
 from rlkit.algorithms.base import full_default_config, piecewise
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean, normalize
 
 
@@ -29,10 +29,10 @@ class PPO(OnPolicyAlgorithm):
     """Proximal Policy Optimization: epochs of clipped-ratio minibatch steps on each batch.
 
     Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    (rlkit.algorithms.config.keys; every key with its default: docs/CONFIG.md).
 
     Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
-    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.ppo_loss``; ``engine="torch"`` runs
+    ``loss`` as its numpy twin, ``rlkit.engines.numpy.loss.ppo_loss``; ``engine="torch"`` runs
     this code itself, e.g. to step through it in a debugger.
     """
 

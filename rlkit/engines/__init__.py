@@ -6,7 +6,7 @@ Two engines compute the same numbers:
   classes, the algorithm's ``loss`` and autograd. It runs everything, exactly as written:
   set ``config={"engine": "torch"}`` to step through that code in a debugger, or to see an
   edit to ``PPO.loss`` take effect.
-- ``numpy`` (rlkit.engines.numpy_engine): a hand-written twin of the built-in
+- ``numpy`` (rlkit.engines.numpy.engine): a hand-written twin of the built-in
   FullyConnectedNetwork (tanh / relu / linear, float32, on the CPU, no hooks), of the
   Categorical and DiagGaussian distributions and of PPO's and A2C's losses with their
   gradients. For the small networks of RL it is 2-3x faster, because torch's per-operator
@@ -28,9 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 from rlkit.distributions import Categorical, DiagGaussian, dist_name
-from rlkit.engines.numpy_engine import NumpyEngine
-from rlkit.engines.numpy_loss import loss_twin
-from rlkit.engines.numpy_mlp import why_not
+from rlkit.engines.numpy.engine import NumpyEngine
+from rlkit.engines.numpy.loss import loss_twin
+from rlkit.engines.numpy.mlp import why_not
 from rlkit.engines.torch_engine import Actions, TorchEngine
 
 ENGINES = ("auto", "torch", "numpy")

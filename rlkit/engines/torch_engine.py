@@ -3,7 +3,7 @@
 This is the reference: it runs every model, distribution and algorithm exactly as written,
 so a breakpoint in ``FullyConnectedNetwork.forward``, ``Categorical.logp`` or ``PPO.loss``
 stops here (``config={"engine": "torch"}`` makes it run everywhere). The numpy engine
-(rlkit.engines.numpy_engine) computes the same numbers for the built-in MLP.
+(rlkit.engines.numpy.engine) computes the same numbers for the built-in MLP.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class TorchEngine:
         Returns the loss's statistics and "total_loss" (the loss that was optimised).
         """
         # Imported here: rlkit.algorithms (above the engines) imports the whole package.
-        from rlkit.algorithms.learner import optimise
+        from rlkit.engines.learner import optimise
 
         dist, values, loss_inputs = algo.forward(mb)
         total, stats = algo.loss(mb, dist, values)

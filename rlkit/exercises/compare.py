@@ -55,10 +55,17 @@ def describe_difference(got: Any, expected: Any, what: str, exercise: Any) -> st
                 f"type differs: {what} should be a numpy array, you returned a torch.Tensor; "
                 f"use numpy here (or return tensor.numpy())"
             )
-        if isinstance(got, (list, tuple)):
-            got = np.asarray(got)
         if not isinstance(got, np.ndarray):
-            return f"type differs: {what} should be a numpy array, you returned {_type_name(got)}"
+            extra = ""
+            if isinstance(got, (list, tuple)):
+                extra = (
+                    f"; a {type(got).__name__} has no dtype or shape: build the result with "
+                    f"np.array(..., dtype=np.{expected.dtype}) or fill an np.zeros array"
+                )
+            return (
+                f"type differs: {what} should be a numpy array, you returned "
+                f"{_type_name(got)}{extra}"
+            )
         return _array_difference(got, expected, what, exercise, "")
     return _scalar_difference(got, expected, what)
 

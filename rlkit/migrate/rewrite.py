@@ -71,7 +71,7 @@ def known_config_keys() -> tuple[set[str], set[str]]:
     """(trainer config keys rlkit takes, model config keys)."""
     from rlkit.algorithms import ALGORITHMS
     from rlkit.algorithms.base import full_default_config
-    from rlkit.config import MODEL_DEFAULTS
+    from rlkit.utils.config import MODEL_DEFAULTS
 
     keys = set(RLLIB_CONFIG_KEYS)
     for algorithm in ALGORITHMS.values():

@@ -145,10 +145,10 @@ NAMES: list[tuple[str, str | None, str]] = [
     ("ray.rllib.env.env_context.EnvContext", "rlkit.migrate.compat.EnvContext", "a dict"),
     ("ray.rllib.env.EnvContext", "rlkit.migrate.compat.EnvContext", "a dict"),
     # utilities
-    ("ray.rllib.utils.torch_utils.FLOAT_MIN", "rlkit.torch_utils.FLOAT_MIN", ""),
-    ("ray.rllib.utils.torch_utils.FLOAT_MAX", "rlkit.torch_utils.FLOAT_MAX", ""),
+    ("ray.rllib.utils.torch_utils.FLOAT_MIN", "rlkit.utils.torch_utils.FLOAT_MIN", ""),
+    ("ray.rllib.utils.torch_utils.FLOAT_MAX", "rlkit.utils.torch_utils.FLOAT_MAX", ""),
     *[
-        (f"ray.rllib.utils.{m}try_import_torch", "rlkit.torch_utils.try_import_torch", "")
+        (f"ray.rllib.utils.{m}try_import_torch", "rlkit.utils.torch_utils.try_import_torch", "")
         for m in ("framework.", "")
     ],
     *[
@@ -161,7 +161,7 @@ NAMES: list[tuple[str, str | None, str]] = [
     ],
     ("ray.rllib.utils.framework.TensorType", "rlkit.migrate.compat.TensorType", "Any"),
     *[
-        (f"ray.rllib.utils.{m}override", "rlkit.torch_utils.override", "")
+        (f"ray.rllib.utils.{m}override", "rlkit.utils.torch_utils.override", "")
         for m in ("annotations.", "")
     ],
     *[

@@ -29,9 +29,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from rlkit.config import merge_model_config
 from rlkit.models.sequences import add_time_dimension
 from rlkit.spaces import value_leaves
+from rlkit.utils.config import merge_model_config
 
 InputDict = dict[str, Any]  # "obs", "obs_flat", "prev_actions", "prev_rewards", "is_training"
 State = list[torch.Tensor]  # recurrent state, each [B, ...]; [] for a feed-forward model

@@ -38,7 +38,7 @@ import torch
 
 from rlkit.filters import NoFilter
 from rlkit.sampling import Sampler, episode_stats
-from rlkit.seeding import private_rng
+from rlkit.utils.seeding import private_rng
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
 GENERATION_STRIDE = 1_000_003  # seed offset of a rebuilt runner's generation
@@ -140,7 +140,7 @@ class EnvRunner:
         self._reported = 0  # episodes already sent to the driver
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
         return private_rng(self)
 
     def sample(

@@ -9,7 +9,10 @@ redrawn about once a second (at least every 2 s). The status line always says wh
 happening: building, iteration N running, stopping after this iteration, stopped, finished.
 A new trainer (``set_trainer``) starts a new run; the earlier runs stay in the plot as
 labelled curves (hide or remove them in the legend), so the effect of a swapped component
-shows side by side.
+shows side by side. Each run's config is kept (``configs``), so "mean and band" pools only
+runs whose configs are equal but for the seed, and runs on different envs get their own axes.
+The progress bar always belongs to the run the status line names: empty for a run that has
+not started, full only for one that finished. ``wait()`` blocks a cell but not Stop.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rlkit.widgets.building import error_text
 from rlkit.widgets.curves import CurvesPanel
 from rlkit.widgets.plots import curve_keys
 from rlkit.widgets.training import Throttle, device_name, train_in_chunks
+from rlkit.widgets.waiting import wait_hearing
 
 
 def error_html(message: str, note: str = "") -> str:
@@ -53,6 +57,7 @@ class TrainingDashboard(widgets.VBox):
 
     Attributes:
         runs: label -> list of train() results, for every run (the current one included).
+        configs: label -> the run's trainer config (what pooling and per-env axes read).
         trainer, label: the current run.
         state: "idle", "ready", "blocked", "building", "running", "stopping", "stopped",
             "finished" or "failed"; the status line says the same in words.
@@ -68,6 +73,7 @@ class TrainingDashboard(widgets.VBox):
         redraw_interval_s: float = 1.0,
     ):
         self.runs: dict[str, list[dict]] = {}
+        self.configs: dict[str, dict] = {}
         self.trainer, self.label, self.error, self.state = None, "", "", "idle"
         self._blocked = ""
         self._factory: Callable[[], Any] | None = None
@@ -98,7 +104,7 @@ class TrainingDashboard(widgets.VBox):
         self.status = widgets.HTML("no run yet", layout={"width": "100%"})
         self.device = widgets.HTML(self._device_text())
         self.error_box = widgets.HTML("", layout={"width": "100%"})
-        self.plot = CurvesPanel(self.runs)
+        self.plot = CurvesPanel(self.runs, configs=self.configs)
         self.curves = self.plot.image  # the PNG, e.g. for IPython.display.Image(curves.value)
         self.status.add_class("rlkit-status")  # CSS hook for the browser test
         self.train_button.on_click(lambda _: self.train())
@@ -121,15 +127,26 @@ class TrainingDashboard(widgets.VBox):
             owned: the dashboard built the trainer, so it closes its envs when replaced.
         """
         self._require_idle("switch trainers")
+        self._new_run(trainer, label, owned)
+        self._set_state("ready", f"run <b>{html.escape(self.label)}</b>: press Train")
+        self.redraw()
+
+    def _new_run(self, trainer: Any, label: str, owned: bool) -> None:
         if self._owns_trainer and self.trainer is not None and self.trainer is not trainer:
             self.trainer.stop()
         self._factory = None
         self.trainer, self._owns_trainer = trainer, owned
         self.label = self._unique(label)
         self.runs[self.label] = []
+        self.configs[self.label] = dict(getattr(trainer, "config", None) or {})
         self.device.value = self._device_text()
-        self._set_state("ready", f"run <b>{html.escape(self.label)}</b>: press Train")
-        self.redraw()
+        self._reset_progress()
+
+    def _reset_progress(self, total: int | None = None) -> None:
+        """An empty bar for a run that has not started (never the last run's full one)."""
+        self.progress.max, self.progress.value = total or self.iterations.value, 0
+        self.progress.bar_style = ""
+        self.progress.description = f"0 / {self.progress.max}"
 
     def set_trainer_factory(self, factory: Callable[[], Any], label: str) -> None:
         """Build the next run's trainer only when Train is pressed (a picker change is cheap).
@@ -141,6 +158,7 @@ class TrainingDashboard(widgets.VBox):
         self.error, self.error_box.value = "", ""
         self.train_button.disabled = False
         self.train_button.tooltip = ""
+        self._reset_progress()
         self._set_state("ready", f"next Train starts run <b>{html.escape(label)}</b>")
 
     def block(self, reason: str) -> None:
@@ -201,19 +219,20 @@ class TrainingDashboard(widgets.VBox):
         if self.running or self._blocked:
             return None
         self.error, self.error_box.value = "", ""
+        n = int(iterations or self.iterations.value)
         if self._factory is not None:
+            self._reset_progress(n)
             self._set_state("building", f"building run <b>{html.escape(self._factory_label)}</b>…")
             try:
                 trainer = self._factory()
             except Exception as err:
                 self._fail(error_text(err), "the trainer could not be built")
                 return None
-            self.set_trainer(trainer, self._factory_label, owned=True)
+            self._new_run(trainer, self._factory_label, owned=True)  # no "press Train": it was
         if self.trainer is None:
             self._fail("no trainer yet", "give one with set_trainer(trainer, label)")
             return None
-        n = int(iterations or self.iterations.value)
-        self.progress.max, self.progress.value = n, 0
+        self._reset_progress(n)
         self._stop_event.clear()
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.plot.protected = {self.label}
@@ -242,9 +261,11 @@ class TrainingDashboard(widgets.VBox):
             self._stop_event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the training thread ends; returns False on timeout."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Block until the training thread ends; returns False on timeout.
+
+        The Stop button still works while a cell waits here (rlkit.widgets.waiting).
+        """
+        wait_hearing(self._thread, timeout, [(self.stop_button, self.stop)])
         return not self.running
 
     def _run(self, iterations: int) -> None:
@@ -261,7 +282,7 @@ class TrainingDashboard(widgets.VBox):
             nonlocal done
             results.append(result)
             done += 1
-            self.progress.value = done
+            self.progress.value, self.progress.description = done, f"{done} / {iterations}"
             self._seconds_per_iteration = (time.perf_counter() - start) / done
             self._throttle.maybe_run(self.redraw)
 
@@ -269,6 +290,7 @@ class TrainingDashboard(widgets.VBox):
             train_in_chunks(self.trainer, self._stop_event, iterations, on_result, before)
             end = "stopped" if done < iterations else "finished"
             verb = f"stopped after {done} of {iterations}" if done < iterations else "finished"
+            self.progress.bar_style = "warning" if done < iterations else "success"
             with self._state_lock:
                 self._set_state(
                     end,
@@ -312,6 +334,7 @@ class TrainingDashboard(widgets.VBox):
         )
 
     def _fail(self, message: str, note: str = "") -> None:
+        self.progress.bar_style = "danger"
         self.error = message
         self.error_box.value = error_html(message, note)
         self._set_state("failed", "training stopped by an error (below)")

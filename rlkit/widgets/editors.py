@@ -83,10 +83,10 @@ _NOT_EDITED = {"env", "model", "observation_filter", "framework", "device", "num
 def editable_keys(algo: str) -> list[Any]:
     """The config keys of ``algo`` that get an editor: numbers, flags and choices.
 
-    From the algorithm's key table (rlkit.algorithms.keys): the main hyperparameters first,
+    From the algorithm's key table (rlkit.algorithms.config.keys): the main hyperparameters first,
     then the rest by name. Keys whose default is None stay in "more config".
     """
-    from rlkit.algorithms.keys import algorithm_keys
+    from rlkit.algorithms.config.keys import algorithm_keys
 
     table = algorithm_keys(algo)
     chosen = [

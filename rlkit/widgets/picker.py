@@ -17,11 +17,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from rlkit.algorithms.keys import algorithm_keys
+from rlkit.algorithms.config.keys import algorithm_keys
 from rlkit.catalog import ModelCatalog
-from rlkit.config import ACTIVATIONS, MODEL_DEFAULTS
 from rlkit.distributions import BUILTIN_DISTRIBUTIONS
 from rlkit.envs import env_label
+from rlkit.utils.config import ACTIVATIONS, MODEL_DEFAULTS
 from rlkit.widgets.building import (
     Choices,
     algorithm_class,

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.config import MODEL_DEFAULTS, merge_model_config, suggest
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
+from rlkit.utils.config import merge_model_config, suggest
 
 KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
 
@@ -391,52 +391,3 @@ def algorithm_keys(name: str) -> dict[str, Key]:
     if name not in ALGORITHMS:
         raise ValueError(f"unknown algorithm '{name}'; rlkit has {', '.join(ALGORITHMS)}")
     return ALGORITHMS[name].config_keys()
-
-
-def markdown() -> str:
-    """The text of docs/CONFIG.md: every algorithm's keys, from the tables.
-
-    Written by ``python -m rlkit.algorithms.config_docs > docs/CONFIG.md``; a test checks that
-    the file is up to date.
-    """
-    from rlkit.algorithms.evaluation import EVALUATION_KEYS
-    from rlkit.algorithms.rllib_keys import ALIASES, RLLIB_ONLY
-
-    lines = [
-        "# Config keys",
-        "",
-        "Generated from the key tables in `rlkit/algorithms/` by",
-        "`python -m rlkit.algorithms.config_docs > docs/CONFIG.md`. A trainer checks every key",
-        "when it is built: an unknown key or a value of the wrong type or range is a `ValueError`",
-        "naming the key, the value and what it takes. In code:",
-        '`rlkit.algorithms.keys.algorithm_keys("PPO")`.',
-        "",
-        "## Common keys (every algorithm)",
-        "",
-        *_rows(COMMON_KEYS.values()),
-        "",
-        "## Evaluation keys (every algorithm; rlkit.algorithms.evaluation)",
-        "",
-        *_rows(EVALUATION_KEYS),
-    ]
-    shared = {**COMMON_KEYS, **{k.name: k for k in EVALUATION_KEYS}}
-    for name, cls in ALGORITHMS.items():
-        own = [k for n, k in cls.config_keys().items() if shared.get(n) != k]
-        lines += ["", f"## {name}", "", "Its own keys, and common keys whose default it changes:"]
-        lines += ["", *_rows(own)]
-        for key, tip in cls.NOT_KEYS.items():
-            lines.append(f"- `{key}` is not one of {name}'s keys: {tip}.")
-    lines += ["", "## Model keys (config['model'])", "", "| key | default |", "|---|---|"]
-    lines += [f"| `{k}` | `{v!r}` |" for k, v in MODEL_DEFAULTS.items()]
-    lines += ["", "## RLlib's names", "", "Older RLlib names, accepted with the same meaning:", ""]
-    lines += [f"- `{old}` -> `{new}`" for old, new in ALIASES.items()]
-    lines += ["", "RLlib keys rlkit does not implement (setting one is an error saying this):", ""]
-    lines += [f"- `{key}`: {tip}" for key, tip in sorted(RLLIB_ONLY.items())]
-    return "\n".join(lines) + "\n"
-
-
-def _rows(keys: Iterable[Key]) -> list[str]:
-    out = ["| key | default | takes | meaning |", "|---|---|---|---|"]
-    for key in keys:
-        out.append(f"| `{key.name}` | `{key.default!r}` | {key.takes()} | {key.doc} |")
-    return out

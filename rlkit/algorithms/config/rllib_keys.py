@@ -3,9 +3,9 @@
 An RLlib config moved over keeps its common keys (``framework``, ``num_gpus``, ``env``,
 ``num_workers`` / ``num_env_runners``, ``num_envs_per_worker`` / ``num_envs_per_env_runner``,
 ``timesteps_per_iteration`` / ``min_sample_timesteps_per_iteration``, ``train_batch_size``):
-they are in the algorithms' key tables (rlkit.algorithms.keys). RLlib keys that rlkit does not
-implement are listed in ``RLLIB_ONLY`` with what to do instead, so a config that sets one fails
-with that advice, never with a guess at a similarly spelled rlkit key.
+they are in the algorithms' key tables (rlkit.algorithms.config.keys). RLlib keys that rlkit
+does not implement are listed in ``RLLIB_ONLY`` with what to do instead, so a config that sets
+one fails with that advice, never with a guess at a similarly spelled rlkit key.
 """
 
 from __future__ import annotations

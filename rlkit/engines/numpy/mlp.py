@@ -273,7 +273,7 @@ class NumpyMLP:
     def clip_grads(self, max_norm: float) -> float:
         """Scale every gradient so their global L2 norm is at most ``max_norm``.
 
-        As rlkit.algorithms.learner.clip_grad_norm does; returns the norm before.
+        As rlkit.engines.learner.clip_grad_norm does; returns the norm before.
         """
         grads = [p.grad.numpy().reshape(-1) for p in self.params]
         total = float(np.sqrt(sum(float(g @ g) for g in grads)))

@@ -2,7 +2,7 @@
 
 ``PPO.loss`` and ``A2C.loss`` are the definitions; these are their twins for a Categorical
 or DiagGaussian policy, used where the numpy engine runs the model
-(rlkit.engines.numpy_mlp): there, one minibatch step of a small MLP costs a third of what
+(rlkit.engines.numpy.mlp): there, one minibatch step of a small MLP costs a third of what
 torch's autograd takes for the same maths. ``tests/test_engines.py`` checks each loss,
 its statistics and every parameter's gradient against autograd on the torch loss.
 
@@ -34,7 +34,7 @@ import numpy as np
 
 from rlkit.distributions import Categorical, DiagGaussian
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-from rlkit.engines.numpy_mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
+from rlkit.engines.numpy.mlp import HALF_LOG_2PI, gaussian_logp, log_softmax, row_sum
 
 
 class _CategoricalTwin:

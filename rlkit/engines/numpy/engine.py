@@ -3,7 +3,7 @@
 For the small networks of RL, torch spends far longer dispatching operators (and autograd
 recording them) than the arithmetic takes. This engine computes the same numbers with numpy
 on the model's own parameter tensors: rollouts (``NumpyMLP.forward`` and the distribution's
-sampling), values, and the learner's step (forward, the loss twin of rlkit.engines.numpy_loss
+sampling), values, and the learner's step (forward, the loss twin of rlkit.engines.numpy.loss
 and its gradient by hand, ``NumpyMLP.backward`` into every parameter's ``.grad``, the same
 clipping and the same torch optimizer). ``tests/test_engines.py`` holds it to torch's
 outputs and autograd's gradients; notebook 12 derives the backward pass.
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rlkit.distributions import Categorical
-from rlkit.engines.numpy_mlp import (
+from rlkit.engines.numpy.mlp import (
     NumpyMLP,
     gaussian_sample_logp,
     log_softmax,
@@ -43,7 +43,7 @@ class NumpyEngine:
         strict: True when the config asked for "numpy": a model it can no longer run is
             an error rather than a call handed to torch.
         loss_twin: ``twin(algo, mb, outputs, values) -> (total, stats, d_outputs,
-            d_values)`` (rlkit.engines.numpy_loss), or None for a policy without a learner.
+            d_values)`` (rlkit.engines.numpy.loss), or None for a policy without a learner.
     """
 
     name = "numpy"
@@ -129,7 +129,7 @@ class NumpyEngine:
     def step(self, algo: Any, mb: dict[str, Any]) -> dict[str, float]:
         """One gradient step of ``algo`` on ``mb``, as TorchEngine.step computes it."""
         # Imported here: rlkit.algorithms (above the engines) imports the whole package.
-        from rlkit.algorithms.learner import check_update
+        from rlkit.engines.learner import check_update
 
         mlp = self.mlp(algo.model)
         if mlp is None:

@@ -1,6 +1,7 @@
 """A trainer's config from the user's: every key checked against the algorithm's table.
 
-The table is rlkit.algorithms.keys; RLlib's older names are renamed and its common keys applied.
+The table is rlkit.algorithms.config.keys; RLlib's older names are renamed and its common
+keys applied.
 
 Order: aliases -> unknown keys (RLlib advice, the algorithm that has the key, or a close
 spelling) -> each value against its Key -> defaults filled in -> settings that involve two
@@ -13,9 +14,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from rlkit.algorithms.keys import ALGORITHMS, Key, defaults
-from rlkit.algorithms.rllib_keys import resolve_aliases, rllib_advice
-from rlkit.config import suggest
+from rlkit.algorithms.config.keys import ALGORITHMS, Key, defaults
+from rlkit.algorithms.config.rllib_keys import resolve_aliases, rllib_advice
+from rlkit.utils.config import suggest
 
 
 def unknown_key_error(name: str, keys: Mapping[str, Key], where: str, advice: Mapping) -> Exception:

@@ -17,7 +17,7 @@ reader's policy scales them as its own preprocessor says (``Policy.from_stored``
 ``obs_dtype`` a line's obs are float32.
 
 RLlib's own JSON lines (``SampleBatch`` columns, ``dones`` or ``terminateds``/``truncateds``)
-are read too: ``rlkit.offline_rllib`` maps them onto these fields.
+are read too: ``rlkit.offline.rllib_lines`` maps them onto these fields.
 
 Observations are stored before the observation filter, because the filter's statistics
 change while a trainer runs; whoever reads the data applies its own filter.
@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.offline_rllib import from_rllib, is_rllib_line
+from rlkit.offline.rllib_lines import from_rllib, is_rllib_line
 
 # What every line holds, and the numpy dtype each field is read back as (None: kept as found,
 # int64 for integer actions, float32 for real-valued ones).
@@ -226,7 +226,7 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
         raise ValueError(f"{where}: not valid JSON ({err}); was the file cut by a crash?") from err
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a JSON object, found {type(data).__name__}")
-    if is_rllib_line(data):  # RLlib's SampleBatch lines (rlkit.offline_rllib)
+    if is_rllib_line(data):  # RLlib's SampleBatch lines (rlkit.offline.rllib_lines)
         data = from_rllib(data, where)
     missing = [k for k in (*FIELDS, *META) if k not in data]
     if missing:
