@@ -470,6 +470,8 @@ def test_beta_inputs_stay_a_tensor():
 
     dist = Beta(np.zeros((2, 4), np.float32), None)
     assert isinstance(dist.inputs, torch.Tensor) and dist.inputs.shape == (2, 4)
+    # RLlib's .inputs are the concentrations: softplus(0) + 1 = log(2) + 1.
+    assert torch.allclose(dist.inputs, torch.full((2, 4), float(np.log(2.0)) + 1.0))
 
 
 def test_required_model_output_shape_may_return_rllibs_shape_tuple():
@@ -486,11 +488,14 @@ def test_required_model_output_shape_may_return_rllibs_shape_tuple():
             return np.prod(action_space.shape) * 2  # a numpy integer
 
     space = gym.spaces.Box(-1, 1, (3,))
-    for i, cls in enumerate((TupleShaped, NumpyInt)):
+    for i, (cls, expected) in enumerate(((TupleShaped, (6,)), (NumpyInt, 6))):
         ModelCatalog.register_custom_action_dist(f"shaped_rllib_{i}", cls)
-        assert (
-            ModelCatalog.get_action_dist(space, {"custom_action_dist": f"shaped_rllib_{i}"})[1] == 6
-        )
+        config = {"custom_action_dist": f"shaped_rllib_{i}"}
+        # RLlib returns the distribution's answer as it is: a tuple stays a tuple.
+        assert ModelCatalog.get_action_dist(space, config)[1] == expected
+        # The model's output width is its product either way.
+        parts = ModelCatalog.assemble(gym.spaces.Box(-1, 1, (2,)), space, config)
+        assert parts.num_outputs == parts.model.num_outputs == 6
 
     class Wrong(ActionDistribution):
         @staticmethod

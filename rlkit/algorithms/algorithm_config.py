@@ -67,12 +67,12 @@ class AlgorithmConfig:
     # -- what RLlib's builder methods set ---------------------------------------------------
     def _set(self, method: str, settings: dict[str, Any]) -> AlgorithmConfig:
         from rlkit.algorithms.config.checking import unknown_key_error
-        from rlkit.algorithms.config.rllib_keys import resolve_aliases
+        from rlkit.algorithms.config.rllib_keys import drop_fixed, resolve_aliases
 
         keys = self.algo_class.config_keys()
         where = self.algo_class.__name__
         renamed = {RENAMES.get(k, k): v for k, v in settings.items()}
-        for name, value in resolve_aliases(renamed, where).items():
+        for name, value in drop_fixed(resolve_aliases(renamed, where)).items():
             if name not in keys:
                 err = unknown_key_error(name, keys, where, self.algo_class.NOT_KEYS)
                 raise ValueError(f"{type(self).__name__}.{method}(): {err}") from None
@@ -123,6 +123,10 @@ class AlgorithmConfig:
     def offline_data(self, **settings: Any) -> AlgorithmConfig:
         """Set input (BC's offline data) and output (write sampled batches)."""
         return self._set("offline_data", settings)
+
+    def exploration(self, **settings: Any) -> AlgorithmConfig:
+        """exploration_config (DQN's epsilon schedule); explore=True is what training does."""
+        return self._set("exploration", settings)
 
     def api_stack(self, **settings: Any) -> AlgorithmConfig:
         """RLlib's API-stack switches: rlkit is the old (ModelV2) stack, so only False fits."""

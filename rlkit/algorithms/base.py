@@ -47,7 +47,6 @@ from rlkit.utils.threads import limit_threads
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
 
 
-
 def piecewise(schedule: list, t: float) -> float:
     """Linear interpolation in [[t0, v0], [t1, v1], ...], constant outside."""
     ts = [p[0] for p in schedule]

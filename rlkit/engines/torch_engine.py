@@ -71,7 +71,7 @@ class TorchEngine:
             if choose is None:
                 dist = policy.dist_class(dist_inputs, policy.model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.logp(actions)
+                logp = dist.logp(_logp_actions(policy, dist, actions))
             else:
                 actions, logp = choose(dist_inputs)
             values = policy.model.value_function().cpu().numpy() if with_value else None
@@ -138,3 +138,16 @@ class TorchEngine:
     def pinned(self, policy: Any):
         """A rollout: nothing to fix in place for torch."""
         yield
+
+
+def _logp_actions(policy: Any, dist: Any, actions: Any) -> Any:
+    """Actions as ``dist.logp`` takes them, RLlib's way.
+
+    A custom distribution over a Tuple / Dict space gets the flattened ``[B, n]`` tensor;
+    MultiActionDistribution the nested actions.
+    """
+    from rlkit.distributions import MultiActionDistribution
+
+    if isinstance(actions, torch.Tensor) or isinstance(dist, MultiActionDistribution):
+        return actions
+    return policy.flatten_actions(actions)

@@ -201,9 +201,35 @@ RLLIB_ONLY: dict[str, str] = {
 }
 
 
+# RLlib keys whose RLlib value is what rlkit always does: that value is accepted (and means
+# exactly that), any other is an error with the RLLIB_ONLY advice.
+FIXED: dict[str, Any] = {
+    "use_gae": True,
+    "use_critic": True,
+    "clip_actions": True,
+    "normalize_actions": False,
+    "batch_mode": "truncate_episodes",
+    "explore": True,
+    "_disable_preprocessor_api": False,
+    "shuffle_sequences": True,
+}
+
+
+def drop_fixed(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` less the RLlib keys set to what rlkit always does (``FIXED``)."""
+    return {
+        k: v
+        for k, v in config.items()
+        if not (k in FIXED and type(v) is type(FIXED[k]) and v == FIXED[k])
+    }
+
+
 def rllib_advice(key: str) -> str | None:
     """What to do instead of RLlib's ``key``, or None when RLlib has no such key we know."""
-    return RLLIB_ONLY.get(key)
+    tip = RLLIB_ONLY.get(key)
+    if tip and key in FIXED:
+        tip += f" ({key}={FIXED[key]!r}, what rlkit always does, is accepted)"
+    return tip
 
 
 def resolve_aliases(config: dict[str, Any], where: str) -> dict[str, Any]:
