@@ -128,12 +128,16 @@ class Policy:
         """Whether the model carries state between steps."""
         return len(self.model.get_initial_state()) > 0
 
-    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
-        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward)."""
-        return [
-            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim()))
-            for s in self.model.initial_state_tensors()
-        ]
+    def get_initial_state(self, batch_size: int | None = None) -> list[torch.Tensor]:
+        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward).
+
+        Without ``batch_size`` (RLlib's ``policy.get_initial_state()``): one state, each
+        tensor ``[...]`` without a batch axis, as ``compute_single_action(state=...)`` takes.
+        """
+        states = self.model.initial_state_tensors()
+        if batch_size is None:
+            return [s.clone() for s in states]
+        return [s.unsqueeze(0).repeat(batch_size, *([1] * s.dim())) for s in states]
 
     @property
     def obs_dtype(self) -> type:

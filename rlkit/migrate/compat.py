@@ -87,6 +87,27 @@ def merge_dicts(dict1: dict, dict2: dict) -> dict:
     return deep_update(copy.deepcopy(dict1), copy.deepcopy(dict2))
 
 
+# ---- ray.tune.logger ------------------------------------------------------------------------
+def pretty_print(result: dict, indent: int = 0) -> str:
+    """A train() result as indented ``key: value`` lines (RLlib's, without YAML).
+
+    Example:
+        >>> print(pretty_print({"a": 1, "b": {"c": 2.5}}))
+        a: 1
+        b:
+          c: 2.5
+    """
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, dict):
+            lines.append(" " * indent + f"{key}:")
+            if value:
+                lines.append(pretty_print(value, indent + 2))
+        else:
+            lines.append(" " * indent + f"{key}: {value}")
+    return "\n".join(lines)
+
+
 # ---- ray.rllib.utils.framework --------------------------------------------------------------
 def try_import_tf(error: bool = False) -> tuple[None, None, None]:
     """``(tf1, tf, tf_version)`` as RLlib returns them without TensorFlow: all None.

@@ -26,6 +26,8 @@ NAMES: list[tuple[str, str | None, str]] = [
     *[(f"ray.rllib.algorithms.{m}.{a}", f"rlkit.algorithms.{m}.{a}", "") for m, a in _ALGOS],
     ("ray.rllib.agents.a3c", "rlkit.algorithms.a2c", "module; rlkit has A2C, not A3C"),
     ("ray.rllib.agents.a3c.A2CTrainer", "rlkit.algorithms.a2c.A2CTrainer", ""),
+    ("ray.rllib.agents.a3c.a2c.A2CTrainer", "rlkit.algorithms.a2c.A2CTrainer", ""),
+    ("ray.rllib.agents", "rlkit.algorithms", "module: agents.ppo.PPOTrainer and the others"),
     ("ray.rllib.algorithms.a2c", "rlkit.algorithms.a2c", "module"),
     ("ray.rllib.algorithms.a2c.A2C", "rlkit.algorithms.a2c.A2C", ""),
     ("ray.rllib.agents.marwil", "rlkit.algorithms.bc", "module; BC only"),
@@ -59,6 +61,11 @@ NAMES: list[tuple[str, str | None, str]] = [
     ("ray.rllib.models.catalog.MODEL_DEFAULTS", "rlkit.MODEL_DEFAULTS", ""),
     ("ray.rllib.models.modelv2.ModelV2", "rlkit.models.Model", "a torch.nn.Module"),
     ("ray.rllib.models.ModelV2", "rlkit.models.Model", "a torch.nn.Module"),
+    (
+        "ray.rllib.algorithms.dqn.dqn_torch_model.DQNTorchModel",
+        "rlkit.models.Model",
+        "rlkit's DQN adds its Q head from hiddens / dueling",
+    ),
     ("ray.rllib.models.torch.torch_modelv2.TorchModelV2", "rlkit.models.Model", ""),
     (
         "ray.rllib.models.torch.complex_input_net.ComplexInputNetwork",
@@ -170,6 +177,7 @@ NAMES: list[tuple[str, str | None, str]] = [
         for f in ("merge_dicts", "deep_update")
     ],
     ("ray.tune.registry.register_env", "rlkit.register_env", ""),
+    ("ray.tune.logger.pretty_print", "rlkit.migrate.compat.pretty_print", ""),
     ("ray.tune.register_env", "rlkit.register_env", ""),
     ("ray.tune", None, TUNE_NOTE),
     ("ray.tune.run", None, TUNE_NOTE),
