@@ -200,3 +200,24 @@ def test_add_time_dimension_takes_rllibs_keywords(time_major):
     assert out.tolist() == (np.array(expected).T.tolist() if time_major else expected)
     with pytest.raises(ValueError, match="PyTorch only"):
         add_time_dimension(x, seq_lens=[2, 1], framework="tf")
+
+
+def test_keys_that_only_steer_ray_or_logging_are_removed_and_others_reported():
+    source = (
+        "import ray.rllib.agents.ppo as ppo\n"
+        "from ray.rllib.algorithms.ppo import PPOConfig\n"
+        "config = ppo.DEFAULT_CONFIG.copy()\n"
+        'config["log_level"] = "WARN"\n'
+        'c2 = {"lr": 1e-3, "num_cpus_per_worker": 1, "kl_coeff": 0.2}\n'
+        "algo = (PPOConfig().debugging(log_level='ERROR')\n"
+        "        .resources(num_gpus=0, num_cpus=4)\n"
+        "        .training(lr=1e-3, kl_coeff=0.3))\n"
+    )
+    new, report = migrate_source(source)
+    assert "log_level" not in new and "num_cpus" not in new
+    assert ".resources(num_gpus=0)" in new and ".debugging()" in new
+    done = "\n".join(report.rewrites)
+    assert "line 4: removed config['log_level']" in done and "line 7: removed num_cpus=" in done
+    todo = "\n".join(report.unmapped)
+    assert "line 5: config key 'kl_coeff': rlkit's PPO has no KL penalty" in todo
+    assert "line 8: config key 'kl_coeff'" in todo

@@ -17,8 +17,10 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from rlkit.migrate.table import (
+    BUILDER_METHODS,
     CONFIG_VALUES,
     METHODS,
+    REMOVABLE_KEYS,
     RLLIB_CONFIG_KEYS,
     TUNE_NOTE,
     VALUES,
@@ -70,10 +72,12 @@ def to_expr(path: str) -> cst.BaseExpression:
 def known_config_keys() -> tuple[set[str], set[str]]:
     """(trainer config keys rlkit takes, model config keys)."""
     from rlkit.algorithms import ALGORITHMS
+    from rlkit.algorithms.algorithm_config import RENAMES
     from rlkit.algorithms.base import full_default_config
+    from rlkit.algorithms.config.rllib_keys import ALIASES, FIXED
     from rlkit.utils.config import MODEL_DEFAULTS
 
-    keys = set(RLLIB_CONFIG_KEYS)
+    keys = set(RLLIB_CONFIG_KEYS) | set(ALIASES) | set(FIXED) | set(RENAMES)
     for algorithm in ALGORITHMS.values():
         keys |= set(full_default_config(algorithm))
     return keys, set(MODEL_DEFAULTS)
@@ -103,10 +107,14 @@ class Migrator(cst.CSTTransformer):
 
     # -- imports ------------------------------------------------------------------------------
     def leave_SimpleStatementLine(self, original, updated):
-        """Rewrite ray imports; drop ray.init() / ray.shutdown()."""
+        """Rewrite ray imports; drop ray.init() / ray.shutdown() and removable config keys."""
         if len(updated.body) != 1:
             return updated
         stmt, orig = updated.body[0], original.body[0]
+        key = _config_assignment(stmt) if isinstance(stmt, cst.Assign) else None
+        if key in REMOVABLE_KEYS:
+            self._did(orig, f"removed config['{key}'] = ... ({REMOVABLE_KEYS[key]})")
+            return cst.RemoveFromParent()
         if isinstance(stmt, cst.ImportFrom):
             return self._import_from(orig, stmt, updated)
         if isinstance(stmt, cst.Import):
@@ -207,8 +215,10 @@ class Migrator(cst.CSTTransformer):
         return updated.with_changes(value=new) if new else updated
 
     def leave_Call(self, original, updated):
-        """Rename RLlib methods; report Tune calls."""
+        """Rename RLlib methods; check builder calls' keys; report Tune calls."""
         func = updated.func
+        if isinstance(func, cst.Attribute) and func.attr.value in BUILDER_METHODS:
+            return self._builder_call(original, updated)
         if isinstance(func, cst.Attribute) and func.attr.value in METHODS:
             new = METHODS[func.attr.value]
             self._did(original, f".{func.attr.value}() -> .{new}()")
@@ -226,15 +236,40 @@ class Migrator(cst.CSTTransformer):
             return updated.with_changes(value=f"{quote}{VALUES[value]}{quote}")
         return updated
 
+    def _builder_call(self, original, updated):
+        """``.training(lr=..., log_level=...)``: drop REMOVABLE_KEYS, report unknown keys."""
+        kept = []
+        for orig, arg in zip(original.args, updated.args):
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name in REMOVABLE_KEYS:
+                self._did(orig, f"removed {name}=... ({REMOVABLE_KEYS[name]})")
+                continue
+            if name is not None and name not in self.config_keys and name != "env":
+                self._left(orig, f"config key '{name}': {_advice(name)}")
+            kept.append(arg)
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=kept)
+
     # -- config dicts -------------------------------------------------------------------------
     def leave_Dict(self, original, updated):
         """Check a trainer config literal's keys; update framework values."""
         keys = {_key(e): e for e in updated.elements if _key(e) is not None}
         if not (CONFIG_MARKERS & set(keys)):
             return updated
-        for key in keys:
-            if key not in self.config_keys:
-                self._left(original, f"config key '{key}': rlkit does not take it (see the guide)")
+        elements = []
+        for element in updated.elements:
+            key = _key(element)
+            if key in REMOVABLE_KEYS:
+                self._did(original, f"removed config key '{key}' ({REMOVABLE_KEYS[key]})")
+                continue
+            if key is not None and key not in self.config_keys:
+                self._left(original, f"config key '{key}': {_advice(key)}")
+            elements.append(element)
+        if elements and len(elements) < len(updated.elements):
+            last = elements[-1]
+            elements[-1] = last.with_changes(comma=updated.elements[-1].comma)
+        updated = updated.with_changes(elements=elements)
         model = keys.get("model")
         if model is not None and isinstance(model.value, cst.Dict):
             for key in filter(None, map(_key, model.value.elements)):
@@ -254,12 +289,9 @@ class Migrator(cst.CSTTransformer):
 
     def leave_Assign(self, original, updated):
         """Check ``config["key"] = ...`` assignments' keys."""
-        for target in updated.targets:
-            t = target.target
-            if isinstance(t, cst.Subscript) and dotted(t.value) == "config":
-                key = _subscript_key(t)
-                if key is not None and key not in self.config_keys:
-                    self._left(original, f"config key '{key}': rlkit does not take it")
+        key = _config_assignment(updated)
+        if key is not None and key not in self.config_keys and key not in REMOVABLE_KEYS:
+            self._left(original, f"config key '{key}': {_advice(key)}")
         return updated
 
 
@@ -300,6 +332,22 @@ def _without_ray_lifecycle(body) -> list:
             carried = []
         out.append(line)
     return out
+
+
+def _advice(key: str) -> str:
+    """What rlkit says about an RLlib config key it does not take."""
+    from rlkit.algorithms.config.rllib_keys import rllib_advice
+
+    return rllib_advice(key) or "rlkit does not take it (docs/CONFIG.md lists every key)"
+
+
+def _config_assignment(stmt: cst.Assign) -> str | None:
+    """The key of ``config["key"] = ...`` (None for any other assignment)."""
+    for target in stmt.targets:
+        t = target.target
+        if isinstance(t, cst.Subscript) and dotted(t.value) == "config":
+            return _subscript_key(t)
+    return None
 
 
 def _key(element) -> str | None:

@@ -183,6 +183,57 @@ NAMES: list[tuple[str, str | None, str]] = [
     ("ray.tune.run", None, TUNE_NOTE),
 ]
 
+# RLlib keys that only steer Ray or logging, never what is learned: migrate deletes them (from
+# config dicts, config["key"] = ... lines and builder calls) and says so.
+REMOVABLE_KEYS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "num_cpus",
+            "num_cpus_per_worker",
+            "num_cpus_per_env_runner",
+            "num_gpus_per_worker",
+            "num_gpus_per_env_runner",
+            "num_cpus_for_driver",
+            "num_cpus_for_local_worker",
+            "custom_resources_per_worker",
+            "custom_resources_per_env_runner",
+            "placement_strategy",
+        ),
+        "a Ray resource request; a local rlkit run samples in this process",
+    ),
+    **dict.fromkeys(
+        (
+            "ignore_worker_failures",
+            "recreate_failed_workers",
+            "recreate_failed_env_runners",
+            "restart_failed_env_runners",
+            "restart_failed_sub_environments",
+        ),
+        "Ray fault tolerance; rlkit's runners are rebuilt when they die",
+    ),
+    **dict.fromkeys(
+        ("tf_session_args", "local_tf_session_args", "eager_tracing", "eager_max_retraces"),
+        "a TensorFlow setting; rlkit is PyTorch only",
+    ),
+    "log_level": "RLlib's logging level; rlkit returns every figure from train()",
+    "disable_env_checking": "rlkit checks envs as it steps them",
+}
+
+# RLlib 2.x builder methods whose keyword arguments are config keys.
+BUILDER_METHODS = (
+    "environment",
+    "training",
+    "env_runners",
+    "rollouts",
+    "resources",
+    "evaluation",
+    "framework",
+    "debugging",
+    "reporting",
+    "exploration",
+    "offline_data",
+)
+
 # Methods RLlib renamed or rlkit names differently: obj.<old>(...) -> obj.<new>(...).
 METHODS: dict[str, str] = {"compute_action": "compute_single_action"}
 

@@ -118,6 +118,7 @@ if __name__ == "__main__":
     register_env("binary-v0", lambda config: BinaryLevelEnv(config))
     ModelCatalog.register_custom_model("feedforward", CustomFeedForwardModel)
     config = ppo.DEFAULT_CONFIG.copy()
+    config["log_level"] = "WARN"
     config["num_workers"] = 0
     config["framework"] = "torch"
     config["rollout_fragment_length"] = 5

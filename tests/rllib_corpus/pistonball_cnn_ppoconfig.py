@@ -5,7 +5,7 @@ Written for rlkit's migration corpus after Farama-Foundation/PettingZoo,
 tutorials/Ray/rllib_pistonball.py (MIT; see README.md): the same RLlib constructs
 (CNNModelV2(TorchModelV2, nn.Module) taking *args / **kwargs, obs permuted to channels-first,
 PPOConfig().environment(env=..., clip_actions=True).rollouts(...).training(lambda_=...,
-use_gae=True, grad_clip=None, ...).debugging(...).framework(framework="torch").resources(
+use_gae=True, grad_clip=None, ...).debugging(log_level=...).framework(framework="torch").resources(
 num_gpus=int(os.environ.get("RLLIB_NUM_GPUS", "0"))), config.to_dict()), own code. Pistonball
 is multi-agent (PettingZoo + SuperSuit); this script's env is a single-agent stand-in.
 """
@@ -107,9 +107,9 @@ if __name__ == "__main__":
             num_sgd_iter=2,
             model={"custom_model": "CNNModelV2"},
         )
-        .debugging(seed=0)
+        .debugging(log_level="ERROR", seed=0)
         .framework(framework="torch")
-        .resources(num_gpus=int(os.environ.get("RLLIB_NUM_GPUS", "0")))
+        .resources(num_gpus=int(os.environ.get("RLLIB_NUM_GPUS", "0")), num_cpus=4)
     )
     algo = PPO(config=config.to_dict())
     for i in range(args.stop_iters):
