@@ -20,6 +20,7 @@ _LAZY = {
     "MODEL_DEFAULTS": "rlkit.utils.config",
     "register_env": "rlkit.envs",
     "Policy": "rlkit.policy",
+    "record_episode": "rlkit.records.video",
 }
 
 # Modules that moved when the tree was arranged by floors (docs/DESIGN.md): the old path
@@ -61,7 +62,14 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
     sys.meta_path.insert(0, _MovedModules())
 
-__all__ = ["ModelCatalog", "MODEL_DEFAULTS", "register_env", "Policy", "__version__"]
+__all__ = [
+    "ModelCatalog",
+    "MODEL_DEFAULTS",
+    "register_env",
+    "Policy",
+    "record_episode",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

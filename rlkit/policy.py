@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 from rlkit.catalog import ModelCatalog
-from rlkit.engines import select_engine
+from rlkit.engines import Acting, select_engine
+from rlkit.engines.torch_engine import flatten_actions, model_input
 from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
-from rlkit.spaces import build_nested, leaf_paths, value_leaves
+from rlkit.spaces import build_nested, leaf_paths
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
 from rlkit.utils.config import check_keys
 from rlkit.utils.threads import check_num_threads, limit_threads
@@ -44,7 +45,7 @@ class Policy:
         observation_space: the env's (raw) observation space.
         action_space: the env's action space.
         config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
-            "num_threads": 1, "engine": "auto"}`` (threads of every pool while the policy
+            "num_threads": 1, "engine": "torch"}`` (threads of every pool while the policy
             acts: rlkit.utils.threads; what runs the model: rlkit.engines).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config;
@@ -79,13 +80,13 @@ class Policy:
         # What the env side did before observation_space (a trainer sets it: Atari's DeepMind
         # preprocessing); explain() prints it first.
         self.env_note = ""
-        # What runs the model, "auto" numpy where it is an exact twin (rlkit.engines); a
-        # trainer replaces it with the one it chose for acting and learning together.
-        self.engine = select_engine(config.get("engine", "auto"), self)
         # A model caches its forward's features for value_function(): a forward and the
         # value_function() that reads its cache run under this lock, so a notebook calling
         # compute_single_action while a dashboard trains in a thread cannot interleave them.
         self.lock = threading.RLock()
+        # What runs the model, torch by default (rlkit.engines); a trainer replaces it with
+        # the one it chose for acting and learning together.
+        self.engine = select_engine(config.get("engine", "torch"), self.acting)
         self.action_shape, self.action_dtype = self._probe_action_layout()
 
     @property
@@ -97,6 +98,11 @@ class Policy:
     def model(self, model: Any) -> None:
         model.byte_scale = self.byte_scale
         self._model = model
+
+    @property
+    def acting(self) -> Acting:
+        """What an engine needs to act for this policy: model, distribution class, lock."""
+        return Acting(self._model, self.dist_class, self.lock)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and deepcopy leave the lock out (it cannot be copied); a copy gets its own."""
@@ -182,17 +188,9 @@ class Policy:
         """The model's input_dict for filtered obs [N, *shape] (on the model's device).
 
         ``obs`` as batches hold them: float32, or uint8 frames, scaled here (byte_scale).
+        See rlkit.engines.torch_engine.model_input.
         """
-        device = self.device
-        d: dict[str, Any] = {
-            "obs": self.model.decode_obs(obs),
-            "is_training": is_training,
-        }
-        if prev_actions is not None:
-            d["prev_actions"] = torch.as_tensor(prev_actions, device=device)
-        if prev_rewards is not None:
-            d["prev_rewards"] = torch.as_tensor(prev_rewards, dtype=torch.float32, device=device)
-        return d
+        return model_input(self.model, obs, prev_actions, prev_rewards, is_training)
 
     def compute_actions(
         self,
@@ -231,7 +229,7 @@ class Policy:
             if state is None:
                 state = self.get_initial_state(obs.shape[0])
             out = self.engine.actions(
-                self, obs, state, (prev_actions, prev_rewards), explore, with_value, choose
+                self.acting, obs, state, (prev_actions, prev_rewards), explore, with_value, choose
             )
             extra = {
                 "obs": obs,
@@ -257,7 +255,7 @@ class Policy:
         """
         with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.utils.threads
             obs = self._preprocess(obs_batch, update_filter=False)[1]
-            return self.to_env_actions(self.engine.act(self, obs, explore, rng))
+            return self.to_env_actions(self.engine.act(self.acting, obs, explore, rng))
 
     def compute_values(
         self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
@@ -270,7 +268,7 @@ class Policy:
             prev_rewards: [N] previous rewards, for models that read them.
         """
         with limit_threads(self.num_threads):
-            return self.engine.values(self, obs, (prev_actions, prev_rewards))
+            return self.engine.values(self.acting, obs, (prev_actions, prev_rewards))
 
     def pin_engine(self):
         """A context manager for a rollout: the engine checks the model once, on entry.
@@ -278,17 +276,12 @@ class Policy:
         Without it the engine checks before every step (see
         rlkit.engines.numpy.engine.NumpyEngine.pinned).
         """
-        return self.engine.pinned(self)
+        return self.engine.pinned(self.model)
 
     # -- action layouts -----------------------------------------------------------------------
     def flatten_actions(self, actions: Any) -> torch.Tensor:
         """Sampled actions (tensor or nested) -> the learner layout of the module docstring."""
-        if isinstance(actions, torch.Tensor):
-            return actions
-        if isinstance(actions, dict):
-            actions = [actions[k] for k in sorted(actions)]
-        leaves = [a.reshape(a.shape[0], -1).float() for a in value_leaves(actions)]
-        return torch.cat(leaves, dim=1)  # [B, F]
+        return flatten_actions(actions)
 
     def to_env_actions(self, flat: torch.Tensor | np.ndarray) -> Any:
         """Learner-layout actions [B, ...] -> numpy actions the vector env accepts."""

@@ -157,7 +157,8 @@ def test_a_nonfinite_loss_is_never_applied_and_the_iteration_is_undone(algo, kin
 
 @pytest.mark.parametrize("algo", ["PPO", "A2C"])  # the algorithms with a numpy twin
 def test_the_numpy_engine_step_is_guarded_too(algo, tmp_path):
-    trainer = make_trainer(algo, tmp_path, model={"fcnet_hiddens": [8], "vf_share_layers": False})
+    model = {"fcnet_hiddens": [8], "vf_share_layers": False}
+    trainer = make_trainer(algo, tmp_path, model=model, engine="numpy")
     assert trainer.engine.name == "numpy"
     with torch.no_grad():  # a value head that overflows: the value loss is infinite
         trainer.model._value_head.weight.fill_(3e38)

@@ -528,8 +528,9 @@ def test_hyperparameter_editors_come_from_the_key_table():
     editors["num_envs"].value = 2
     assert pg.picker.error == "" and not pg.dashboard.train_button.disabled
     assert "engine" not in pg.picker.choices.config  # untouched defaults stay the trainer's
-    editors["engine"].value = "torch"
-    assert pg.picker.choices.config["engine"] == "torch"
+    assert editors["engine"].value == "torch"  # the default: the code as written
+    editors["engine"].value = "numpy"
+    assert pg.picker.choices.config["engine"] == "numpy"
 
 
 # -- episode replay -------------------------------------------------------------------------
@@ -577,7 +578,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     picker = ComponentPicker("CartPole-v1", "PPO", TINY)
     picker.fcnet_hiddens.value = "64, x"
     assert picker.bad_editor is picker.fcnet_hiddens
-    assert picker.fcnet_hiddens.layout.border and "rlkit-bad" in picker.fcnet_hiddens._dom_classes
+    assert "rlkit-bad" in picker.fcnet_hiddens._dom_classes  # outlined inside its box (CSS)
     row = picker._rows[id(picker.fcnet_hiddens)]
     assert row.children == (picker.fcnet_hiddens, picker.error_box)  # message beside it
     assert picker.advanced.selected_index is None  # the swap controls are not folded
@@ -585,7 +586,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     assert (
         picker.bad_editor is None and picker.error == "" and row.children == (picker.fcnet_hiddens,)
     )
-    assert not picker.fcnet_hiddens.layout.border
+    assert "rlkit-bad" not in picker.fcnet_hiddens._dom_classes
     picker.more_config.value = "{'gama': 0.9}"  # folded away under "Hyperparameters"
     assert picker.bad_editor is picker.more_config and picker.advanced.selected_index == 0
 
@@ -994,3 +995,13 @@ def test_dataflow_text_is_12px_contrasted_and_breaks_only_between_words():
     svg_texts = re.findall(r"<text [^>]*>([^<]*)</text>", six)
     assert "0.17" not in svg_texts  # no room over 20 px bars: listed under them instead
     assert six.count("white-space:nowrap'>") == 6 and "5: 0.17" in six
+
+
+def test_picker_lists_components_registered_after_it_was_made():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    assert "widget_test_late_model" not in [v for _, v in picker.model.options]
+    ModelCatalog.register_custom_model("widget_test_late_model", TwoLayerModel)
+    picker.fcnet_hiddens.value = "6"  # any change: the dropdowns are brought up to date first
+    assert "widget_test_late_model" in [v for _, v in picker.model.options]
+    picker.model.value = "widget_test_late_model"
+    assert isinstance(picker.policy.model, TwoLayerModel)

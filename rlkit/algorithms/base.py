@@ -35,7 +35,7 @@ from rlkit.algorithms.rllib_api import (
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
-from rlkit.engines.learner import make_adam, model_metrics
+from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
 from rlkit.envs import env_label, make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
@@ -129,11 +129,27 @@ class Algorithm:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
+        self.result_logger = None
         self.setup()
         self.engine = self.choose_engine()
         # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
         # notebook comparing runs) do not perturb each other and a restored one replays exactly.
         self._rng_state = torch.get_rng_state()
+        try:
+            self.result_logger = self._start_logger()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_logger(self) -> Any:
+        """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
+        if self.config["logger_config"] is None:
+            return None
+        from rlkit.records.logger import open_logger
+
+        logger = open_logger(self.config["logger_config"], self.config, lambda: self.logdir)
+        self._logdir = logger.logdir  # save() without a folder writes beside the logs
+        return logger
 
     def _build_policy(self, env: Any) -> Any:
         """Build ``self.policy`` from the spaces of the vector env the sampler will step.
@@ -194,9 +210,24 @@ class Algorithm:
         It is chosen again at every train(): a hook registered or a layer frozen since then
         makes "auto" choose torch, and "numpy" an error saying why.
         """
-        engine = select_engine(self.config["engine"], self.policy, self)
+        self.learner = self.make_learner()
+        engine = select_engine(self.config["engine"], self.policy.acting, self.learner)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
+
+    def make_learner(self) -> Learner:
+        """This algorithm's gradient step, as every engine takes it (rlkit.engines.learner).
+
+        ``step_loss`` is the loss; ``loss_twin()`` its numpy twin, where there is one.
+        """
+        return Learner(
+            name=type(self).__name__,
+            model=self.model,
+            optimizer=self.optimizer,
+            grad_clip=self.config["grad_clip"],
+            loss=self.step_loss,
+            twin=self.loss_twin(),
+        )
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -211,6 +242,18 @@ class Algorithm:
     def training_step(self) -> dict[str, float]:
         """One training step (sample, learn); returns its statistics. Subclasses define it."""
         raise NotImplementedError
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """Forward and loss on minibatch ``mb``: (scalar loss, statistics, loss_inputs).
+
+        ``loss_inputs`` is the batch as the model saw it (``Model.custom_loss`` reads it).
+        ``self.engine.step(self.learner, mb)`` runs it, then the optimizer step.
+        """
+        raise NotImplementedError
+
+    def loss_twin(self) -> TwinFn | None:
+        """The numpy twin of ``step_loss`` (rlkit.engines.numpy.loss), or None (no twin)."""
+        return None
 
     def action_fn(self):
         """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""
@@ -330,6 +373,8 @@ class Algorithm:
         result.update(rllib_result_keys(result))
         if evaluation_due(self.config, self.iteration):
             result.update(self.evaluate())
+        if self.result_logger is not None:
+            self.result_logger.on_result(result)
         return result
 
     def _iteration_steps(self) -> dict[str, float]:
@@ -432,10 +477,26 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (the evaluation envs too, and the JSON writer)."""
+        """Close the envs (the evaluation envs too, the JSON writer and the run's logs)."""
         self.sampler.close()
         if self._evaluator is not None:
             self._evaluator.close()
             self._evaluator = None
         if self.writer is not None:
             self.writer.close()
+        if self.result_logger is not None:
+            self.result_logger.close()
+
+    def export_policy_model(self, export_dir: str, onnx: int | None = None) -> str:
+        """Write the policy's model for use without rlkit (RLlib's name); returns the folder.
+
+        ``export_dir`` gets ``model.pt`` (TorchScript) and ``policy_spec.json`` (the input
+        shape, filter statistics and how to turn outputs into an action); with ``onnx=<opset>``
+        also ``model.onnx``. Each maps a preprocessed, filtered observation batch
+        ``[B, *obs_shape] float32`` to the action distribution's inputs ``[B, num_outputs]``.
+        See rlkit.records.export and docs/EXPORT.md.
+        """
+        from rlkit.records.export import export_policy
+
+        with self._lock:  # never half an update
+            return export_policy(self.policy, export_dir, onnx=onnx)

@@ -59,7 +59,7 @@ from rlkit.algorithms.dqn_parts import (  # re-exported: rlkit.algorithms.dqn na
     replay_rows,
 )
 from rlkit.algorithms.onpolicy import NO_INPUT
-from rlkit.engines.learner import model_metrics, optimise
+from rlkit.engines.learner import model_metrics
 from rlkit.preprocessors import restore_original_dimensions
 
 
@@ -258,6 +258,15 @@ class DQN(Algorithm):
     def update(self, rows: dict[str, np.ndarray]) -> dict[str, float]:
         """One gradient step on replayed transitions (module equation, details 3 and 6)."""
         mb = {k: torch.as_tensor(v, device=self.device) for k, v in rows.items()}
+        stats = self.engine.step(self.learner, mb)
+        return {
+            "loss": float(stats["total_loss"]),
+            "mean_q": stats["mean_q"],
+            "mean_td_error": stats["mean_td_error"],
+        }
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """The Huber TD loss on replayed transitions ``mb``: (loss, statistics, loss_inputs)."""
         for key in ("obs", "next_obs"):  # uint8 frames are scaled here, on the device
             mb[key] = self.model.decode_obs(mb[key])
         with torch.no_grad():
@@ -282,12 +291,11 @@ class DQN(Algorithm):
             "q_targets": target,
             "td_error": td_error.detach(),
         }
-        loss = optimise(self.model, self.optimizer, loss, loss_inputs, self.config["grad_clip"])
-        return {
-            "loss": float(loss),
+        stats = {
             "mean_q": float(q_taken.detach().mean()),
             "mean_td_error": float(td_error.detach().mean()),
         }
+        return loss, stats, loss_inputs
 
     def extra_state(self) -> dict[str, Any]:
         """The target network and the update counters, for checkpoints."""

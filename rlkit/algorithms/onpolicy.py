@@ -12,10 +12,11 @@ Implementation details (numbers referenced in the code):
    sequence starts from the recurrent state the sampler had at its first row.
 4. ``Model.custom_loss(loss, loss_inputs)`` gets the algorithm's total loss and returns the loss
    that is optimised; ``Model.metrics()`` is reported in the result.
-5. Each gradient step is one call into the engine (rlkit.engines): torch runs ``forward`` ->
-   ``loss`` -> ``optimise`` as written here; numpy runs their exact twin (the built-in MLP,
-   PPO's or A2C's loss, gradients by hand) ~3x faster. ``config={"engine": "torch"}`` makes
-   every step run this file's code, e.g. to step through ``loss`` in a debugger.
+5. Each gradient step is one call, ``self.engine.step(self.learner, mb)``, as for every
+   algorithm (rlkit.engines.learner). The default engine, torch, runs ``forward`` -> ``loss``
+   -> ``optimise`` as written here: a breakpoint in ``loss`` stops there. ``engine="numpy"``
+   (opt-in) runs their exact twin instead (the built-in MLP, PPO's or A2C's loss, gradients
+   by hand), ~2x faster.
 6. One iteration's batch is ``train_batch_size`` env steps, RLlib's meaning: fragments of
    ``rollout_fragment_length`` steps from each env (``num_envs``, times ``num_env_runners``
    when Ray runners sample) are collected until train_batch_size is reached
@@ -311,6 +312,12 @@ class OnPolicyAlgorithm(Algorithm):
         loss_inputs["obs"] = restore_original_dimensions(obs, self.model.obs_space)
         return dist, values, loss_inputs
 
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """``forward`` then ``loss`` on minibatch ``mb``: (loss, statistics, loss_inputs)."""
+        dist, values, loss_inputs = self.forward(mb)
+        total, stats = self.loss(mb, dist, values)
+        return total, stats, loss_inputs
+
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
         """Return (scalar loss, statistics) on minibatch ``mb``; each algorithm defines it.
 
@@ -328,7 +335,7 @@ class OnPolicyAlgorithm(Algorithm):
         self.model.train()
         for _ in range(num_epochs):
             for mb in minibatches(lb, minibatch_size, self.device):
-                stats = self.engine.step(self, mb)  # forward -> loss -> optimise (detail 5)
+                stats = self.engine.step(self.learner, mb)  # forward, loss, optimise (5)
                 for k, v in stats.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 count += 1

@@ -1,16 +1,53 @@
-"""The optimisation step every algorithm shares: the model's custom loss, backward, clip, step.
+"""The gradient step every algorithm takes: its loss, the model's custom loss, backward, clip, step.
 
-``Model.custom_loss(loss, loss_inputs)`` receives the algorithm's loss and returns the one that
-is optimised (the seed's supervised / self-supervised losses); ``Model.metrics()`` is reported
-in ``train()``'s result.
+PG, A2C, PPO, DQN and BC each describe their step as a ``Learner`` (the model, its optimizer,
+``grad_clip`` and ``loss(mb) -> (loss, stats, loss_inputs)``) and take it through one call,
+``engine.step(learner, mb)`` (rlkit.engines). The torch engine runs ``torch_step``: the loss as
+written, then ``optimise``. ``Model.custom_loss(loss, loss_inputs)`` receives the algorithm's
+loss and returns the one that is optimised (the seed's supervised / self-supervised losses);
+``Model.metrics()`` is reported in ``train()``'s result. ``check_update`` is the guard every
+step passes, the numpy engine's too.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
+
+# loss(mb) -> (scalar loss tensor, statistics, loss_inputs: the batch as the model saw it)
+LossFn = Callable[[dict[str, Any]], tuple[torch.Tensor, dict[str, Any], dict[str, Any]]]
+# twin(mb, outputs [N, n], values [N]) -> (total, statistics, d total / d outputs [N, n],
+# d total / d values [N]): a loss computed by numpy with its gradient (rlkit.engines.numpy.loss)
+TwinFn = Callable[
+    [dict[str, Any], np.ndarray, np.ndarray],
+    tuple[float, dict[str, float], np.ndarray, np.ndarray],
+]
+
+
+@dataclass(frozen=True)
+class Learner:
+    """What one gradient step of an algorithm needs; the engine is given nothing else.
+
+    Attributes:
+        name: the algorithm's name, for messages ("PPO").
+        model: the learner's model (on the learner's device); its parameters are optimised.
+        optimizer: the optimizer over ``model``'s parameters.
+        grad_clip: max global gradient norm, or None.
+        loss: ``loss(mb) -> (loss, stats, loss_inputs)``: forward and loss on a minibatch.
+        twin: the numpy twin of ``loss`` for the built-in MLP, or None (torch runs ``loss``).
+    """
+
+    name: str
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    grad_clip: float | None
+    loss: LossFn
+    twin: TwinFn | None = None
 
 
 class NonFiniteUpdateError(FloatingPointError):
@@ -156,6 +193,19 @@ def optimise(
     check_update(float(loss.detach()), float(norm), params)
     optimizer.step()
     return loss.detach()
+
+
+def torch_step(learner: Learner, mb: dict[str, Any]) -> dict[str, Any]:
+    """One gradient step as written: ``learner.loss(mb)``, then ``optimise``.
+
+    Returns the loss's statistics and "total_loss" (the loss that was optimised, detached).
+    """
+    total, stats, loss_inputs = learner.loss(mb)
+    params = [p for p in learner.model.parameters() if p.requires_grad]
+    stats["total_loss"] = optimise(
+        learner.model, learner.optimizer, total, loss_inputs, learner.grad_clip, params
+    )
+    return stats
 
 
 def model_metrics(model: torch.nn.Module) -> dict[str, float]:

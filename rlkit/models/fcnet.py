@@ -13,6 +13,7 @@ layer normc(1.0); biases start at zero.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -144,6 +145,15 @@ def hidden_plan(model_config: dict) -> tuple[list[int], list[str]]:
     return hiddens + post, activations
 
 
+class MLPLayers(NamedTuple):
+    """A FullyConnectedNetwork's parts, for code that runs them another way (numpy engine)."""
+
+    hidden: nn.Sequential  # the policy tower: Linear, activation, Linear, activation, ...
+    logits: nn.Linear | None  # the output layer; None: the tower's last layer is the output
+    value_tower: nn.Sequential | None  # its own tower; None: the head reads the policy features
+    value_head: nn.Linear | None  # [D] -> 1; None for a feature extractor (no value)
+
+
 class FullyConnectedNetwork(Model):
     """A multilayer perceptron over ``obs_flat`` (RLlib's ``FullyConnectedNetwork``).
 
@@ -208,6 +218,10 @@ class FullyConnectedNetwork(Model):
         features = self._hidden(obs)  # [B, H]
         self._value_input = obs if self._value_tower is not None else features
         return policy_outputs(features, self._logits, self.log_std), state
+
+    def layers(self) -> MLPLayers:
+        """The network's parts: hidden tower, output layer, value tower and value head."""
+        return MLPLayers(self._hidden, self._logits, self._value_tower, self._value_head)
 
     def value_function(self) -> torch.Tensor:
         """Return ``[B]`` values for the observations of the last forward call."""

@@ -70,6 +70,11 @@ def rlkit_trainable(algorithm: str | type) -> type:
 
     class RlkitTrainable(tune.Trainable):
         def setup(self, config: dict[str, Any]) -> None:
+            if config.get("logger_config") is not None:
+                raise ValueError(
+                    "a Tune trial keeps Tune's own logs (result.json, progress.csv, events in "
+                    "the trial folder); remove logger_config from the sweep's config"
+                )
             self.trainer = cls(config=trainer_config(config))
 
         def step(self) -> dict[str, Any]:
@@ -217,6 +222,9 @@ def run_sweep(
             key = collector.key_of(result.config)
             trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
             trials[key]["state"] = "error"
+    for trial in trials.values():  # a Stop ends the experiment without on_trial_complete
+        if trial["state"] == "running":
+            trial["state"] = "finished"
     return [trials[k] for k in sorted(trials)]
 
 

@@ -175,7 +175,7 @@ class CurvesPanel(widgets.HBox):
         remove = widgets.Button(
             icon="times",
             tooltip=f"remove {name}",
-            layout={"width": "32px"},
+            layout={"width": "36px", "padding": "0"},
             disabled=bool(self.protected & set(members)),
         )
         show.observe(lambda change: self._toggle(name, change["new"]), names="value")

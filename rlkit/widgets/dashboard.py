@@ -170,6 +170,11 @@ class TrainingDashboard(widgets.VBox):
             self._set_state("blocked", f"⚠ Train is off: {html.escape(reason)}")
 
     @property
+    def next_label(self) -> str:
+        """The name of the run the next Train starts (or continues)."""
+        return self._factory_label if self._factory is not None else self.label
+
+    @property
     def stale(self) -> bool:
         """True when the next Train starts a new run from the factory."""
         return self._factory is not None
@@ -338,6 +343,21 @@ class TrainingDashboard(widgets.VBox):
         self.error = message
         self.error_box.value = error_html(message, note)
         self._set_state("failed", "training stopped by an error (below)")
+
+    def load_run(self, folder: str, label: str | None = None) -> str:
+        """Add a past run from its folder (result.json or progress.csv) to the comparison.
+
+        Folders written by ``logger_config`` or ``python -m rlkit train --out``, or Tune
+        trial folders (rlkit.records.runs). Returns the run's label (the folder's name, or
+        ``label``; a number is added if the name is taken).
+        """
+        from rlkit.records.runs import load_results, run_label
+
+        results = load_results(folder)
+        name = self._unique(label or run_label(folder))
+        self.runs[name] = results
+        self.redraw()
+        return name
 
     # -- pictures -----------------------------------------------------------------------------
     def curve_keys(self) -> list[str]:

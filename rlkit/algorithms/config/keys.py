@@ -24,6 +24,7 @@ import numpy as np
 
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
+from rlkit.records.logger import check_logger_config
 from rlkit.utils.config import merge_model_config, suggest
 
 KINDS = ("int", "float", "bool", "choice", "dict", "schedule", "paths", "ints", "any")
@@ -295,6 +296,16 @@ COMMON_KEYS: dict[str, Key] = table(
             none=True,
         ),
         Key(
+            "logger_config",
+            None,
+            "write each train() result to a run folder (rlkit.records.logger): {'logdir': "
+            "folder or None (the trainer's logdir), 'loggers': ['json', 'csv', "
+            "'tensorboard']}; None writes nothing",
+            "dict",
+            none=True,
+            check_nested=check_logger_config,
+        ),
+        Key(
             "num_threads",
             1,
             "threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts",
@@ -303,9 +314,10 @@ COMMON_KEYS: dict[str, Key] = table(
         ),
         Key(
             "engine",
-            "auto",
-            "what runs the model and the gradient step (rlkit.engines): 'auto' (numpy where "
-            "it is an exact twin of the torch code), 'torch' (the code as written) or 'numpy'",
+            "torch",
+            "what runs the model and the gradient step (rlkit.engines): 'torch' (the code as "
+            "written), 'numpy' (the fast twin of the built-in MLP, PPO's and A2C's losses) or "
+            "'auto' (numpy where it is an exact twin of the torch code, else torch)",
             "choice",
             choices=("auto", "torch", "numpy"),
         ),

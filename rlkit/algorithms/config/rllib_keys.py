@@ -96,7 +96,6 @@ RLLIB_ONLY: dict[str, str] = {
     ),
     # logging, callbacks, evaluation
     "log_level": "rlkit does not log through Python logging; train() returns every figure",
-    "logger_config": "rlkit writes no logger files; python -m rlkit train --out DIR saves a curve",
     "callbacks": _CALLBACKS,
     "custom_metrics": _CALLBACKS,
     "keep_per_episode_custom_metrics": _CALLBACKS,

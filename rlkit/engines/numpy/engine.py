@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rlkit.distributions import Categorical
+from rlkit.engines.learner import Learner, check_update
 from rlkit.engines.numpy.mlp import (
     NumpyMLP,
     gaussian_sample_logp,
@@ -32,7 +33,8 @@ from rlkit.engines.numpy.mlp import (
     sample_categorical,
     why_not,
 )
-from rlkit.engines.torch_engine import Actions, TorchEngine
+from rlkit.engines.torch_engine import Acting, Actions, TorchEngine
+from rlkit.models import Model
 
 
 class NumpyEngine:
@@ -42,20 +44,17 @@ class NumpyEngine:
         reason: why this engine was chosen, in words (train() results report it).
         strict: True when the config asked for "numpy": a model it can no longer run is
             an error rather than a call handed to torch.
-        loss_twin: ``twin(algo, mb, outputs, values) -> (total, stats, d_outputs,
-            d_values)`` (rlkit.engines.numpy.loss), or None for a policy without a learner.
     """
 
     name = "numpy"
 
-    def __init__(self, reason: str, strict: bool = False, loss_twin: Callable | None = None):
+    def __init__(self, reason: str, strict: bool = False):
         self.reason = reason
         self.strict = strict
-        self.loss_twin = loss_twin
         self.torch = TorchEngine("auto: the model changed since the engine was chosen")
         self._pinned: list = []  # (thread id, NumpyMLP) of the rollouts running now
 
-    def mlp(self, model: Any) -> NumpyMLP | None:
+    def mlp(self, model: Model) -> NumpyMLP | None:
         """The NumpyMLP running ``model``; None where torch must run it (``strict``: error)."""
         pinned = self._pinned
         if pinned and pinned[-1][0] == threading.get_ident():
@@ -70,7 +69,7 @@ class NumpyEngine:
         return mlp
 
     @contextlib.contextmanager
-    def pinned(self, policy: Any):
+    def pinned(self, model: Model):
         """A rollout: the model is checked once here, not before every step.
 
         Between a rollout's env steps nothing changes the model (no optimizer step, no new
@@ -79,7 +78,7 @@ class NumpyEngine:
         the thread that entered the block alone (a dashboard trains in a thread while the
         notebook may hook the model).
         """
-        entry = (threading.get_ident(), self.mlp(policy.model))
+        entry = (threading.get_ident(), self.mlp(model))
         self._pinned.append(entry)
         try:
             yield
@@ -89,7 +88,7 @@ class NumpyEngine:
     # -- acting -------------------------------------------------------------------------------
     def actions(
         self,
-        policy: Any,
+        acting: Acting,
         obs: np.ndarray,
         state: list,
         prev: tuple[Any, Any],
@@ -98,50 +97,55 @@ class NumpyEngine:
         choose: Callable | None = None,
     ) -> Actions:
         """As TorchEngine.actions; a caller's ``choose`` (over torch tensors) runs in torch."""
-        mlp = None if choose is not None else self.mlp(policy.model)
+        mlp = None if choose is not None else self.mlp(acting.model)
         if mlp is None:
-            return self.torch.actions(policy, obs, state, prev, explore, with_value, choose)
+            return self.torch.actions(acting, obs, state, prev, explore, with_value, choose)
         dist_inputs, values = mlp.forward(obs, values=with_value)  # [B, n], [B]
-        actions, logp = _sample(policy.dist_class, dist_inputs, explore)
+        actions, logp = _sample(acting.dist_class, dist_inputs, explore)
         return Actions(actions, logp, dist_inputs, values, [])
 
-    def act(self, policy: Any, obs: np.ndarray, explore: bool, rng: Callable | None) -> np.ndarray:
+    def act(
+        self, acting: Acting, obs: np.ndarray, explore: bool, rng: Callable | None
+    ) -> np.ndarray:
         """As TorchEngine.act; the greedy action draws no random numbers."""
-        mlp = self.mlp(policy.model)
+        mlp = self.mlp(acting.model)
         if mlp is None:
-            return self.torch.act(policy, obs, explore, rng)
+            return self.torch.act(acting, obs, explore, rng)
         dist_inputs = mlp.forward(obs, values=False)[0]  # [B, n]
         if not explore:  # the mode: no log-probabilities needed
-            if policy.dist_class is Categorical:
+            if acting.dist_class is Categorical:
                 return dist_inputs.argmax(axis=1)
             return np.split(dist_inputs, 2, axis=1)[0]  # the means
         with rng() if rng is not None else contextlib.nullcontext():
-            return _sample(policy.dist_class, dist_inputs, explore)[0]
+            return _sample(acting.dist_class, dist_inputs, explore)[0]
 
-    def values(self, policy: Any, obs: np.ndarray, prev: tuple[Any, Any]) -> np.ndarray:
+    def values(self, acting: Acting, obs: np.ndarray, prev: tuple[Any, Any]) -> np.ndarray:
         """As TorchEngine.values."""
-        mlp = self.mlp(policy.model)
+        mlp = self.mlp(acting.model)
         if mlp is None:
-            return self.torch.values(policy, obs, prev)
+            return self.torch.values(acting, obs, prev)
         return mlp.forward(obs, outputs=False)[1].astype(np.float32, copy=False)
 
     # -- learning ------------------------------------------------------------------------------
-    def step(self, algo: Any, mb: dict[str, Any]) -> dict[str, float]:
-        """One gradient step of ``algo`` on ``mb``, as TorchEngine.step computes it."""
-        # Imported here: rlkit.algorithms (above the engines) imports the whole package.
-        from rlkit.engines.learner import check_update
+    def step(self, learner: Learner, mb: dict[str, Any]) -> dict[str, Any]:
+        """One gradient step on ``mb``, as TorchEngine.step computes it.
 
-        mlp = self.mlp(algo.model)
+        The loss is ``learner.twin`` (rlkit.engines.numpy.loss), the gradient by hand
+        (``NumpyMLP.backward``); clipping, the guard and the optimizer are those of
+        rlkit.engines.learner. A learner without a twin, or a model numpy cannot run, takes
+        the torch step.
+        """
+        mlp = self.mlp(learner.model) if learner.twin is not None else None
         if mlp is None:
-            return self.torch.step(algo, mb)
+            return self.torch.step(learner, mb)
         keep: dict[str, Any] = {}
         outputs, values = mlp.forward(mb["obs"].numpy(), keep=keep)
-        total, stats, d_outputs, d_values = self.loss_twin(algo, mb, outputs, values)
+        total, stats, d_outputs, d_values = learner.twin(mb, outputs, values)
         mlp.backward(keep, d_outputs, d_values)  # into every parameter's .grad
         # Clipping by infinity computes the norm and scales nothing: the guard needs the norm.
-        norm = mlp.clip_grads(algo.config["grad_clip"] or math.inf)
+        norm = mlp.clip_grads(learner.grad_clip or math.inf)
         check_update(float(total), norm, mlp.params)  # the guard optimise() applies too
-        algo.optimizer.step()
+        learner.optimizer.step()
         stats["total_loss"] = total
         return stats
 

@@ -27,7 +27,6 @@ DiagGaussian (inputs [mu, s], log std c = clamp(s, -20, 2), z = (a - mu) / exp(c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -217,26 +216,3 @@ def a2c_loss(
     policy_loss = -_mean(dist.logp * adv)
     vf_err, d_err = _value_loss(mb, values, None)
     return _combine(config, dist, policy_loss, (-adv / N).astype(np.float32), vf_err, d_err)
-
-
-def _ppo(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
-    return ppo_loss(mb, outputs, values, algo.config, algo._clip, algo.policy.dist_class)
-
-
-def _a2c(algo: Any, mb: dict[str, Any], outputs: np.ndarray, values: np.ndarray) -> tuple:
-    return a2c_loss(mb, outputs, values, algo.config, algo.policy.dist_class)
-
-
-# The algorithms with a twin of their loss, by exact class: a subclass may change the loss or
-# the forward that feeds it, so it learns through autograd (the torch engine).
-LOSS_TWINS = {"rlkit.algorithms.ppo.PPO": _ppo, "rlkit.algorithms.a2c.A2C": _a2c}
-
-
-def loss_twin(algorithm: Any) -> Callable | None:
-    """The numpy twin of ``algorithm``'s loss, by its exact class, or None.
-
-    ``twin(algorithm, mb, outputs [N, n], values [N]) -> (total, stats, d total / d outputs
-    [N, n], d total / d values [N])``.
-    """
-    cls = type(algorithm)
-    return LOSS_TWINS.get(f"{cls.__module__}.{cls.__qualname__}")

@@ -18,10 +18,15 @@ Shapes: ``x: [N, F]`` float32 -> outputs ``[N, num_outputs]``, values ``[N]``.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 import torch
+
+from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
+from rlkit.models.checks import forward_hook_site, has_forward_hooks
+from rlkit.models.fcnet import FullyConnectedNetwork
 
 # Above this many elements tanh is computed as 2 / (1 + exp(-2z)) - 1: numpy's exp is
 # vectorised where its tanh is not (1.5-2.5x faster on a [256, 256] block; below, the five
@@ -84,28 +89,26 @@ def _tower(seq: torch.nn.Sequential | None) -> list[_Layer] | None:
 
 def why_not(model: Any) -> str | None:
     """Why ``NumpyMLP`` cannot run ``model`` exactly, in words; None where it can."""
-    from torch.nn.modules import module as m
-
-    from rlkit.models.fcnet import FullyConnectedNetwork
-
     if type(model) is not FullyConnectedNetwork:
         return f"the model is {type(model).__name__}, not the built-in FullyConnectedNetwork"
-    if model._value_head is None:
+    if model.layers().value_head is None:
         return "the model has no value head (a feature extractor)"
     if model.log_std is not None:
         return "free_log_std adds a state-independent log std"
-    if m._global_forward_hooks or m._global_forward_pre_hooks:
-        return "a global forward hook is registered (a hook must see every forward)"
-    for name, mod in model.named_modules():
-        if mod._forward_hooks or mod._forward_pre_hooks:
-            where = f"module '{name}'" if name else "the model"
-            return f"a forward hook is registered on {where} (a hook must see every forward)"
+    hooked = forward_hook_site(model)
+    if hooked is not None:
+        return f"{hooked} (a hook must see every forward)"
     for name, p in model.named_parameters():
         if p.device.type != "cpu" or p.dtype != torch.float32:
             return f"parameter '{name}' is {p.dtype} on {p.device}, not float32 on the CPU"
     if NumpyMLP.of(model) is None:
         return "the model holds layers other than Linear with tanh, relu or linear activations"
     return None
+
+
+# The engine's cache: model -> the NumpyMLP viewing its parameters. Weak, so a model that is
+# dropped takes its entry with it; a copy of a model (deepcopy, pickle) builds its own.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class NumpyMLP:
@@ -116,43 +119,44 @@ class NumpyMLP:
     """
 
     def __init__(self, model: Any, hidden: list[_Layer], logits: _Layer | None, value_tower):
-        self.model = model
         self.hidden = hidden  # policy tower (the last layer is the output when no logits)
         self.logits = logits
         self.value_tower = value_tower  # None: the value head reads the policy features
-        self.value_head = _Layer(model._value_head, "linear")
+        self.value_head = _Layer(model.layers().value_head, "linear")
         self.params = [p for p in model.parameters()]
-        # (module, its children, its parameters): the layers were read off exactly these
-        self._layout = [
-            (m, tuple(m._modules.values()), tuple(m._parameters.values())) for m in model.modules()
-        ]
+        modules = list(model.modules())  # the model first
+        # The cache is keyed weakly by the model: nothing here may hold the model itself.
+        self._root = weakref.ref(model)
+        self._submodules = modules[1:]
+        # (children, parameters) of each module: the layers were read off exactly these
+        self._layout = [(tuple(m.children()), tuple(m.parameters(recurse=False))) for m in modules]
         self._ptrs = None
         self._np: dict[int, np.ndarray] = {}
 
     @staticmethod
     def of(model: Any) -> NumpyMLP | None:
-        """The engine for ``model``, cached on it; None where torch must run the model."""
-        from rlkit.models.fcnet import FullyConnectedNetwork
-
-        if type(model) is not FullyConnectedNetwork or model._value_head is None:
+        """The engine for ``model`` (cached by the engine); None where torch must run it."""
+        if type(model) is not FullyConnectedNetwork or model.layers().value_head is None:
             return None
-        engine = model.__dict__.get("_numpy_mlp")
-        if engine is False:  # known not to fit (Model._apply and state loading clear this)
-            return None
+        engine = _CACHE.get(model)
         if engine is None or not engine._valid():
             engine = NumpyMLP._build(model)
-            model.__dict__["_numpy_mlp"] = engine or False
-        return engine or None
+            if engine is None:
+                _CACHE.pop(model, None)
+                return None
+            _CACHE[model] = engine
+        return engine
 
     @staticmethod
     def _build(model: Any) -> NumpyMLP | None:
         if model.log_std is not None:  # free_log_std: left to torch
             return None
-        hidden = _tower(model._hidden)
-        value_tower = None if model._value_tower is None else _tower(model._value_tower)
-        if hidden is None or (model._value_tower is not None and value_tower is None):
+        parts = model.layers()
+        hidden = _tower(parts.hidden)
+        value_tower = None if parts.value_tower is None else _tower(parts.value_tower)
+        if hidden is None or (parts.value_tower is not None and value_tower is None):
             return None
-        logits = None if model._logits is None else _Layer(model._logits, "linear")
+        logits = None if parts.logits is None else _Layer(parts.logits, "linear")
         engine = NumpyMLP(model, hidden, logits, value_tower)
         return engine if engine._valid() else None
 
@@ -163,18 +167,19 @@ class NumpyMLP:
         views were made of, and nobody hooked a module since (a hook must see every forward).
         Runs before every use, so it checks identities rather than walking the model.
         """
-        from torch.nn.modules import module as m
-
-        if m._global_forward_hooks or m._global_forward_pre_hooks:
+        root = self._root()
+        if root is None:
             return False
-        for mod, children, params in self._layout:
-            if mod._forward_hooks or mod._forward_pre_hooks:
-                return False
+        modules = [root, *self._submodules]
+        if has_forward_hooks(modules):
+            return False
+        for mod, (children, params) in zip(modules, self._layout, strict=True):
             # identity: Modules compare by id; a tuple of tensors would compare values
+            now = tuple(mod.parameters(recurse=False))
             if (
-                tuple(mod._modules.values()) != children
-                or len(mod._parameters) != len(params)
-                or any(a is not b for a, b in zip(mod._parameters.values(), params))
+                tuple(mod.children()) != children
+                or len(now) != len(params)
+                or any(a is not b for a, b in zip(now, params))
             ):
                 return False
         ptrs = [p.data_ptr() for p in self.params]
@@ -311,8 +316,6 @@ def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray,
     Inputs are means, then log stds clamped as DiagGaussian does; the noise comes from
     torch's generator.
     """
-    from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
-
     mean, log_std = np.split(inputs, 2, axis=1)  # [N, 2A] -> 2 x [N, A]
     log_std = np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
     if not explore:
