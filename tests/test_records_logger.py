@@ -182,3 +182,23 @@ def test_cli_train_out_writes_the_run_logs_by_default(tmp_path):
     argv = ["train", "--algo", "PG", "--config", tiny, "--out", str(quiet), "--stop-iters", "1"]
     assert main([*argv, "--loggers", "none"]) == 0
     assert sorted(os.listdir(quiet)) == ["checkpoint", "curve.png"]
+
+
+@pytest.mark.ray
+def test_a_tune_trial_keeps_tunes_own_logs(tmp_path):
+    from rlkit.scaling.sweeps import rlkit_trainable
+
+    trainable = rlkit_trainable("PG")
+    config = {"env": "CartPole-v1", "logger_config": {"logdir": str(tmp_path)}}
+    with pytest.raises(ValueError, match="a Tune trial keeps Tune's own logs"):
+        trainable.setup(object(), config)  # refused before any trainer is built
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_unknown_logger_format_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--algo", "PG", "--out", str(out), "--loggers", "json,tbx"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "unknown format 'tbx'" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -26,14 +26,17 @@ from rlkit.algorithms.building import make_policy, make_sampler
 from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
+from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
+from rlkit.algorithms.hooks import AlgorithmHooks
 from rlkit.algorithms.results import iteration_result, mean_stats
+from rlkit.algorithms.rllib_api import DEFAULT_POLICY_ID, WorkerSet, check_policy_id
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.engines import Engine, select_engine
-from rlkit.engines.learner import Learner, TwinFn, make_adam
+from rlkit.engines.learner import Learner, make_adam
 from rlkit.envs import env_label
 from rlkit.policy import Policy
 from rlkit.utils.devices import resolve_device
-from rlkit.utils.seeding import private_rng
+from rlkit.utils.seeding import new_generator, private_rng
 from rlkit.utils.threads import limit_threads
 
 # Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
@@ -56,7 +59,7 @@ def full_default_config(algorithm: type) -> dict[str, Any]:
     return copy.deepcopy({name: key.default for name, key in algorithm.config_keys().items()})
 
 
-class Algorithm:
+class Algorithm(AlgorithmHooks):
     """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``.
 
     A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys.Key: type, range,
@@ -74,7 +77,7 @@ class Algorithm:
     def config_keys(cls) -> dict[str, Key]:
         """Every config key of this algorithm by name: its type, range, default and meaning."""
         own = [c.__dict__.get("KEYS", ()) for c in reversed(cls.__mro__)]
-        keys = table(COMMON_KEYS.values(), *own)
+        keys = table(COMMON_KEYS.values(), EVALUATION_KEYS, *own)
         for c in reversed(cls.__mro__):  # defaults set in a DEFAULT_CONFIG dict win
             for name, value in c.__dict__.get("DEFAULT_CONFIG", {}).items():
                 if name in keys:
@@ -83,17 +86,29 @@ class Algorithm:
                     keys[name] = Key(name, value, "declared in DEFAULT_CONFIG", "any", none=True)
         return keys
 
+    @classmethod
+    def get_default_config(cls) -> Any:
+        """RLlib 2.x's ``PPO.get_default_config()``: an AlgorithmConfig builder for this class."""
+        from rlkit.algorithms.algorithm_config import CONFIG_CLASSES, AlgorithmConfig
+
+        return CONFIG_CLASSES.get(cls.__name__, AlgorithmConfig)(cls)
+
     def __init__(self, env: Any = None, config: dict | None = None):
         name = type(self).__name__
         env, self.config = build_config(self.config_keys(), name, env, config, self.NOT_KEYS)
         self.validate()
         self.env_spec = env
         seed = self.config["seed"]
-        if seed is not None:
+        if seed is not None:  # for your own code that draws from the global generators
             torch.manual_seed(seed)
             np.random.seed(seed)
+        # Each trainer draws rlkit's random numbers from its own generator (rlkit.utils.seeding),
+        # so trainers in other threads (two dashboards in one notebook) never perturb it and a
+        # restored one replays exactly.
+        self._generator = new_generator(seed)
         self.device = resolve_device(self.config["device"])
-        vec_env = self._build_policy(env)
+        with private_rng(self):
+            vec_env = self._build_policy(env)
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -110,21 +125,29 @@ class Algorithm:
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.writer = None
+        self._evaluator: Evaluator | None = None
         if self.config["output"]:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
         self.result_logger = None
-        self.setup()
+        with private_rng(self):
+            self.setup()
         self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
         try:
             self.result_logger = self._start_logger()
         except BaseException:
             self.stop()
             raise
+
+    @property
+    def _rng_state(self) -> torch.Tensor:
+        """The state of this trainer's generator (checkpoints and snapshots keep it)."""
+        return self._generator.get_state()
+
+    @_rng_state.setter
+    def _rng_state(self, state: torch.Tensor) -> None:
+        self._generator.set_state(state)
 
     def _start_logger(self) -> Any:
         """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
@@ -137,7 +160,12 @@ class Algorithm:
         return logger
 
     def _build_policy(self, env: Any) -> Any:
-        """Build ``self.policy`` over the vector env the sampler will step; returns that env."""
+        """Build ``self.policy`` over the vector env the sampler will step; returns that env.
+
+        What the config will need in memory is checked first (rlkit.algorithms.memory, inside
+        make_policy): with a one-number observation before any env exists, with the real
+        spaces before the model.
+        """
         vec_env, self.policy = make_policy(env, self.config)
         try:
             self.check_policy()
@@ -147,7 +175,7 @@ class Algorithm:
         return vec_env
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
+        """This trainer's generator for rlkit's draws in this thread (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:
@@ -175,59 +203,36 @@ class Algorithm:
             twin=self.loss_twin(),
         )
 
-    # -- hooks for subclasses -------------------------------------------------------------
-    def setup(self) -> None:
-        """Algorithm-specific state (replay buffers, target networks...)."""
-
-    def validate(self) -> None:
-        """Checks and derived settings that involve several keys (after the table's checks)."""
-
-    def check_policy(self) -> None:
-        """Raise a clear error when the model/distribution cannot work with this algorithm."""
-
-    def training_step(self) -> dict[str, float]:
-        """One training step (sample, learn); returns its statistics. Subclasses define it."""
-        raise NotImplementedError
-
-    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
-        """Forward and loss on minibatch ``mb``: (scalar loss, statistics, loss_inputs).
-
-        ``loss_inputs`` is the batch as the model saw it (``Model.custom_loss`` reads it).
-        ``self.engine.step(self.learner, mb)`` runs it, then the optimizer step.
-        """
-        raise NotImplementedError
-
-    def loss_twin(self) -> TwinFn | None:
-        """The numpy twin of ``step_loss`` (rlkit.engines.numpy.loss), or None (no twin)."""
-        return None
-
-    def action_fn(self):
-        """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""
-        return self.policy.compute_actions
-
-    def exploration_state(self) -> dict[str, Any]:
-        """What remote env runners need to act as action_fn() does (DQN: its epsilon)."""
-        return {}
-
-    @staticmethod
-    def runner_actions(policy: Policy, exploration: dict[str, Any]):
-        """On a remote runner: compute_actions acting as action_fn() does.
-
-        It is given exploration_state(); None means the policy's own compute_actions.
-        """
-        return None
-
-    def extra_state(self) -> dict[str, Any]:
-        """Algorithm-specific tensors for checkpoints (e.g. a target network)."""
-        return {}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Load what extra_state() returned (nothing here)."""
-
     # -- public API ---------------------------------------------------------------------
-    def get_policy(self) -> Policy:
-        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy)."""
+    def get_policy(self, policy_id: str = DEFAULT_POLICY_ID) -> Policy:
+        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy).
+
+        ``policy_id`` may be given as RLlib code does; rlkit trainers hold one policy,
+        "default_policy" (another id is a KeyError saying so).
+        """
+        check_policy_id(policy_id)
         return self.policy
+
+    @property
+    def workers(self) -> WorkerSet:
+        """RLlib's ``algo.workers``: ``foreach_worker(fn)`` calls fn on the local worker."""
+        local = getattr(self.sampler, "env", None)  # None when Ray runners sample
+        return WorkerSet(self.policy, local)
+
+    env_runner_group = workers  # RLlib 2.x's name
+
+    def evaluate(self) -> dict[str, Any]:
+        """One evaluation as RLlib's ``algo.evaluate()``: ``{"evaluation": {...}}``.
+
+        ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
+        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
+        """
+        with self._lock, limit_threads(self.config["num_threads"]), self._own_rng():
+            if self._evaluator is None:
+                self._evaluator = Evaluator(
+                    self.env_spec, self.policy, self.action_fn(), self.config
+                )
+            return {"evaluation": self._evaluator.evaluate()}
 
     def current_lr(self) -> float:
         """The learning rate now: ``lr_schedule`` at timesteps_total, else ``lr``."""
@@ -269,6 +274,8 @@ class Algorithm:
                 self.time_total_s += time.perf_counter() - start
         self.iteration += 1
         result = iteration_result(self, stats, start)
+        if evaluation_due(self.config, self.iteration):
+            result.update(self.evaluate())
         if self.result_logger is not None:
             self.result_logger.on_result(result)
         return result
@@ -363,8 +370,11 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (and the JSON writer, and the run's logs)."""
+        """Close the envs (the evaluation envs too, the JSON writer and the run's logs)."""
         self.sampler.close()
+        if self._evaluator is not None:
+            self._evaluator.close()
+            self._evaluator = None
         if self.writer is not None:
             self.writer.close()
         if self.result_logger is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
 from rlkit.atari import env_note, policy_model_config
-from rlkit.envs import make_vec_env
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 
@@ -21,10 +21,9 @@ def make_policy(env: Any, config: dict[str, Any]) -> tuple[Any, Policy]:
         env: the trainer's env (an id, a registered name or a class).
         config: the trainer's checked config.
     """
-    vec_env = make_vec_env(
-        env, config["num_envs"], config["env_config"], config["vector_mode"], config=config
-    )
+    vec_env = make_checked_vec_env(env, config)  # the memory it will need, checked first
     try:
+        check_built_spaces(config, vec_env)
         policy = Policy(
             vec_env.single_observation_space,
             vec_env.single_action_space,

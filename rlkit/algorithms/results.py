@@ -2,7 +2,8 @@
 
 rlkit's result is flat (``result["episode_reward_mean"]``, ``result["policy_loss"]``); RLlib's
 code reads the learner's statistics under ``result["info"]["learner"]["default_policy"]``
-(``learner_stats``, and ``model``: the model's ``metrics()``), so they are there too.
+(``learner_stats``, and ``model``: the model's ``metrics()``), and RLlib 2.x's nested names
+(``env_runners/episode_return_mean``; rlkit.algorithms.rllib_api), so they are there too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from rlkit.algorithms.rllib_api import DEFAULT_POLICY_ID, rllib_result_keys
 from rlkit.engines.learner import model_metrics
-
-DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
 
 
 def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[str, Any]:
@@ -41,8 +41,11 @@ def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[
     policy_info = {
         "learner_stats": dict(stats),
         "model": model_metrics(trainer.model) if learned else {},
+        # RLlib's holds what on_learn_on_batch callbacks add; rlkit has no callbacks.
+        "custom_metrics": {},
     }
     result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+    result.update(rllib_result_keys(result))  # RLlib 2.x's nested names too
     return result
 
 

@@ -53,8 +53,14 @@ def _defs(cell, names: set[str]) -> list[ast.FunctionDef]:
     return [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
 
 
-def fill_solution(source: str, question: Question, begin: str, end: str) -> str:
-    """The stub's body replaced by ``begin``, the solution's body and ``end``."""
+def fill_solution(
+    source: str, question: Question, begin: str, end: str, prompt: bool = False
+) -> str:
+    """The stub's body replaced by ``begin``, the solution's body and ``end``.
+
+    With ``prompt`` (Otter), the stub's own body is kept first as Otter's prompt block, so the
+    student notebook shows the stub (``raise NotImplementedError``) rather than ``...``.
+    """
     (node,) = [
         n
         for n in ast.parse(source).body
@@ -65,6 +71,9 @@ def fill_solution(source: str, question: Question, begin: str, end: str) -> str:
     start = first.end_lineno if has_doc else node.lineno
     lines = source.splitlines()
     filled = [f"    {begin}", *question.solution, f"    {end}"]
+    if prompt:
+        stub = lines[start : node.end_lineno]
+        filled = ['    """ # BEGIN PROMPT', *stub, '    """ # END PROMPT', *filled]
     return "\n".join(lines[:start] + filled + lines[node.end_lineno :])
 
 

@@ -59,8 +59,8 @@ def otter_test_source(question: Question, number: int, case: str, points: float,
         '""" # END TEST CONFIG\n'
         f"def test_{question.name}_case_{number}({question.name}):\n"
         "    from rlkit.grading import graded_case\n\n"
-        f"    graded_case(\n        {question.name!r},\n        {question.name},\n"
-        f"        {case!r},\n        seconds={seconds:g},\n    )"
+        f"    case = {case!r}\n"
+        f"    graded_case({question.name!r}, {question.name}, case, seconds={seconds:g})"
     )
 
 
@@ -71,7 +71,9 @@ def _question_cells(question: Question, answer_cell, seconds: float) -> list:
         "check_cell: false"
     )
     answer = nbformat.from_dict(dict(answer_cell))
-    answer.source = fill_solution(answer.source, question, "# BEGIN SOLUTION", "# END SOLUTION")
+    answer.source = fill_solution(
+        answer.source, question, "# BEGIN SOLUTION NO PROMPT", "# END SOLUTION", prompt=True
+    )
     tests = [
         new_code_cell(otter_test_source(question, n, case, pts, seconds))
         for n, (case, pts) in enumerate(zip(question.cases, _case_points(question)), start=1)

@@ -38,7 +38,7 @@ import torch
 from rlkit.records.files import atomic_path, check_writable
 from rlkit.spaces import add_batch_dim
 
-INSTALL_EXPORT = 'pip install "rlkit[export]" (or pip install onnx onnxscript onnxruntime)'
+INSTALL_EXPORT = 'pip install "rlkit[export]" (or pip install onnx onnxruntime)'
 ONNX_OPSETS = (9, 25)  # what torch's TorchScript-based ONNX exporter writes
 
 # How each built-in distribution's deterministic action follows from dist_inputs [B, n].

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 
@@ -26,8 +27,15 @@ def atomic_path(path: str) -> Iterator[str]:
     stem, suffix = os.path.splitext(os.path.basename(path))
     # ".episode.k3j2.tmp.gif": hidden, marked temporary, and ending as the file will (tools
     # such as imageio choose the format by the extension).
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{suffix}", dir=folder)
-    os.close(fd)
+    # Created with open(..., "x") rather than mkstemp, so the file gets the umask's
+    # permissions (mkstemp's are 0600: a shared model or video others could not read).
+    while True:
+        tmp = os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp{suffix}")
+        try:
+            open(tmp, "x").close()
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         os.replace(tmp, path)

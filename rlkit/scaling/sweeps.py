@@ -224,6 +224,9 @@ def run_sweep(
             key = collector.key_of(result.config)
             trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
             trials[key]["state"] = "error"
+    for trial in trials.values():  # a Stop ends the experiment without on_trial_complete
+        if trial["state"] == "running":
+            trial["state"] = "finished"
     return [trials[k] for k in sorted(trials)]
 
 

@@ -107,6 +107,36 @@ def env_spaces(
         probe.close()
 
 
+class SpacesCache:
+    """``env_spaces`` remembered per env, env_config and frame settings.
+
+    A picker asks for the spaces at every change; only a change of what decides them (the
+    env, its config, the DeepMind frame keys of an ``ALE/*`` id) makes a new env.
+    """
+
+    def __init__(self):
+        self._spaces: dict[tuple, tuple] = {}
+
+    def __call__(self, choices: Choices) -> tuple[gym.Space, gym.Space]:
+        """(observation_space, action_space) for ``choices``."""
+        env_config = choices.config.get("env_config")
+        model = choices.config.get("model") or {}
+        # What decides the frames of an ALE/* id is part of the key (rlkit.atari).
+        frames = (
+            choices.config.get("preprocessor_pref"),
+            model.get("dim"),
+            model.get("framestack"),
+        )
+        key = (
+            choices.env if isinstance(choices.env, str) else id(choices.env),
+            repr(env_config),
+            repr(frames),
+        )
+        if key not in self._spaces:
+            self._spaces[key] = env_spaces(choices.env, env_config, choices.config)
+        return self._spaces[key]
+
+
 def error_text(err: BaseException) -> str:
     """One readable line for an error: its type and message, never a traceback."""
     message = str(err).strip() or "(no message)"

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+# The trainer registry's names, importable from here too (their home until the move).
+from rlkit.algorithms.config.registry import ALGORITHMS, algorithm_keys, register_algorithms  # noqa: F401, E501
 from rlkit.envs import VECTOR_MODES
 from rlkit.filters import FILTERS
 from rlkit.records.logger import check_logger_config
