@@ -16,7 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlkit import atari
+from rlkit import atari, old_gym
 
 _ENV_CREATORS: dict[str, Callable[[dict], gym.Env]] = {}
 
@@ -118,7 +118,7 @@ def make_env(
     if render_mode is not None and made.render_mode != render_mode:
         # A wrapper's render_mode reads through to the env it wraps, which is where it is set.
         made.unwrapped.render_mode = render_mode
-    return made
+    return old_gym.adapt(made, env_label(env))  # gym < 0.26's reset/step: an adapter
 
 
 def _takes_config(env_class: type) -> bool:

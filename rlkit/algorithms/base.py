@@ -25,21 +25,27 @@ from rlkit.algorithms.acting import check_single_action_inputs, single_action
 from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
+from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
+from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
+from rlkit.algorithms.rllib_api import (
+    DEFAULT_POLICY_ID,
+    WorkerSet,
+    check_policy_id,
+    rllib_result_keys,
+)
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
 from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
-from rlkit.envs import env_label, make_vec_env
+from rlkit.envs import env_label
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.utils.devices import resolve_device
-from rlkit.utils.seeding import private_rng
+from rlkit.utils.seeding import new_generator, private_rng
 from rlkit.utils.threads import limit_threads
 
 # Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
-
-DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
 
 
 def piecewise(schedule: list, t: float) -> float:
@@ -76,7 +82,7 @@ class Algorithm:
     def config_keys(cls) -> dict[str, Key]:
         """Every config key of this algorithm by name: its type, range, default and meaning."""
         own = [c.__dict__.get("KEYS", ()) for c in reversed(cls.__mro__)]
-        keys = table(COMMON_KEYS.values(), *own)
+        keys = table(COMMON_KEYS.values(), EVALUATION_KEYS, *own)
         for c in reversed(cls.__mro__):  # defaults set in a DEFAULT_CONFIG dict win
             for name, value in c.__dict__.get("DEFAULT_CONFIG", {}).items():
                 if name in keys:
@@ -85,17 +91,29 @@ class Algorithm:
                     keys[name] = Key(name, value, "declared in DEFAULT_CONFIG", "any", none=True)
         return keys
 
+    @classmethod
+    def get_default_config(cls) -> Any:
+        """RLlib 2.x's ``PPO.get_default_config()``: an AlgorithmConfig builder for this class."""
+        from rlkit.algorithms.algorithm_config import CONFIG_CLASSES, AlgorithmConfig
+
+        return CONFIG_CLASSES.get(cls.__name__, AlgorithmConfig)(cls)
+
     def __init__(self, env: Any = None, config: dict | None = None):
         name = type(self).__name__
         env, self.config = build_config(self.config_keys(), name, env, config, self.NOT_KEYS)
         self.validate()
         self.env_spec = env
         seed = self.config["seed"]
-        if seed is not None:
+        if seed is not None:  # for your own code that draws from the global generators
             torch.manual_seed(seed)
             np.random.seed(seed)
+        # Each trainer draws rlkit's random numbers from its own generator (rlkit.utils.seeding),
+        # so trainers in other threads (two dashboards in one notebook) never perturb it and a
+        # restored one replays exactly.
+        self._generator = new_generator(seed)
         self.device = resolve_device(self.config["device"])
-        vec_env = self._build_policy(env)
+        with private_rng(self):
+            vec_env = self._build_policy(env)
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -112,21 +130,29 @@ class Algorithm:
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.writer = None
+        self._evaluator: Evaluator | None = None
         if self.config["output"]:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
         self.result_logger = None
-        self.setup()
+        with private_rng(self):
+            self.setup()
         self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
         try:
             self.result_logger = self._start_logger()
         except BaseException:
             self.stop()
             raise
+
+    @property
+    def _rng_state(self) -> torch.Tensor:
+        """The state of this trainer's generator (checkpoints and snapshots keep it)."""
+        return self._generator.get_state()
+
+    @_rng_state.setter
+    def _rng_state(self, state: torch.Tensor) -> None:
+        self._generator.set_state(state)
 
     def _start_logger(self) -> Any:
         """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
@@ -143,15 +169,13 @@ class Algorithm:
 
         One source of truth for the spaces: the policy sees what the sampler delivers (for
         Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
+
+        What the config will need in memory is checked first (rlkit.algorithms.memory): with
+        a one-number observation before any env exists, with the real spaces before the model.
         """
-        vec_env = make_vec_env(
-            env,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            config=self.config,
-        )
+        vec_env = make_checked_vec_env(env, self.config)
         try:
+            check_built_spaces(self.config, vec_env)
             self.policy = Policy(
                 vec_env.single_observation_space,
                 vec_env.single_action_space,
@@ -188,7 +212,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
+        """This trainer's generator for rlkit's draws in this thread (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:
@@ -266,9 +290,35 @@ class Algorithm:
         """Load what extra_state() returned (nothing here)."""
 
     # -- public API ---------------------------------------------------------------------
-    def get_policy(self) -> Policy:
-        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy)."""
+    def get_policy(self, policy_id: str = DEFAULT_POLICY_ID) -> Policy:
+        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy).
+
+        ``policy_id`` may be given as RLlib code does; rlkit trainers hold one policy,
+        "default_policy" (another id is a KeyError saying so).
+        """
+        check_policy_id(policy_id)
         return self.policy
+
+    @property
+    def workers(self) -> WorkerSet:
+        """RLlib's ``algo.workers``: ``foreach_worker(fn)`` calls fn on the local worker."""
+        local = getattr(self.sampler, "env", None)  # None when Ray runners sample
+        return WorkerSet(self.policy, local)
+
+    env_runner_group = workers  # RLlib 2.x's name
+
+    def evaluate(self) -> dict[str, Any]:
+        """One evaluation as RLlib's ``algo.evaluate()``: ``{"evaluation": {...}}``.
+
+        ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
+        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
+        """
+        with self._lock, limit_threads(self.config["num_threads"]), self._own_rng():
+            if self._evaluator is None:
+                self._evaluator = Evaluator(
+                    self.env_spec, self.policy, self.action_fn(), self.config
+                )
+            return {"evaluation": self._evaluator.evaluate()}
 
     def current_lr(self) -> float:
         """The learning rate now: ``lr_schedule`` at timesteps_total, else ``lr``."""
@@ -327,8 +377,13 @@ class Algorithm:
         policy_info = {
             "learner_stats": dict(stats),
             "model": model_metrics(self.model) if learned else {},
+            # RLlib's holds what on_learn_on_batch callbacks add; rlkit has no callbacks.
+            "custom_metrics": {},
         }
         result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+        result.update(rllib_result_keys(result))
+        if evaluation_due(self.config, self.iteration):
+            result.update(self.evaluate())
         if self.result_logger is not None:
             self.result_logger.on_result(result)
         return result
@@ -433,8 +488,11 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (and the JSON writer, and the run's logs)."""
+        """Close the envs (the evaluation envs too, the JSON writer and the run's logs)."""
         self.sampler.close()
+        if self._evaluator is not None:
+            self._evaluator.close()
+            self._evaluator = None
         if self.writer is not None:
             self.writer.close()
         if self.result_logger is not None:
