@@ -179,9 +179,11 @@ def test_loss_twins_and_gradients_equal_autograd(seed, name, algo, dist_class, c
     if dist_class is DiagGaussian and model._logits is not None:
         log_std = outputs[:, 2:]
         assert (log_std > 2.0).any() and ((log_std > -20) & (log_std < 2)).any()
+    # float32 sums of 256-row products in two orders: an element near 0 whose terms are ~5 can
+    # differ by ~1e-5 (the 2048-weight wide tanh layer), hence atol 2e-5 beside rtol 1e-4.
     for key, p in model.named_parameters():
         np.testing.assert_allclose(
-            p.grad.numpy(), expected[key].numpy(), rtol=1e-4, atol=1e-5, err_msg=key
+            p.grad.numpy(), expected[key].numpy(), rtol=1e-4, atol=2e-5, err_msg=key
         )
 
 

@@ -26,6 +26,7 @@ from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, wri
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
 from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
+from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
 from rlkit.algorithms.rllib_api import (
     DEFAULT_POLICY_ID,
     WorkerSet,
@@ -36,11 +37,11 @@ from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
 from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
-from rlkit.envs import env_label, make_vec_env
+from rlkit.envs import env_label
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 from rlkit.utils.devices import resolve_device
-from rlkit.utils.seeding import private_rng
+from rlkit.utils.seeding import new_generator, private_rng
 from rlkit.utils.threads import limit_threads
 
 # Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
@@ -103,11 +104,16 @@ class Algorithm:
         self.validate()
         self.env_spec = env
         seed = self.config["seed"]
-        if seed is not None:
+        if seed is not None:  # for your own code that draws from the global generators
             torch.manual_seed(seed)
             np.random.seed(seed)
+        # Each trainer draws rlkit's random numbers from its own generator (rlkit.utils.seeding),
+        # so trainers in other threads (two dashboards in one notebook) never perturb it and a
+        # restored one replays exactly.
+        self._generator = new_generator(seed)
         self.device = resolve_device(self.config["device"])
-        vec_env = self._build_policy(env)
+        with private_rng(self):
+            vec_env = self._build_policy(env)
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -130,16 +136,23 @@ class Algorithm:
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
         self.result_logger = None
-        self.setup()
+        with private_rng(self):
+            self.setup()
         self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
         try:
             self.result_logger = self._start_logger()
         except BaseException:
             self.stop()
             raise
+
+    @property
+    def _rng_state(self) -> torch.Tensor:
+        """The state of this trainer's generator (checkpoints and snapshots keep it)."""
+        return self._generator.get_state()
+
+    @_rng_state.setter
+    def _rng_state(self, state: torch.Tensor) -> None:
+        self._generator.set_state(state)
 
     def _start_logger(self) -> Any:
         """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
@@ -156,15 +169,13 @@ class Algorithm:
 
         One source of truth for the spaces: the policy sees what the sampler delivers (for
         Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
+
+        What the config will need in memory is checked first (rlkit.algorithms.memory): with
+        a one-number observation before any env exists, with the real spaces before the model.
         """
-        vec_env = make_vec_env(
-            env,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            config=self.config,
-        )
+        vec_env = make_checked_vec_env(env, self.config)
         try:
+            check_built_spaces(self.config, vec_env)
             self.policy = Policy(
                 vec_env.single_observation_space,
                 vec_env.single_action_space,
@@ -201,7 +212,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.utils.seeding.private_rng)."""
+        """This trainer's generator for rlkit's draws in this thread (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:

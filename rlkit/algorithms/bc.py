@@ -36,6 +36,7 @@ from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, t
 from rlkit.engines.learner import model_metrics
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
+from rlkit.utils.seeding import generator
 
 
 class BC(Algorithm):
@@ -152,7 +153,8 @@ class BC(Algorithm):
         sums: dict[str, float] = {}
         steps = self.config["num_sgd_iter"]
         for _ in range(steps):  # detail 3
-            index = torch.randint(0, len(self.obs), (self.config["sgd_minibatch_size"],))
+            size = (self.config["sgd_minibatch_size"],)
+            index = torch.randint(0, len(self.obs), size, generator=generator())
             for k, v in self.update(index.numpy()).items():
                 sums[k] = sums.get(k, 0.0) + v
         self.num_samples_trained += steps * self.config["sgd_minibatch_size"]

@@ -39,6 +39,7 @@ from rlkit.algorithms.config.keys import Key
 from rlkit.distributions import Deterministic, dist_class_of
 from rlkit.engines.learner import model_metrics
 from rlkit.preprocessors import restore_original_dimensions
+from rlkit.utils.seeding import generator
 
 NO_INPUT = (
     "only BC trains from offline data (config 'input'); a custom loss can read a dataset "
@@ -111,7 +112,7 @@ def minibatches(
         mb["state_in"], mb["seq_lens"] = [], None
         yield mb
         return
-    perm = torch.randperm(n, device=device)
+    perm = torch.randperm(n, generator=generator()).to(device)
     for start in range(0, n, per):
         idx = perm[start : start + per]
         mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}

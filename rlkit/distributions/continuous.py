@@ -20,6 +20,7 @@ from rlkit.distributions.base import (
     _float_box,
     _halves,
 )
+from rlkit.utils.seeding import generator, numpy_rng
 
 # A Gaussian's log std is clamped: far below -20 the 1 / std^2 in logp and its gradient head
 # for float32 overflow; above 2 (std 7.4) exploration is noise whatever the action scale.
@@ -32,6 +33,25 @@ SQUASH_MEAN_BOUND = 10.0
 BOUND_EPS = 1e-6
 # Beta concentrations are softplus(x) + 1 with x clamped here: at most ~51, never below 1.
 BETA_INPUT_BOUND = 50.0
+
+
+@torch.no_grad()
+def _normal_sample(dist: Normal) -> torch.Tensor:
+    """``dist.sample()`` drawn from ``rlkit.utils.seeding.generator()``."""
+    return torch.normal(dist.loc, dist.scale, generator=generator())
+
+
+@torch.no_grad()
+def _beta_sample(dist: torch.distributions.Beta) -> torch.Tensor:
+    """A Beta draw [B, A]; inside a trainer's block from its generator (via numpy's Beta).
+
+    torch's gamma sampler takes no generator, so the trainer's generator seeds numpy's.
+    """
+    if generator() is None:
+        return dist.sample()
+    alpha, beta = dist.concentration1, dist.concentration0
+    draw = numpy_rng().beta(alpha.cpu().double().numpy(), beta.cpu().double().numpy())
+    return torch.as_tensor(draw, dtype=alpha.dtype, device=alpha.device)
 
 
 class DiagGaussian(ActionDistribution):
@@ -55,7 +75,7 @@ class DiagGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] (no gradient)."""
-        return self._record(self.dist.sample())
+        return self._record(_normal_sample(self.dist))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean."""
@@ -114,7 +134,7 @@ class SquashedGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high] (no gradient)."""
-        return self._record(self._squash(self.dist.sample()))
+        return self._record(self._squash(_normal_sample(self.dist)))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the squashed mean."""
@@ -177,7 +197,7 @@ class Beta(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high]."""
-        return self._record(self._scale(self.dist.sample()))
+        return self._record(self._scale(_beta_sample(self.dist)))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean low + alpha / (alpha + beta) (high - low)."""

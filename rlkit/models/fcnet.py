@@ -18,8 +18,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from rlkit.models.base import Model
+from rlkit.utils.seeding import generator, reset_parameters_
 
 _ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -44,7 +46,7 @@ def get_activation(name: str | None) -> nn.Module:
 @torch.no_grad()
 def normc_(weight: torch.Tensor, std: float = 1.0) -> torch.Tensor:
     """Fill ``weight`` ``[out, *in]`` in place: Gaussian rows rescaled to norm ``std`` each."""
-    weight.normal_(0.0, 1.0)
+    weight.normal_(0.0, 1.0, generator=generator())
     rows = weight.view(weight.shape[0], -1)  # [out, *in] -> [out, in_total]
     rows.mul_(std / rows.norm(dim=1, keepdim=True))
     return weight
@@ -52,7 +54,8 @@ def normc_(weight: torch.Tensor, std: float = 1.0) -> torch.Tensor:
 
 def linear(in_size: int, out_size: int, std: float = 1.0) -> nn.Linear:
     """An ``nn.Linear`` with normc(std) weights and zero bias."""
-    layer = nn.Linear(in_size, out_size)
+    # torch's default init, then normc, all from the trainer's generator (rlkit.utils.seeding)
+    layer = reset_parameters_(skip_init(nn.Linear, in_size, out_size))
     normc_(layer.weight, std)
     nn.init.zeros_(layer.bias)
     return layer

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.utils.seeding import generator
+
 ArrayLike = np.ndarray | torch.Tensor
 
 
@@ -116,7 +118,8 @@ def chop_into_sequences(
         agent_indices: ``[N]`` agent index of each row (None: all rows count as one agent).
         dynamic_max: pad to ``T = max(seq_lens) + _extra_padding`` (True) or to
             ``T = max_seq_len`` (False).
-        shuffle: put the sequences in a random order (numpy's global generator).
+        shuffle: put the sequences in a random order (from ``rlkit.utils.seeding.generator()``: the
+            trainer's generator inside its block, else torch's global one).
         seq_lens: ``[B]`` lengths to use instead of computing them.
         states_already_reduced_to_init: ``state_columns`` already hold one initial state
             per sequence, ``[B, ...]``; they are returned as they are.
@@ -160,7 +163,7 @@ def chop_into_sequences(
         first_rows = np.cumsum(seq_lens) - seq_lens  # [B] row where each sequence starts
         s_init = [s[first_rows] for s in s_leaves]
     if shuffle:
-        order = np.random.permutation(len(seq_lens))
+        order = torch.randperm(len(seq_lens), generator=generator()).numpy()
         rows = (order[:, None] * T + np.arange(T)[None, :]).reshape(-1)  # [B*T]
         f_pad = [f[rows] for f in f_pad]
         s_init = [s[order] for s in s_init]

@@ -56,6 +56,10 @@ FIELDS: dict[str, Any] = {
 }
 META = ("env", "obs_shape")
 OBS_DTYPES = {"float32": np.float32, "uint8": np.uint8}  # the optional "obs_dtype" field
+# The longest line JsonReader reads (characters): a 1,024-step batch of 84x84x4 Atari frames
+# is ~90-120 M characters; a longer line is refused naming its file and line, before it is read
+# whole (a line of 300 MB would take gigabytes as Python lists).
+MAX_LINE_CHARS = 256 * 2**20
 
 
 def _sanitize(name: str) -> str:
@@ -259,12 +263,24 @@ def parse_line(text: str, path: str, lineno: int) -> tuple[dict[str, np.ndarray]
     return out, obs_shape
 
 
-def _text_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of a UTF-8 file; ValueError naming a file that is not text."""
+def _text_lines(path: str, max_chars: int = MAX_LINE_CHARS) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of a UTF-8 file.
+
+    ValueError naming a file that is not text, or a line longer than ``max_chars`` (read no
+    further than that: a huge line is refused before it fills the memory).
+    """
     with open(path, encoding="utf-8") as f:
         lineno = 0
         try:
-            for lineno, text in enumerate(f, start=1):
+            while text := f.readline(max_chars + 1):
+                lineno += 1
+                if len(text.rstrip("\n")) > max_chars:
+                    raise ValueError(
+                        f"{path}, line {lineno}: the line is longer than {max_chars:,} "
+                        "characters, JsonReader's limit (max_line_chars); JsonWriter writes one "
+                        "sampler batch per line, far below it. Split the batch into several "
+                        "lines, or pass JsonReader(..., max_line_chars=...) if you trust the file"
+                    )
                 yield lineno, text
         except UnicodeDecodeError as err:
             raise ValueError(
@@ -280,6 +296,8 @@ class JsonReader:
     Args:
         inputs: a file, a glob ("out/*.jsonl"), a directory (its ``*.jsonl`` and ``*.json``
             files) or a list of those.
+        max_line_chars: the longest line read (``MAX_LINE_CHARS``, 256 Mi characters); a
+            longer one is a ValueError naming the file and line.
 
     Raises:
         FileNotFoundError: an input that matches no file (the message names it).
@@ -291,8 +309,9 @@ class JsonReader:
         obs_dtype: its dtype, float32 or uint8 (frames kept unscaled), likewise.
     """
 
-    def __init__(self, inputs: Any):
+    def __init__(self, inputs: Any, max_line_chars: int = MAX_LINE_CHARS):
         self.files = _expand(inputs)
+        self.max_line_chars = int(max_line_chars)
         self.obs_shape: tuple | None = None
         self.obs_dtype: np.dtype | None = None
         self._all: dict[str, np.ndarray] | None = None
@@ -301,7 +320,7 @@ class JsonReader:
     def _lines(self) -> Iterator[dict[str, np.ndarray]]:
         """Every line of every file, in order, parsed and checked for one obs shape and dtype."""
         for path in self.files:
-            for lineno, text in _text_lines(path):
+            for lineno, text in _text_lines(path, self.max_line_chars):
                 if not text.strip():
                     continue
                 batch, obs_shape = parse_line(text, path, lineno)

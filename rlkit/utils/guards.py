@@ -109,6 +109,19 @@ def explain_env_error(err: Exception, observation_space: Any) -> Exception | Non
             f"and (obs, info) from reset(). An old gym env returns (obs, reward, done, info): "
             f"split done into terminated and truncated"
         )
+    if "setting an array element with a sequence" in text:  # SyncVectorEnv's reward slot
+        return ValueError(
+            f"the env's step() returned a reward (or a terminated/truncated flag) that is an "
+            f"array, not one number (numpy: {text}); gymnasium's reward is a float and the "
+            f"flags bools: return float(reward), e.g. reward.item() for a shape-(1,) array"
+        )
+    if "pickle" in text.lower():  # AsyncVectorEnv sends each step's results between processes
+        return TypeError(
+            f"an env in vector_mode 'async' returned something that cannot be sent between "
+            f"processes ({type(err).__name__}: {text}): everything step() and reset() return, "
+            f"the info dict included, must be picklable. Put plain values (numbers, arrays, "
+            f"strings) in info instead of functions or open handles, or use vector_mode 'sync'"
+        )
     if "wrong shape" in text or "could not broadcast" in text:
         return ValueError(
             f"the env returned an observation that does not fit its observation_space "

@@ -27,6 +27,7 @@ import torch
 from rlkit.distributions.continuous import LOG_STD_MAX, LOG_STD_MIN
 from rlkit.models.checks import forward_hook_site, has_forward_hooks
 from rlkit.models.fcnet import FullyConnectedNetwork
+from rlkit.utils.seeding import generator
 
 # Above this many elements tanh is computed as 2 / (1 + exp(-2z)) - 1: numpy's exp is
 # vectorised where its tanh is not (1.5-2.5x faster on a [256, 256] block; below, the five
@@ -321,7 +322,7 @@ def gaussian_sample_logp(inputs: np.ndarray, explore: bool) -> tuple[np.ndarray,
     if not explore:
         noise = np.zeros_like(mean)
     else:
-        noise = torch.randn(mean.shape).numpy()
+        noise = torch.randn(mean.shape, generator=generator()).numpy()
     actions = mean + np.exp(log_std) * noise
     logp = gaussian_logp(noise, log_std)
     return actions.astype(np.float32), logp.astype(np.float32)
@@ -373,5 +374,5 @@ def sample_categorical(log_probs: np.ndarray, explore: bool) -> np.ndarray:
             "Categorical.sample: the model output NaN logits; the model has diverged "
             "(lower lr, set grad_clip, or check the inputs for NaN)"
         )
-    q = torch.empty(log_probs.shape).exponential_().numpy()
+    q = torch.empty(log_probs.shape).exponential_(generator=generator()).numpy()
     return (np.exp(log_probs) / q).argmax(axis=1)
