@@ -15,6 +15,8 @@ passes back to ``dist.logp``):
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -132,12 +134,16 @@ class Policy:
         """Whether the model carries state between steps."""
         return len(self.model.get_initial_state()) > 0
 
-    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
-        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward)."""
-        return [
-            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim()))
-            for s in self.model.initial_state_tensors()
-        ]
+    def get_initial_state(self, batch_size: int | None = None) -> list[torch.Tensor]:
+        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward).
+
+        Without ``batch_size`` (RLlib's ``policy.get_initial_state()``): one state, each
+        tensor ``[...]`` without a batch axis, as ``compute_single_action(state=...)`` takes.
+        """
+        states = self.model.initial_state_tensors()
+        if batch_size is None:
+            return [s.clone() for s in states]
+        return [s.unsqueeze(0).repeat(batch_size, *([1] * s.dim())) for s in states]
 
     @property
     def obs_dtype(self) -> type:
@@ -344,3 +350,22 @@ class Policy:
         """Load what get_state() returned."""
         self.model.load_state_dict(state["model"])
         self.filter.set_state(state["filter"])
+
+    def export_checkpoint(self, export_dir: str, filename_prefix: str = "policy_state") -> str:
+        """RLlib's ``policy.export_checkpoint(dir)``: get_state() written atomically.
+
+        Writes ``export_dir/<filename_prefix>.pt`` (weights and filter statistics, loadable
+        with ``torch.load(path, weights_only=True)``); load it into a policy of the same
+        spaces and model config with ``policy.set_state(...)``. Returns the path.
+        """
+        os.makedirs(export_dir, exist_ok=True)
+        path = os.path.join(export_dir, f"{filename_prefix}.pt")
+        fd, tmp = tempfile.mkstemp(dir=export_dir, prefix=".policy-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(self.get_state(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            os.remove(tmp)
+            raise
+        return path

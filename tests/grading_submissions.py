@@ -57,7 +57,8 @@ SUBMISSIONS = {
             "gae": "def gae(rewards, values, terminated, gamma, lam):\n"
             "    t = 0\n    while t < len(rewards):\n        pass\n"
         },
-        "endless_loop_in_the_cell": {"gae": GAE_RIGHT + "\nwhile True:\n    pass\n"},
+        # A loop before the def: nbgrader's cell limit stops it and gae is never defined.
+        "endless_loop_in_the_cell": {"gae": "while True:\n    pass\n\n" + GAE_RIGHT},
     },
     "ex06_ppo_clip_loss": {
         "right": {"ppo_clip_loss": PPO_RIGHT},

@@ -79,7 +79,7 @@ FLOORS = [
         "components",
         ["rlkit.preprocessors", "rlkit.filters", "rlkit.distributions", "rlkit.models"],
     ),
-    ("envs", ["rlkit.atari", "rlkit.envs"]),
+    ("envs", ["rlkit.atari", "rlkit.old_gym", "rlkit.envs"]),
     ("assembly", ["rlkit.trace", "rlkit.catalog"]),
     ("engines", ["rlkit.engines"]),
     ("policy", ["rlkit.policy"]),

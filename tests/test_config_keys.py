@@ -277,7 +277,7 @@ def test_rllib_common_keys_contradictions_are_clear_errors(config, message):
     [
         "kl_coeff",
         "num_cpus_per_worker",
-        "evaluation_interval",
+        "evaluation_parallel_to_training",
         "callbacks",
         "horizon",
         "batch_mode",

@@ -193,3 +193,12 @@ def test_a_tune_trial_keeps_tunes_own_logs(tmp_path):
     with pytest.raises(ValueError, match="a Tune trial keeps Tune's own logs"):
         trainable.setup(object(), config)  # refused before any trainer is built
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_unknown_logger_format_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--algo", "PG", "--out", str(out), "--loggers", "json,tbx"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "unknown format 'tbx'" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -849,7 +849,9 @@ def test_sweep_picture_redraws_on_a_timer_until_every_result_is_drawn(board):
     board.start()
     _wait_for(lambda: drawn and drawn[-1] == 30, timeout=5)  # 30 results came in a burst
     assert board.running  # drawn while the sweep still runs, not only at its end
-    assert "running: 2 of 4 trials started, 2 running" in board.status.value
+    assert "running: 2 of 4 trials started, 2 running, 0 ran all 100 iterations, 2 waiting" in (
+        board.status.value
+    )
     assert "30 results" in board.status.value
     legend = board.plot.legend.children
     assert len(legend) == 1 and "mean of 2 seeds" in legend[0].children[1].value
@@ -1005,3 +1007,47 @@ def test_picker_lists_components_registered_after_it_was_made():
     assert "widget_test_late_model" in [v for _, v in picker.model.options]
     picker.model.value = "widget_test_late_model"
     assert isinstance(picker.policy.model, TwoLayerModel)
+
+
+def test_dashboard_wait_hears_stop_while_the_cell_waits(monkeypatch):
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="waited", iterations=100_000)
+    comm_class = type(dash.stop_button.comm)  # ipykernel 7's comms answer this, see waiting.py
+    monkeypatch.setattr(
+        comm_class, "_reply_subshell_for", lambda self, data, default: default, raising=False
+    )
+    dash.train_button.click()
+    click = {"method": "custom", "content": {"event": "click"}}
+    shell_channel = threading.Timer(
+        0.5, lambda: dash.stop_button.comm._reply_subshell_for(click, None)
+    )
+    shell_channel.start()
+    assert dash.wait(timeout=20)  # 100,000 iterations would take hours without the Stop
+    assert dash.state == "stopped" and "stopped after" in dash.status.value
+
+
+def test_scaled_frames_look_like_the_env_bytes():
+    from rlkit.widgets.diagram import image_html
+
+    def pixels(page):
+        data = re.search(r"base64,([^\"]+)", page).group(1)
+        return np.asarray(Image.open(io.BytesIO(__import__("base64").b64decode(data))))
+
+    policy, _ = build_policy(
+        Choices(TinyImageEnv, "PPO", {"model": {"conv_filters": [[4, [3, 3], 2]]}})
+    )
+    stages = policy.trace(np.full((16, 16, 3), 100, np.uint8))
+    env_frame, scaled = (pixels(image_html(np.asarray(s.output))) for s in stages[:2])
+    assert stages[1].output.max() == pytest.approx((100 - 128) / 128)  # the preprocessor scaled it
+    np.testing.assert_array_equal(scaled, env_frame)  # and it is shown as the same grey, not black
+
+
+def test_a_run_of_unknown_config_is_never_pooled():
+    runs = {"a, seed 0": _results([10, 20]), "a, seed 1": _results([10, 20]), "a, seed 2": []}
+    runs["a, seed 2"] = _results([10, 20])  # e.g. loaded from a folder without params.json
+    configs = {"a, seed 0": {"lr": 1, "seed": 0}, "a, seed 1": {"lr": 1, "seed": 1}}
+    panel = CurvesPanel(runs, pool_seeds=True, configs=configs)
+    assert panel.groups(list(runs)) == {
+        "a": ["a, seed 0", "a, seed 1"],
+        "a, seed 2": ["a, seed 2"],
+    }

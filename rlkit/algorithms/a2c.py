@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.algorithm_config import A2CConfig  # noqa: F401  (RLlib's a2c.A2CConfig)
 from rlkit.algorithms.base import full_default_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean

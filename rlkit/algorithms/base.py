@@ -25,7 +25,14 @@ from rlkit.algorithms.acting import check_single_action_inputs, single_action
 from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
+from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
 from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
+from rlkit.algorithms.rllib_api import (
+    DEFAULT_POLICY_ID,
+    WorkerSet,
+    check_policy_id,
+    rllib_result_keys,
+)
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
@@ -39,8 +46,6 @@ from rlkit.utils.threads import limit_threads
 
 # Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
-
-DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
 
 
 def piecewise(schedule: list, t: float) -> float:
@@ -77,7 +82,7 @@ class Algorithm:
     def config_keys(cls) -> dict[str, Key]:
         """Every config key of this algorithm by name: its type, range, default and meaning."""
         own = [c.__dict__.get("KEYS", ()) for c in reversed(cls.__mro__)]
-        keys = table(COMMON_KEYS.values(), *own)
+        keys = table(COMMON_KEYS.values(), EVALUATION_KEYS, *own)
         for c in reversed(cls.__mro__):  # defaults set in a DEFAULT_CONFIG dict win
             for name, value in c.__dict__.get("DEFAULT_CONFIG", {}).items():
                 if name in keys:
@@ -85,6 +90,13 @@ class Algorithm:
                 else:
                     keys[name] = Key(name, value, "declared in DEFAULT_CONFIG", "any", none=True)
         return keys
+
+    @classmethod
+    def get_default_config(cls) -> Any:
+        """RLlib 2.x's ``PPO.get_default_config()``: an AlgorithmConfig builder for this class."""
+        from rlkit.algorithms.algorithm_config import CONFIG_CLASSES, AlgorithmConfig
+
+        return CONFIG_CLASSES.get(cls.__name__, AlgorithmConfig)(cls)
 
     def __init__(self, env: Any = None, config: dict | None = None):
         name = type(self).__name__
@@ -118,6 +130,7 @@ class Algorithm:
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.writer = None
+        self._evaluator: Evaluator | None = None
         if self.config["output"]:
             from rlkit.offline import JsonWriter
 
@@ -277,9 +290,35 @@ class Algorithm:
         """Load what extra_state() returned (nothing here)."""
 
     # -- public API ---------------------------------------------------------------------
-    def get_policy(self) -> Policy:
-        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy)."""
+    def get_policy(self, policy_id: str = DEFAULT_POLICY_ID) -> Policy:
+        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy).
+
+        ``policy_id`` may be given as RLlib code does; rlkit trainers hold one policy,
+        "default_policy" (another id is a KeyError saying so).
+        """
+        check_policy_id(policy_id)
         return self.policy
+
+    @property
+    def workers(self) -> WorkerSet:
+        """RLlib's ``algo.workers``: ``foreach_worker(fn)`` calls fn on the local worker."""
+        local = getattr(self.sampler, "env", None)  # None when Ray runners sample
+        return WorkerSet(self.policy, local)
+
+    env_runner_group = workers  # RLlib 2.x's name
+
+    def evaluate(self) -> dict[str, Any]:
+        """One evaluation as RLlib's ``algo.evaluate()``: ``{"evaluation": {...}}``.
+
+        ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
+        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
+        """
+        with self._lock, limit_threads(self.config["num_threads"]), self._own_rng():
+            if self._evaluator is None:
+                self._evaluator = Evaluator(
+                    self.env_spec, self.policy, self.action_fn(), self.config
+                )
+            return {"evaluation": self._evaluator.evaluate()}
 
     def current_lr(self) -> float:
         """The learning rate now: ``lr_schedule`` at timesteps_total, else ``lr``."""
@@ -338,8 +377,13 @@ class Algorithm:
         policy_info = {
             "learner_stats": dict(stats),
             "model": model_metrics(self.model) if learned else {},
+            # RLlib's holds what on_learn_on_batch callbacks add; rlkit has no callbacks.
+            "custom_metrics": {},
         }
         result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+        result.update(rllib_result_keys(result))
+        if evaluation_due(self.config, self.iteration):
+            result.update(self.evaluate())
         if self.result_logger is not None:
             self.result_logger.on_result(result)
         return result
@@ -444,8 +488,11 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (and the JSON writer, and the run's logs)."""
+        """Close the envs (the evaluation envs too, the JSON writer and the run's logs)."""
         self.sampler.close()
+        if self._evaluator is not None:
+            self._evaluator.close()
+            self._evaluator = None
         if self.writer is not None:
             self.writer.close()
         if self.result_logger is not None:

@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlkit.algorithms.algorithm_config import BCConfig  # noqa: F401  (RLlib's bc.BCConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.engines.learner import model_metrics

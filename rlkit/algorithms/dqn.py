@@ -45,6 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rlkit.algorithms.algorithm_config import DQNConfig  # noqa: F401  (RLlib's dqn.DQNConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.dqn_head import build_q_model

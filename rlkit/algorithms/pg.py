@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.algorithms.algorithm_config import PGConfig  # noqa: F401  (RLlib's pg.PGConfig)
 from rlkit.algorithms.base import full_default_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.algorithm_config import PPOConfig  # noqa: F401  (RLlib's ppo.PPOConfig)
 from rlkit.algorithms.base import full_default_config, piecewise
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean, normalize

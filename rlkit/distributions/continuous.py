@@ -165,7 +165,9 @@ class Beta(ActionDistribution):
     """Independent Beta per action dim, scaled into [low, high].
 
     Concentrations are softplus(x) + 1 of inputs clamped to [-50, 50], so both are >= 1 and
-    the density has one mode inside the interval. deterministic_sample is the mean.
+    the density has one mode inside the interval. deterministic_sample is the mean. As in
+    RLlib, ``.inputs`` holds the concentrations ``[alpha..., beta...]`` ``[B, 2A]``, not the
+    raw model outputs.
 
     Args:
         inputs: [B, 2A], alpha inputs then beta inputs.
@@ -176,7 +178,11 @@ class Beta(ActionDistribution):
     def __init__(self, inputs: Any, model: Any = None, low: Any = 0.0, high: Any = 1.0):
         super().__init__(inputs, model)
         inputs = _as_inputs(inputs, "Beta").clamp(-BETA_INPUT_BOUND, BETA_INPUT_BOUND)
-        alpha, beta = _halves(F.softplus(inputs) + 1.0, "Beta", "alpha, beta")  # [B, A] each
+        concentrations = F.softplus(inputs) + 1.0  # [B, 2A]
+        alpha, beta = _halves(concentrations, "Beta", "alpha, beta")  # [B, A] each
+        # RLlib's TorchBeta keeps the concentrations as .inputs, and code ported from it
+        # reads alpha and beta there.
+        self.inputs = concentrations
         self.low, self.high = _bounds(low, high, alpha, "Beta")
         self.dist = torch.distributions.Beta(alpha, beta)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ class Learner:
         grad_clip: max global gradient norm, or None.
         loss: ``loss(mb) -> (loss, stats, loss_inputs)``: forward and loss on a minibatch.
         twin: the numpy twin of ``loss`` for the built-in MLP, or None (torch runs ``loss``).
+        params: the trainable parameters (``requires_grad``), listed once when the learner is
+            made (a trainer makes one per ``train()``), not walked again at every step.
     """
 
     name: str
@@ -48,6 +50,12 @@ class Learner:
     grad_clip: float | None
     loss: LossFn
     twin: TwinFn | None = None
+    params: tuple[torch.Tensor, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.params:
+            trainable = tuple(p for p in self.model.parameters() if p.requires_grad)
+            object.__setattr__(self, "params", trainable)
 
 
 class NonFiniteUpdateError(FloatingPointError):
@@ -172,7 +180,7 @@ def optimise(
     loss: torch.Tensor,
     loss_inputs: dict[str, Any],
     grad_clip: float | None,
-    params: list[torch.Tensor] | None = None,
+    params: list[torch.Tensor] | tuple[torch.Tensor, ...] | None = None,
 ) -> torch.Tensor:
     """Apply ``model.custom_loss``, then one gradient step; returns the optimised loss (detached).
 
@@ -201,9 +209,8 @@ def torch_step(learner: Learner, mb: dict[str, Any]) -> dict[str, Any]:
     Returns the loss's statistics and "total_loss" (the loss that was optimised, detached).
     """
     total, stats, loss_inputs = learner.loss(mb)
-    params = [p for p in learner.model.parameters() if p.requires_grad]
     stats["total_loss"] = optimise(
-        learner.model, learner.optimizer, total, loss_inputs, learner.grad_clip, params
+        learner.model, learner.optimizer, total, loss_inputs, learner.grad_clip, learner.params
     )
     return stats
 

@@ -120,7 +120,7 @@ class TorchEngine:
             if choose is None:
                 dist = acting.dist_class(dist_inputs, model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.logp(actions)
+                logp = dist.logp(_logp_actions(dist, actions))
             else:
                 actions, logp = choose(dist_inputs)
             values = model.value_function().cpu().numpy() if with_value else None
@@ -182,3 +182,16 @@ class TorchEngine:
     def pinned(self, model: Model):
         """A rollout: nothing to fix in place for torch."""
         yield
+
+
+def _logp_actions(dist: Any, actions: Any) -> Any:
+    """Actions as ``dist.logp`` takes them, RLlib's way.
+
+    A custom distribution over a Tuple / Dict space gets the flattened ``[B, n]`` tensor;
+    MultiActionDistribution the nested actions.
+    """
+    from rlkit.distributions import MultiActionDistribution
+
+    if isinstance(actions, torch.Tensor) or isinstance(dist, MultiActionDistribution):
+        return actions
+    return flatten_actions(actions)

@@ -5,7 +5,8 @@ expected answer (``expected.json``, written by ``solutions/make_expected.py``; t
 holds no answer key, only numbers). For the first case that differs, the verdict says what
 differs -- the type, the shape, the dtype, a value or a gradient -- and where (which case,
 which output, which index), then adds a hint when the wrong answer matches a mistake students
-often make. The verdict also carries a score, passed cases / cases, for a grader.
+often make. The verdict also carries a score, passed cases / cases, as feedback (grades come
+from the hidden, all-or-nothing cases of ``rlkit.grading``).
 
 Where the exercise says gradients must flow (``Exercise.grad_args``), the check makes those
 inputs require grad, backpropagates ``result.sum()`` (or ``Exercise.grad_of``) and compares the
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.exercises.compare import describe_difference, describe_inputs
+from rlkit.exercises.compare import describe_difference, describe_inputs, describe_nan_gradient
 from rlkit.exercises.limits import CaseTimeout, time_limit
 from rlkit.exercises.stored import expected_for
 
@@ -128,7 +129,7 @@ class Verdict:
         return self.passed_cases / self.total_cases if self.total_cases else 0.0
 
     def points(self, max_points: float) -> float:
-        """The score scaled to ``max_points``: end an nbgrader test cell with this number."""
+        """The practice score scaled to ``max_points`` (feedback; grades: rlkit.grading)."""
         return round(self.score * max_points, 4)
 
     def __bool__(self) -> bool:
@@ -307,29 +308,13 @@ def _gradient_problem(exercise: Exercise, inputs: dict, got: Any, expected: list
                     f"{what} is missing: part of your computation is cut off from autograd "
                     f"(a .detach(), torch.no_grad() or a new tensor made from its numbers)."
                 )
-        nan = _nan_gradient(grad, want, what)
+        nan = describe_nan_gradient(grad, want, what)
         if nan is not None:
             return nan
         problem = describe_difference(grad, want, what, Exercise(exercise.name, ()))
         if problem is not None:
             return problem + " (the values match, so part of the computation is detached?)"
     return None
-
-
-def _nan_gradient(grad: torch.Tensor, want: Any, what: str) -> str | None:
-    """Name a NaN gradient as such: the values can be finite (nan_to_num, where) while it is not."""
-    grad = grad.detach()
-    want = torch.as_tensor(want)
-    bad = torch.isnan(grad) & ~torch.isnan(want)
-    if not bool(bad.any()):
-        return None
-    index = [int(i) for i in torch.nonzero(bad)[0]]
-    return (
-        f"{what} is NaN at index {index} ({int(bad.sum())} of {bad.numel()} entries), though "
-        f"the values are right: a NaN or inf inside the computation (0 * log 0, log of a "
-        f"masked probability) poisons the gradient even when nan_to_num or torch.where hides "
-        f"it in the result. Compute with finite numbers throughout (torch.log_softmax)."
-    )
 
 
 def _leaf_names(exercise: Exercise, inputs: dict) -> list[str]:

@@ -36,8 +36,8 @@ class CurvesPanel(widgets.HBox):
         pool_seeds: start with seeds of one config drawn as mean and band.
         smoothing: start value of the smoothing slider (EMA weight in [0, 0.95]).
         configs: label -> the run's config (with "seed" and "env"): pooling and per-env panels
-            follow them; a run without one is pooled by its label's " seed N" (read live, as
-            ``runs``).
+            follow them, and a run without one is never pooled; with no configs at all, runs are
+            pooled by their labels' ", seed N" (read live, as ``runs``).
 
     Attributes:
         image: the PNG widget; hidden: labels the learner switched off; protected: labels
@@ -99,8 +99,8 @@ class CurvesPanel(widgets.HBox):
         """Legend name -> run labels: pooled by config when "pool seeds" is on."""
         if not self.pool.value:
             return {label: [label] for label in labels}
-        if all(label in self.configs for label in labels):
-            return pool_by_config({label: self.configs[label] for label in labels})
+        if self.configs:  # a run whose config is not known (loaded from a folder) stays alone
+            return pool_by_config({label: self.configs.get(label) for label in labels})
         return group_by_config(labels)
 
     def _envs(self, groups: dict[str, list[str]]) -> dict[str, str]:

@@ -18,6 +18,8 @@ not started, full only for one that finished. ``wait()`` blocks a cell but not S
 from __future__ import annotations
 
 import html
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -356,6 +358,12 @@ class TrainingDashboard(widgets.VBox):
         results = load_results(folder)
         name = self._unique(label or run_label(folder))
         self.runs[name] = results
+        params = os.path.join(folder, "params.json")  # the run's config, when it was logged
+        try:
+            with open(params, encoding="utf-8") as f:
+                self.configs[name] = json.load(f)
+        except (OSError, ValueError):
+            pass  # not known: the run is never pooled with others
         self.redraw()
         return name
 

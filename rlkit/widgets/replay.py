@@ -67,6 +67,7 @@ class EpisodeReplay(widgets.VBox):
             description="Save", icon="save", tooltip="save as GIF or MP4 (by the extension)"
         )
         self.save_button.on_click(lambda _: self.save(self.save_path.value))
+        self.save_button.layout.width = "auto"
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         self.record_button.layout.width = "auto"
         self.explore.indent, self.explore.layout.width = False, "130px"

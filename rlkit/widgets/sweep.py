@@ -35,7 +35,9 @@ def trial_label(changes: dict[str, Any], seed: int) -> str:
     return f"{point} seed {seed}"
 
 
-def trial_counts(states: dict[Any, str], total: int, iterations: int, lengths: dict) -> str:
+def trial_counts(
+    states: dict[Any, str], total: int, iterations: int, lengths: dict, ended: bool = False
+) -> str:
     """The trials in words: how many started, finished all iterations, ended early, errored.
 
     Args:
@@ -43,6 +45,7 @@ def trial_counts(states: dict[Any, str], total: int, iterations: int, lengths: d
         total: how many trials the sweep has.
         iterations: the iterations a trial runs when nothing stops it.
         lengths: trial key -> results reported so far.
+        ended: the sweep is over (trials not started then "never started", else "waiting").
     """
     started = len(states)
     running = sum(s == "running" for s in states.values())
@@ -56,7 +59,7 @@ def trial_counts(states: dict[Any, str], total: int, iterations: int, lengths: d
     if len(ended) > full:
         parts.append(f"{len(ended) - full} stopped early")
     if total > started:
-        parts.append(f"{total - started} never started")
+        parts.append(f"{total - started} {'never started' if ended else 'waiting'}")
     parts.append(f"{errors} with errors")
     return ", ".join(parts)
 
@@ -190,12 +193,12 @@ class SweepDashboard(widgets.VBox):
                     label = trial_label(trial["changes"], trial["seed"])
                     if trial["state"] != "pending":
                         self.states[label] = trial["state"]
-            self.status.value = f"{word}: {self._counts()}"
+            self.status.value = f"{word}: {self._counts(ended=True)}"
             self._ended = True
 
-    def _counts(self) -> str:
+    def _counts(self, ended: bool = False) -> str:
         lengths = {label: len(results) for label, results in self.runs.items()}
-        return trial_counts(self.states, self.total, self.sweep["iterations"], lengths)
+        return trial_counts(self.states, self.total, self.sweep["iterations"], lengths, ended)
 
     def _on_trial(self, trial: dict[str, Any], state: str) -> None:
         label = trial_label(trial["changes"], trial["seed"])

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rlkit.algorithms.config.keys import ALGORITHMS, Key, defaults
-from rlkit.algorithms.config.rllib_keys import resolve_aliases, rllib_advice
+from rlkit.algorithms.config.rllib_keys import drop_fixed, resolve_aliases, rllib_advice
 from rlkit.utils.config import suggest
 
 
@@ -58,7 +58,7 @@ def build_config(
         ValueError: an unknown key, a value of the wrong type or range, or two settings that
             contradict each other (env= and config["env"], num_gpus and device, ...).
     """
-    given = resolve_aliases(dict(config or {}), where)
+    given = drop_fixed(resolve_aliases(dict(config or {}), where))
     for name, value in given.items():
         if name not in keys:
             raise unknown_key_error(name, keys, where, advice)

@@ -18,6 +18,8 @@ def markdown() -> str:
     Written by ``python -m rlkit.algorithms.config.docs > docs/CONFIG.md``; a test checks that
     the file is up to date.
     """
+    from rlkit.algorithms.evaluation import EVALUATION_KEYS
+
     lines = [
         "# Config keys",
         "",
@@ -30,9 +32,14 @@ def markdown() -> str:
         "## Common keys (every algorithm)",
         "",
         *_rows(COMMON_KEYS.values()),
+        "",
+        "## Evaluation keys (every algorithm; rlkit.algorithms.evaluation)",
+        "",
+        *_rows(EVALUATION_KEYS),
     ]
+    shared = {**COMMON_KEYS, **{k.name: k for k in EVALUATION_KEYS}}
     for name, cls in ALGORITHMS.items():
-        own = [k for n, k in cls.config_keys().items() if COMMON_KEYS.get(n) != k]
+        own = [k for n, k in cls.config_keys().items() if shared.get(n) != k]
         lines += ["", f"## {name}", "", "Its own keys, and common keys whose default it changes:"]
         lines += ["", *_rows(own)]
         for key, tip in cls.NOT_KEYS.items():

@@ -17,13 +17,13 @@ ALIASES: dict[str, str] = {
     "num_workers": "num_env_runners",
     "num_envs_per_worker": "num_envs_per_env_runner",
     "timesteps_per_iteration": "min_sample_timesteps_per_iteration",
+    "evaluation_num_workers": "evaluation_num_env_runners",
 }
 
 _TF = "a TensorFlow setting, and rlkit runs PyTorch only; remove it"
 _EVAL = (
-    "rlkit has no evaluation workers: evaluate in your own loop with "
-    "trainer.compute_single_action(obs, explore=False), or watch with "
-    "rlkit.widgets.EpisodeReplay"
+    "rlkit evaluates in this process, after train() (evaluation_interval, "
+    "evaluation_duration, evaluation_config) or when asked (trainer.evaluate()); remove it"
 )
 _RAY = "a Ray resource setting; a local rlkit run samples in this process: remove it"
 _STACK = "an RLlib API-stack switch; rlkit has one stack: remove it"
@@ -101,12 +101,6 @@ RLLIB_ONLY: dict[str, str] = {
     "keep_per_episode_custom_metrics": _CALLBACKS,
     **dict.fromkeys(
         (
-            "evaluation_interval",
-            "evaluation_duration",
-            "evaluation_duration_unit",
-            "evaluation_num_workers",
-            "evaluation_num_env_runners",
-            "evaluation_config",
             "evaluation_parallel_to_training",
             "custom_eval_function",
             "always_attach_evaluation_results",
@@ -206,9 +200,35 @@ RLLIB_ONLY: dict[str, str] = {
 }
 
 
+# RLlib keys whose RLlib value is what rlkit always does: that value is accepted (and means
+# exactly that), any other is an error with the RLLIB_ONLY advice.
+FIXED: dict[str, Any] = {
+    "use_gae": True,
+    "use_critic": True,
+    "clip_actions": True,
+    "normalize_actions": False,
+    "batch_mode": "truncate_episodes",
+    "explore": True,
+    "_disable_preprocessor_api": False,
+    "shuffle_sequences": True,
+}
+
+
+def drop_fixed(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` less the RLlib keys set to what rlkit always does (``FIXED``)."""
+    return {
+        k: v
+        for k, v in config.items()
+        if not (k in FIXED and type(v) is type(FIXED[k]) and v == FIXED[k])
+    }
+
+
 def rllib_advice(key: str) -> str | None:
     """What to do instead of RLlib's ``key``, or None when RLlib has no such key we know."""
-    return RLLIB_ONLY.get(key)
+    tip = RLLIB_ONLY.get(key)
+    if tip and key in FIXED:
+        tip += f" ({key}={FIXED[key]!r}, what rlkit always does, is accepted)"
+    return tip
 
 
 def resolve_aliases(config: dict[str, Any], where: str) -> dict[str, Any]:
