@@ -145,7 +145,7 @@ def _sequence_minibatches(
 ) -> Iterator[dict[str, Any]]:
     L = lb["max_seq_len"]
     groups = sequence_groups(lb["seq_lens"].cpu().numpy(), minibatch_size)
-    for g in torch.randperm(len(groups), generator=generator()).tolist():  # the trainer's own
+    for g in torch.randperm(len(groups), generator=generator()).tolist():
         idx = torch.as_tensor(groups[g], device=device)
         rows = (idx[:, None] * L + torch.arange(L, device=device)).reshape(-1)  # [n_seq * L]
         mb = {k: v[rows] for k, v in lb.items() if isinstance(v, torch.Tensor) and k != "seq_lens"}
