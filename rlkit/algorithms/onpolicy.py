@@ -347,15 +347,19 @@ class OnPolicyAlgorithm(Algorithm):
 
 
 def fitting_num_envs(batch: int, length: int, most: int, runners: int = 1) -> int:
-    """Env copies (<= most) whose fragments of ``length`` fill ``batch`` best (detail 6).
+    """Env copies (<= most) whose fragments of ``length`` fill ``batch`` (detail 6).
 
-    The least overshoot wins, then the most envs; none within 10%: ``most`` (validate then
-    says what fits).
+    ``most`` when its fragments overshoot by 10% at most (the usual case); else the count with
+    the least overshoot, then the most envs; none within 10%: ``most`` (validate then says
+    what fits).
 
     Example:
-        >>> fitting_num_envs(100, 5, 8), fitting_num_envs(5, 5, 8), fitting_num_envs(200, 50, 8)
-        (5, 1, 4)
+        >>> fitting_num_envs(100, 5, 8), fitting_num_envs(5, 5, 8), fitting_num_envs(1000, 64, 8)
+        (5, 1, 8)
     """
+    per_round = most * runners * length
+    if -(-batch // per_round) * per_round - batch <= 0.1 * batch:
+        return most
     best, best_over = most, None
     for envs in range(most, 0, -1):
         per_round = envs * runners * length
