@@ -109,11 +109,12 @@ def make_env(
     else:
         raise TypeError(
             f"env must be a gymnasium id, a registered name or a gym.Env class; got {env!r}"
+            f"{old_gym.old_package_hint(env)}"
         )
     if not isinstance(made, gym.Env):
         raise TypeError(
             f"the creator for env '{env_label(env)}' returned {type(made).__name__}, "
-            f"not a gymnasium.Env"
+            f"not a gymnasium.Env{old_gym.old_package_hint(made)}"
         )
     if render_mode is not None and made.render_mode != render_mode:
         # A wrapper's render_mode reads through to the env it wraps, which is where it is set.

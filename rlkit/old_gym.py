@@ -61,6 +61,18 @@ class OldGymAPI(gym.Wrapper):
         return obs, reward, bool(done) and not truncated, truncated, info
 
 
+def old_package_hint(env: Any) -> str:
+    """For an env (or env class) built on the old ``gym`` package: what to write instead."""
+    cls = env if isinstance(env, type) else type(env)
+    if not any(c.__module__.split(".")[0] == "gym" for c in cls.__mro__):
+        return ""
+    return (
+        f"; {cls.__name__} subclasses the old 'gym' package's Env: import gymnasium instead "
+        f"('import gymnasium as gym', or run python -m rlkit migrate on the script, which "
+        f"rewrites the gym imports); its pre-0.26 reset/step then run through OldGymAPI"
+    )
+
+
 def adapt(env: gym.Env, label: str) -> gym.Env:
     """``env`` itself, or wrapped in OldGymAPI when its reset is gym < 0.26's (with a warning)."""
     if not uses_old_api(env):

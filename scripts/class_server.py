@@ -3,8 +3,9 @@
 Starts S Jupyter kernels (jupyter_client, the python3 kernel of this environment), imports
 rlkit in each (not timed: students have run the notebook's first cells already), then sends
 every kernel the same training cell at the same moment and waits for all. For each student it
-reports the wall time of the cell, and for the class the peak memory of each kernel (its
-maximum resident set size, from the kernel itself) and of all kernels together.
+reports the wall time of the cell and the CPU time it used, and for the class the peak memory
+of each kernel (its maximum resident set size, from the kernel itself) and of all kernels
+together.
 
     .venv/bin/python scripts/class_server.py --students 1,4,8,16
     .venv/bin/python scripts/class_server.py --students 8 --cores 2 --json class.json
@@ -31,13 +32,14 @@ from jupyter_client.manager import start_new_kernel
 
 SETUP = "import resource, time\nfrom rlkit.algorithms import PPO\n"
 CELL = """
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 trainer = PPO(env="CartPole-v1", config={{"seed": {seed}}})
 for _ in range({iterations}):
     result = trainer.train()
 trainer.stop()
 print(repr((time.perf_counter() - start, result["episode_reward_mean"],
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            time.process_time() - cpu)))
 """
 
 
@@ -94,11 +96,13 @@ def run_class(students: int, cores: int | None, iterations: int, timeout: float)
             manager.shutdown_kernel(now=True)
     times = [r[0] for r in results]
     peaks = [r[2] for r in results]
+    cpu = [r[3] for r in results]
     return {
         "students": students,
         "cores": cores or len(os.sched_getaffinity(0)),
         "cell_s": {"min": min(times), "median": statistics.median(times), "max": max(times)},
         "class_wall_s": wall,
+        "cpu_s_median": statistics.median(cpu),
         "kernel_peak_mb": max(peaks),
         "all_kernels_peak_mb": sum(peaks),
         "returns": [r[1] for r in results],
@@ -114,9 +118,9 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     rows = []
-    print("| students | cores | cell time per student (min / median / max) | one kernel's "
-          "peak | all kernels' peak | load before -> after |")
-    print("|---|---|---|---|---|---|")
+    print("| students | cores | cell time per student (min / median / max) | CPU per cell | "
+          "one kernel's peak | all kernels' peak | load before -> after |")
+    print("|---|---|---|---|---|---|---|")
     for s in (int(x) for x in args.students.split(",")):
         load = os.getloadavg()[0]
         row = run_class(s, args.cores, args.iterations, args.timeout)
@@ -125,7 +129,8 @@ def main() -> int:
         c = row["cell_s"]
         print(
             f"| {s} | {row['cores']} | {c['min']:.1f} / {c['median']:.1f} / {c['max']:.1f} s | "
-            f"{row['kernel_peak_mb']:.0f} MB | {row['all_kernels_peak_mb'] / 1024:.1f} GB | "
+            f"{row['cpu_s_median']:.1f} s | {row['kernel_peak_mb']:.0f} MB | "
+            f"{row['all_kernels_peak_mb'] / 1024:.1f} GB | "
             f"{row['load_before']:.1f} -> {row['load_after']:.1f} |",
             flush=True,
         )

@@ -1,17 +1,19 @@
 """JupyterLab in headless Chromium: a sweep dashboard under Run All, stopped from the widget.
 
 Runs notebooks/sweep_smoke.ipynb (notebook 11's sweep cells: the board cell, then a cell that
-blocks in ``board.wait()``) with Run All at 1000 x 1000, JupyterLab's file browser open, and
-checks as a student would see it:
+blocks in ``board.wait()``) with Run All at 1000 x 1000 (then again at 1400), JupyterLab's file
+browser open, and checks as a student would see it:
 
 - the dashboard stays on the page while Tune runs (Tune's notebook reporter once cleared the
   cell from the sweep's thread, leaving an empty output);
 - its status counts the trials Tune started, and the picture is drawn while trials run;
 - Stop, pressed while the kernel is busy in the ``wait()`` cell, ends the sweep: the status
   says "stopped" and the waiting cell prints it, long before the 300 iterations could end;
-- Run All a second time (a re-run of the board cell) shows a new, live dashboard again.
+- Run All a second time (a re-run of the board cell), at 1400 px, shows a new, live dashboard
+  again, and Stop works again.
 
-Screenshots go to artifacts/browser/ (sweep_running_1000.png, sweep_stopped_1000.png, ...).
+Screenshots go to artifacts/browser/ (sweep_running_1000.png, sweep_stopped_1000.png,
+sweep_running_rerun_1400.png).
 """
 
 import re
@@ -67,10 +69,12 @@ def test_sweep_dashboard_survives_run_all_and_stops_from_the_widget(tmp_path):
             _stop_from_the_widget(page)
             readable_picture(page, ".rlkit-sweep .rlkit-legend")
             page.locator(".rlkit-sweep").screenshot(path=ARTIFACTS / "sweep_stopped_1000.png")
+            page.set_viewport_size({"width": 1400, "height": 1000})
             page.get_by_role("menuitem", name="Run").click()  # Run All again: a re-run
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            _running_board(page, "rerun_1000")
+            _running_board(page, "rerun_1400")
             _stop_from_the_widget(page)
+            readable_picture(page, ".rlkit-sweep .rlkit-legend")
         except Exception:
             page.screenshot(path=ARTIFACTS / "sweep_failure.png")
             raise

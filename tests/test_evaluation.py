@@ -211,3 +211,12 @@ def test_learner_info_has_rllibs_custom_metrics():
     info = trainer.train()["info"]["learner"]["default_policy"]
     trainer.stop()
     assert info["custom_metrics"] == {} and "policy_loss" in info["learner_stats"]
+
+
+def test_recurrent_model_evaluates_with_its_state():
+    model = {"use_lstm": True, "lstm_cell_size": 4, "fcnet_hiddens": [4], "max_seq_len": 5}
+    config = {**TINY, "model": model, "evaluation_interval": 1, "evaluation_duration": 3}
+    trainer = PPO(env="counting_env", config=config)
+    ev = trainer.train()["evaluation"]
+    trainer.stop()
+    assert ev["episodes_this_iter"] == 3 and ev["episode_len_mean"] == 5.0

@@ -221,3 +221,17 @@ def test_keys_that_only_steer_ray_or_logging_are_removed_and_others_reported():
     todo = "\n".join(report.unmapped)
     assert "line 5: config key 'kl_coeff': rlkit's PPO has no KL penalty" in todo
     assert "line 8: config key 'kl_coeff'" in todo
+
+
+def test_an_env_on_the_old_gym_package_is_refused_with_what_to_write():
+    from rlkit.envs import make_env
+
+    OldBase = type("Env", (), {"__module__": "gym.core"})  # stands in for gym.Env
+    OldEnv = type("OldEnv", (OldBase,), {"__module__": "__main__"})
+    with pytest.raises(TypeError, match="OldEnv subclasses the old 'gym' package's Env.*gymnasium"):
+        make_env(OldEnv)
+    with pytest.raises(TypeError, match="returned OldEnv, not a gymnasium.Env; .*rlkit migrate"):
+        from rlkit.envs import register_env
+
+        register_env("old_gym_env", lambda config: OldEnv())
+        make_env("old_gym_env")

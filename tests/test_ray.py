@@ -246,6 +246,23 @@ def test_sweep_never_clears_the_notebook_output(cluster, monkeypatch):
     assert calls == []
 
 
+def test_no_dashboard_web_ui(cluster):
+    # include_dashboard=False still starts Ray's dashboard head process (notebook 11 says so):
+    # with its web frontend disabled and only the usage-stats module loaded.
+    import psutil
+
+    heads = []
+    for pid in cluster.seen_pids:
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if "dashboard/dashboard.py" in cmdline:
+            heads.append(cmdline)
+    assert heads, "no dashboard head process found"
+    assert all("--disable-frontend" in cmdline for cmdline in heads), heads
+
+
 def test_more_runners_than_cpus_is_a_clear_error(cluster, monkeypatch):
     from rlkit.scaling import runners
 

@@ -61,6 +61,14 @@ def run_client(address, token_file, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def restore(saved, keys):
+    for key in keys:
+        if saved[key] is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved[key]
+
+
 @pytest.fixture(scope="module")
 def planted_cluster():
     """A LocalCluster started with a planted old stub path in its TMPDIR."""
@@ -74,16 +82,17 @@ def planted_cluster():
         f.write("untouched\n")
     plant(shared_tmp, marker, target)
     saved = {k: os.environ.get(k) for k in ("TMPDIR", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
-    os.environ["TMPDIR"], tempfile.tempdir = shared_tmp, None
     cluster = LocalCluster(num_nodes=1, cpus_per_node=1, object_store_mb=80)
     try:
-        cluster.start()
+        os.environ["TMPDIR"], tempfile.tempdir = shared_tmp, None
+        try:  # the cluster's private directory is made under this TMPDIR, at start
+            cluster.start()
+        finally:
+            restore(saved, ("TMPDIR",))
+            tempfile.tempdir = None
         yield cluster, {"work": work, "shared_tmp": shared_tmp, "marker": marker, "target": target}
     finally:
         left = cluster.shutdown()
-        tempfile.tempdir = None
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
         shutil.rmtree(work, ignore_errors=True)
     assert left == [] and cluster.alive_pids() == []
     assert not os.path.exists(cluster.files.dir.path)  # the private directory is removed
@@ -129,13 +138,6 @@ def test_foreign_client_is_refused_and_token_holder_joins(planted_cluster):
     assert run_client(cluster.address, cluster.token_path, env) == {"joined": 42}
 
 
-def test_connect_needs_a_token():
-    from rlkit.scaling.cluster import connect
-
-    with pytest.raises(ValueError, match="needs the cluster's token"):
-        connect("127.0.0.1:1")
-
-
 LOCAL = """
 import json, os, stat
 from rlkit.scaling.cluster import init_local_ray, _LOCAL
@@ -176,16 +178,47 @@ def test_init_local_ray_is_one_command_private_and_refuses_strangers():
     shutil.rmtree(tmp_path)
 
 
-def test_too_long_tmpdir_is_a_clear_error(monkeypatch):
-    from rlkit.scaling.cluster import _InstanceFiles
+def test_class_cluster_command_publishes_a_token_students_join_with():
+    import signal
 
-    base = tempfile.mkdtemp(prefix="rk")
-    long_dir = os.path.join(base, "x" * 60)
-    os.makedirs(long_dir)
-    monkeypatch.setattr(tempfile, "tempdir", long_dir)
+    import psutil
+
+    work = tempfile.mkdtemp(prefix="rk")
+    token_file = os.path.join(work, "class_token")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(PYTHONPATH=os.getcwd(), TMPDIR=work)
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rlkit.scaling.serve",
+            "--nodes",
+            "1",
+            "--object-store-mb",
+            "80",
+            "--token-file",
+            token_file,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        with pytest.raises(OSError, match="TMPDIR"):
-            _InstanceFiles()
-        assert os.listdir(long_dir) == []  # nothing left behind
+        first = serve.stdout.readline()
+        assert first.startswith("Ray cluster at 127.0.0.1:"), first
+        address = first.split()[3].rstrip(";")
+        assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o640
+        started = {p.pid for p in psutil.Process(serve.pid).children(recursive=True)}
+        assert run_client(address, token_file, env) == {"joined": 42}
+        assert "joined" not in run_client(address, "none", env)
     finally:
-        shutil.rmtree(base)
+        serve.send_signal(signal.SIGINT)
+        serve.communicate(timeout=120)
+    assert serve.returncode == 0
+    assert not os.path.exists(token_file)  # the token dies with the cluster
+    assert not [
+        p
+        for p in started
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
+    shutil.rmtree(work)

@@ -145,7 +145,7 @@ def _sequence_minibatches(
 ) -> Iterator[dict[str, Any]]:
     L = lb["max_seq_len"]
     groups = sequence_groups(lb["seq_lens"].cpu().numpy(), minibatch_size)
-    for g in torch.randperm(len(groups)).tolist():
+    for g in torch.randperm(len(groups), generator=generator()).tolist():
         idx = torch.as_tensor(groups[g], device=device)
         rows = (idx[:, None] * L + torch.arange(L, device=device)).reshape(-1)  # [n_seq * L]
         mb = {k: v[rows] for k, v in lb.items() if isinstance(v, torch.Tensor) and k != "seq_lens"}
@@ -347,15 +347,19 @@ class OnPolicyAlgorithm(Algorithm):
 
 
 def fitting_num_envs(batch: int, length: int, most: int, runners: int = 1) -> int:
-    """Env copies (<= most) whose fragments of ``length`` fill ``batch`` best (detail 6).
+    """Env copies (<= most) whose fragments of ``length`` fill ``batch`` (detail 6).
 
-    The least overshoot wins, then the most envs; none within 10%: ``most`` (validate then
-    says what fits).
+    ``most`` when its fragments overshoot by 10% at most (the usual case); else the count with
+    the least overshoot, then the most envs; none within 10%: ``most`` (validate then says
+    what fits).
 
     Example:
-        >>> fitting_num_envs(100, 5, 8), fitting_num_envs(5, 5, 8), fitting_num_envs(200, 50, 8)
-        (5, 1, 4)
+        >>> fitting_num_envs(100, 5, 8), fitting_num_envs(5, 5, 8), fitting_num_envs(1000, 64, 8)
+        (5, 1, 8)
     """
+    per_round = most * runners * length
+    if -(-batch // per_round) * per_round - batch <= 0.1 * batch:
+        return most
     best, best_over = most, None
     for envs in range(most, 0, -1):
         per_round = envs * runners * length

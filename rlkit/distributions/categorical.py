@@ -82,7 +82,9 @@ class Categorical(ActionDistribution):
                 "output NaN logits; the model has diverged (lower lr, set grad_clip, or check "
                 "the inputs for NaN)"
             )
-        q = torch.empty_like(probs).exponential_(generator=generator())  # [B, n] ~ Exp(1)
+        # [B, n] ~ Exp(1), drawn on the CPU (where the trainer's generator lives)
+        q = torch.empty(probs.shape, dtype=probs.dtype).exponential_(generator=generator())
+        q = q.to(probs.device)
         return self._record((probs / q).argmax(dim=1))  # [B]
 
     def deterministic_sample(self) -> torch.Tensor:

@@ -38,7 +38,11 @@ BETA_INPUT_BOUND = 50.0
 @torch.no_grad()
 def _normal_sample(dist: Normal) -> torch.Tensor:
     """``dist.sample()`` drawn from ``rlkit.utils.seeding.generator()``."""
-    return torch.normal(dist.loc, dist.scale, generator=generator())
+    gen = generator()
+    if gen is not None and dist.loc.device.type != "cpu":  # the generator is a CPU one
+        noise = torch.randn(dist.loc.shape, dtype=dist.loc.dtype, generator=gen)
+        return dist.loc + dist.scale * noise.to(dist.loc.device)
+    return torch.normal(dist.loc, dist.scale, generator=gen)
 
 
 @torch.no_grad()

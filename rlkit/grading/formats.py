@@ -77,13 +77,17 @@ def fill_solution(
     return "\n".join(lines[:start] + filled + lines[node.end_lineno :])
 
 
-def _practice_cell_index(cells: list, answer: int, name: str) -> int:
-    """The practice check after the answer cell (else the next code cell, else the answer)."""
+def _practice_cell_index(cells: list, answer: int, name: str, names: set[str]) -> int:
+    """Where the graded cell goes: after the practice check of ``name``.
+
+    Else after the first code cell past all answer cells (the capstone's check cell), else
+    right after the answer cell itself.
+    """
     for i in range(answer + 1, len(cells)):
         if cells[i].cell_type == "code" and f"check_{name}(" in cells[i].source:
             return i
     for i in range(answer + 1, len(cells)):
-        if cells[i].cell_type == "code" and not _defs(cells[i], {name}):
+        if cells[i].cell_type == "code" and not _defs(cells[i], names):
             return i
     return answer
 
@@ -100,7 +104,8 @@ def _placed(assignment: Assignment) -> tuple[list, dict[str, int], dict[int, lis
     if missing:
         raise ValueError(f"{assignment.name}.ipynb has no stub cell defining {missing}")
     for name, i in answers.items():
-        after.setdefault(_practice_cell_index(cells, i, name), []).append(questions[name])
+        where = _practice_cell_index(cells, i, name, set(questions))
+        after.setdefault(where, []).append(questions[name])
     return cells, answers, after
 
 

@@ -16,6 +16,19 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from rlkit.migrate.nodes import (
+    DropUnusedRay,
+    RayUses,
+    advice,
+    config_assignment,
+    dict_key,
+    dotted,
+    is_gym,
+    is_ray_lifecycle,
+    to_expr,
+    unported_line,
+    without_ray_lifecycle,
+)
 from rlkit.migrate.table import (
     BUILDER_METHODS,
     CONFIG_VALUES,
@@ -49,24 +62,6 @@ class Report:
         else:
             lines.append("nothing left to do by hand")
         return "\n".join(lines)
-
-
-def dotted(node: cst.BaseExpression | None) -> str:
-    """``a.b.c`` of a Name / Attribute node ("" for anything else)."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = dotted(node.value)
-        return f"{head}.{node.attr.value}" if head else ""
-    return ""
-
-
-def to_expr(path: str) -> cst.BaseExpression:
-    """``"a.b.c"`` -> the Attribute node for it."""
-    expr: cst.BaseExpression = cst.Name(path.split(".")[0])
-    for part in path.split(".")[1:]:
-        expr = cst.Attribute(value=expr, attr=cst.Name(part))
-    return expr
 
 
 def known_config_keys() -> tuple[set[str], set[str]]:
@@ -111,7 +106,7 @@ class Migrator(cst.CSTTransformer):
         if len(updated.body) != 1:
             return updated
         stmt, orig = updated.body[0], original.body[0]
-        key = _config_assignment(stmt) if isinstance(stmt, cst.Assign) else None
+        key = config_assignment(stmt) if isinstance(stmt, cst.Assign) else None
         if key in REMOVABLE_KEYS:
             self._did(orig, f"removed config['{key}'] = ... ({REMOVABLE_KEYS[key]})")
             return cst.RemoveFromParent()
@@ -119,22 +114,22 @@ class Migrator(cst.CSTTransformer):
             return self._import_from(orig, stmt, updated)
         if isinstance(stmt, cst.Import):
             return self._import(orig, stmt, updated)
-        if _is_ray_lifecycle(updated):
+        if is_ray_lifecycle(updated):
             self._did(orig, f"removed {dotted(stmt.value.func)}()")
         return updated
 
     def leave_Module(self, original, updated):
         """Drop ``ray.init()`` / ``ray.shutdown()``, keeping the blank lines around them."""
-        return updated.with_changes(body=_without_ray_lifecycle(updated.body))
+        return updated.with_changes(body=without_ray_lifecycle(updated.body))
 
     def leave_IndentedBlock(self, original, updated):
         """The same inside functions and blocks (an emptied block gets ``pass``)."""
-        body = _without_ray_lifecycle(updated.body)
+        body = without_ray_lifecycle(updated.body)
         return updated.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
 
     def _import_from(self, orig, stmt: cst.ImportFrom, line):
         module = dotted(stmt.module)
-        if not stmt.relative and _is_gym(module):
+        if not stmt.relative and is_gym(module):
             new_module = "gymnasium" + module[len("gym") :]
             self._did(orig, f"from {module} import -> from {new_module} import")
             return line.with_changes(body=[stmt.with_changes(module=to_expr(new_module))])
@@ -151,7 +146,7 @@ class Migrator(cst.CSTTransformer):
             if new is None:
                 self._left(orig, f"{module}.{name}: {note} ({STAND_IN})")
                 bound = alias.asname.name.value if alias.asname else name
-                kept.append(_unported_line(bound, f"{module}.{name}", note, self._line(orig)))
+                kept.append(unported_line(bound, f"{module}.{name}", note, self._line(orig)))
                 continue
             new_module, new_name = new.rsplit(".", 1)
             if alias.asname is None and new_name != name:
@@ -175,7 +170,7 @@ class Migrator(cst.CSTTransformer):
         for alias in stmt.names:
             path = dotted(alias.name)
             new, note = self.table.get(path, (None, ""))
-            if _is_gym(path):
+            if is_gym(path):
                 bound = alias.asname.name if alias.asname else cst.Name(path.split(".")[0])
                 names.append(cst.ImportAlias(to_expr("gymnasium"), asname=cst.AsName(bound)))
                 self._did(orig, f"import {path} -> import gymnasium as {bound.value}")
@@ -191,7 +186,7 @@ class Migrator(cst.CSTTransformer):
                         orig, f"import {path}: {hint} ({STAND_IN})"
                     )  # `import ray.x as m`: m becomes a stand-in
                     bound = alias.asname.name.value
-                    stand_ins.append(_unported_line(bound, path, hint, self._line(orig)))
+                    stand_ins.append(unported_line(bound, path, hint, self._line(orig)))
                     continue
                 self._left(orig, f"import {path}: {hint}; use 'from rlkit... import' names")
             names.append(alias)
@@ -245,7 +240,7 @@ class Migrator(cst.CSTTransformer):
                 self._did(orig, f"removed {name}=... ({REMOVABLE_KEYS[name]})")
                 continue
             if name is not None and name not in self.config_keys and name != "env":
-                self._left(orig, f"config key '{name}': {_advice(name)}")
+                self._left(orig, f"config key '{name}': {advice(name)}")
             kept.append(arg)
         if kept:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -254,17 +249,17 @@ class Migrator(cst.CSTTransformer):
     # -- config dicts -------------------------------------------------------------------------
     def leave_Dict(self, original, updated):
         """Check a trainer config literal's keys; update framework values."""
-        keys = {_key(e): e for e in updated.elements if _key(e) is not None}
+        keys = {dict_key(e): e for e in updated.elements if dict_key(e) is not None}
         if not (CONFIG_MARKERS & set(keys)):
             return updated
         elements = []
         for element in updated.elements:
-            key = _key(element)
+            key = dict_key(element)
             if key in REMOVABLE_KEYS:
                 self._did(original, f"removed config key '{key}' ({REMOVABLE_KEYS[key]})")
                 continue
             if key is not None and key not in self.config_keys:
-                self._left(original, f"config key '{key}': {_advice(key)}")
+                self._left(original, f"config key '{key}': {advice(key)}")
             elements.append(element)
         if elements and len(elements) < len(updated.elements):
             last = elements[-1]
@@ -272,13 +267,13 @@ class Migrator(cst.CSTTransformer):
         updated = updated.with_changes(elements=elements)
         model = keys.get("model")
         if model is not None and isinstance(model.value, cst.Dict):
-            for key in filter(None, map(_key, model.value.elements)):
+            for key in filter(None, map(dict_key, model.value.elements)):
                 if key not in self.model_keys:
                     self._left(original, f"model config key '{key}': rlkit does not take it")
         return updated.with_changes(elements=[self._config_value(e) for e in updated.elements])
 
     def _config_value(self, element):
-        key = _key(element)
+        key = dict_key(element)
         value = getattr(element, "value", None)
         if key in CONFIG_VALUES and isinstance(value, cst.SimpleString):
             new = CONFIG_VALUES[key].get(value.evaluated_value)
@@ -289,106 +284,10 @@ class Migrator(cst.CSTTransformer):
 
     def leave_Assign(self, original, updated):
         """Check ``config["key"] = ...`` assignments' keys."""
-        key = _config_assignment(updated)
+        key = config_assignment(updated)
         if key is not None and key not in self.config_keys and key not in REMOVABLE_KEYS:
-            self._left(original, f"config key '{key}': {_advice(key)}")
+            self._left(original, f"config key '{key}': {advice(key)}")
         return updated
-
-
-def _is_gym(module: str) -> bool:
-    """``gym`` or ``gym.<sub>``: the package before gymnasium."""
-    return module == "gym" or module.startswith("gym.")
-
-
-def _unported_line(bound: str, rllib_name: str, note: str, line: int) -> cst.SimpleStatementLine:
-    """``bound = unported("ray...", "note", line=N)``: a stand-in that raises when used."""
-    call = f"{bound} = unported({rllib_name!r}, {note!r}, line={line})\n"
-    return cst.parse_statement(call)
-
-
-def _is_ray_lifecycle(line: cst.CSTNode) -> bool:
-    """True for a line that is just ``ray.init(...)`` or ``ray.shutdown()``."""
-    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
-        return False
-    stmt = line.body[0]
-    return isinstance(stmt, cst.Expr) and dotted(getattr(stmt.value, "func", None)) in (
-        "ray.init",
-        "ray.shutdown",
-    )
-
-
-def _without_ray_lifecycle(body) -> list:
-    """Return ``body`` less its ray.init / ray.shutdown lines.
-
-    Their leading blank lines and comments move to the next statement, so the layout stays.
-    """
-    out, carried = [], []
-    for line in body:
-        if _is_ray_lifecycle(line):
-            carried += list(line.leading_lines)
-            continue
-        if carried and hasattr(line, "leading_lines"):
-            line = line.with_changes(leading_lines=[*carried, *line.leading_lines])
-            carried = []
-        out.append(line)
-    return out
-
-
-def _advice(key: str) -> str:
-    """What rlkit says about an RLlib config key it does not take."""
-    from rlkit.algorithms.config.rllib_keys import rllib_advice
-
-    return rllib_advice(key) or "rlkit does not take it (docs/CONFIG.md lists every key)"
-
-
-def _config_assignment(stmt: cst.Assign) -> str | None:
-    """The key of ``config["key"] = ...`` (None for any other assignment)."""
-    for target in stmt.targets:
-        t = target.target
-        if isinstance(t, cst.Subscript) and dotted(t.value) == "config":
-            return _subscript_key(t)
-    return None
-
-
-def _key(element) -> str | None:
-    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-        value = element.key.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _subscript_key(node: cst.Subscript) -> str | None:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        value = node.slice[0].slice.value
-        if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-            return value.evaluated_value
-    return None
-
-
-class _DropUnusedRay(cst.CSTTransformer):
-    """Remove ``import ray`` when nothing else in the module says ``ray``."""
-
-    def __init__(self, used: bool) -> None:
-        super().__init__()
-        self.used = used
-
-    def leave_SimpleStatementLine(self, original, updated):
-        stmt = updated.body[0] if len(updated.body) == 1 else None
-        if (
-            not self.used
-            and isinstance(stmt, cst.Import)
-            and [dotted(a.name) for a in stmt.names] == ["ray"]
-        ):
-            return cst.RemoveFromParent()
-        return updated
-
-
-class _RayUses(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.count += node.value == "ray"
 
 
 def migrate_source(source: str) -> tuple[str, Report]:
@@ -401,7 +300,7 @@ def migrate_source(source: str) -> tuple[str, Report]:
     ast.parse(source)  # a SyntaxError with Python's own one-line message and position
     tree = cst.parse_module(source)
     module = MetadataWrapper(tree).visit(migrator)
-    uses = _RayUses()
+    uses = RayUses()
     module.visit(uses)
     imports = sum(
         1
@@ -410,5 +309,5 @@ def migrate_source(source: str) -> tuple[str, Report]:
         and isinstance(line.body[0], cst.Import)
         and [dotted(a.name) for a in line.body[0].names] == ["ray"]
     )
-    module = module.visit(_DropUnusedRay(used=uses.count > imports))
+    module = module.visit(DropUnusedRay(used=uses.count > imports))
     return module.code, migrator.report

@@ -24,7 +24,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlkit.models.base import Model
-from rlkit.models.fcnet import FullyConnectedNetwork
+from rlkit.models.fcnet import FullyConnectedNetwork, default_linear
 from rlkit.models.visionnet import VisionNetwork
 from rlkit.spaces import get_at, leaf_paths
 
@@ -52,10 +52,10 @@ class ComplexInputNetwork(Model):
         concat_space = spaces.Box(-np.inf, np.inf, (width,), np.float32)
         self.post_fc_stack = FullyConnectedNetwork(concat_space, None, None, post, f"{name}_post")
         features = self.post_fc_stack.num_outputs
-        self.logits_layer = nn.Linear(features, num_outputs) if num_outputs else None
+        self.logits_layer = default_linear(features, num_outputs) if num_outputs else None
         if not num_outputs:
             self.num_outputs = features
-        self.value_layer = nn.Linear(features, 1)
+        self.value_layer = default_linear(features, 1)
         self._features: torch.Tensor | None = None
 
     @staticmethod

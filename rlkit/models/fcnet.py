@@ -52,6 +52,11 @@ def normc_(weight: torch.Tensor, std: float = 1.0) -> torch.Tensor:
     return weight
 
 
+def default_linear(in_size: int, out_size: int) -> nn.Linear:
+    """An ``nn.Linear`` with torch's default init, drawn from the trainer's generator."""
+    return reset_parameters_(skip_init(nn.Linear, in_size, out_size))
+
+
 def linear(in_size: int, out_size: int, std: float = 1.0) -> nn.Linear:
     """An ``nn.Linear`` with normc(std) weights and zero bias."""
     # torch's default init, then normc, all from the trainer's generator (rlkit.utils.seeding)

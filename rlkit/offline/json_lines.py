@@ -24,7 +24,7 @@ change while a trainer runs; whoever reads the data applies its own filter.
 
 Example (the seed's ``reader.next()`` inside a custom loss)::
 
-    reader = JsonReader("/tmp/cartpole-out")
+    reader = JsonReader("cartpole-out")   # a folder of your own (never a shared /tmp path)
     batch = reader.next()          # one line: {"obs": [N, 4] float32, "actions": [N] int64, ...}
     rows = reader.sample(256)      # 256 random rows from all files
 """

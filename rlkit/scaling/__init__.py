@@ -8,7 +8,9 @@ ImportError that names the install command.
     rlkit_trainable     an rlkit trainer as a Ray Tune trainable
     run_sweep           a grid of config changes x seeds, every trial's results
     init_local_ray      ray.init on this machine, bound to 127.0.0.1, quiet
-    LocalCluster        a head + worker nodes on this machine (tests, benchmarks)
+    LocalCluster        a head + worker nodes on this machine (tests, benchmarks, a class),
+                        every process asked for the cluster's token
+    connect             join a cluster someone else started here, with its token
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _LAZY = {
     "run_sweep": "rlkit.scaling.sweeps",
     "init_local_ray": "rlkit.scaling.cluster",
     "LocalCluster": "rlkit.scaling.cluster",
+    "connect": "rlkit.scaling.cluster",
 }
 
 __all__ = ["INSTALL_HINT", "require_ray", *_LAZY]

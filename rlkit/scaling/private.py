@@ -5,7 +5,8 @@ path under it can be trusted: another user can create it first, put a ``sitecust
 in it (run by every Python process whose ``PYTHONPATH`` names the folder) or plant a symlink
 where rlkit would write. Everything rlkit writes for Ray therefore lives in a fresh
 ``tempfile.mkdtemp()`` directory (owner only, mode 0700, an unguessable name) made for each
-instance and removed when the instance stops:
+instance and removed when the instance stops (the name holds the creating process's id, so a
+directory left by a process that was killed is removed by the next one of the same user):
 
     <mkdtemp>/stubs/rfc3987_syntax/__init__.py   the import stand-in (rlkit.scaling.cluster)
     <mkdtemp>/ray/                               Ray's own temp dir (sockets, logs, spill)
@@ -19,6 +20,7 @@ machine"). The token is a fresh random one per instance unless the caller passes
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -35,7 +37,9 @@ class PrivateDir:
     """
 
     def __init__(self, prefix: str = "rlkit-"):
-        self.path = tempfile.mkdtemp(prefix=prefix)  # mode 0700, O_EXCL: never an existing one
+        remove_stale(prefix)
+        # mode 0700, O_EXCL: never an existing one
+        self.path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
         check_private(self.path)
 
     def write(self, relpath: str, text: str, mode: int = 0o600) -> str:
@@ -60,6 +64,38 @@ class PrivateDir:
     def remove(self) -> None:
         """Delete the directory and everything in it (nothing outside: symlinks not followed)."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def remove_stale(prefix: str = "rlkit-") -> list[str]:
+    """Delete ``<tmp>/<prefix><pid>-*`` directories of this user whose process has ended.
+
+    Only real directories (not symlinks) owned by this user and mode 0700 are touched; a
+    process id still in use (maybe reused) keeps its directory. Returns the removed paths.
+    """
+    root, removed = tempfile.gettempdir(), []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-[^/]+$")
+    for name in os.listdir(root):
+        match = pattern.match(name)
+        path = os.path.join(root, name)
+        if not match or _pid_alive(int(match.group(1))):
+            continue
+        try:
+            check_private(path)
+        except (OSError, PermissionError):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def check_private(path: str) -> None:
