@@ -1,6 +1,6 @@
 """Offline data: experiences written while training (``output``) and read back (``input``).
 
-- ``json_lines``: ``JsonWriter`` and ``JsonReader``, rlkit's JSON-lines format.
+- ``json_lines``: ``JsonReader`` and the format; ``writer``: ``JsonWriter``.
 - ``rllib_lines``: RLlib's JSON ``SampleBatch`` lines mapped onto rlkit's fields (the reader
   takes either format).
 
