@@ -4,7 +4,7 @@
 #   bash scripts/test.sh -m "not slow and not notebook and not browser"   the fast tier only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=browser,ray bash scripts/setup.sh
+EXTRAS=browser,ray,bench bash scripts/setup.sh  # bench: SB3 for the Atari benchmark smoke test
 if ! command -v chromium >/dev/null 2>&1; then
     # The browser test drives Debian's Chromium (playwright cannot download browsers here).
     if [ "$(id -u)" = 0 ]; then

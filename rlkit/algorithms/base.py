@@ -169,6 +169,7 @@ class Algorithm:
                 },
             )
             self.policy.env_note = env_note(env, self.config, vec_env)
+            self.policy.threads.resize(self.learner_rows(), self.config["num_envs"])
             self.check_policy()
         except BaseException:
             vec_env.close()
@@ -206,6 +207,12 @@ class Algorithm:
         engine = select_engine(self.config["engine"], self.policy, self)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
+
+    def learner_rows(self) -> int:
+        """Rows of one gradient step (what ``num_threads="auto"`` sizes the learner's pool by)."""
+        c = self.config
+        rows = c.get("sgd_minibatch_size") or c.get("train_batch_size")
+        return int(rows or c["num_envs"] * c["rollout_fragment_length"])
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -275,7 +282,9 @@ class Algorithm:
         and the next call starts fresh episodes.
         """
         start = time.perf_counter()
-        with self._lock, limit_threads(self.config["num_threads"]):
+        threads = self.policy.threads
+        threads.refresh()  # "auto": what the machine has free now
+        with self._lock, limit_threads(threads.learner()):
             snap = take_snapshot(self)  # one memcpy of the weights: on the limited pool
             try:
                 self.engine = self.choose_engine()
@@ -297,6 +306,9 @@ class Algorithm:
             "lr": self.current_lr(),
             "engine": self.engine.name,
             "engine_reason": self.engine.reason,
+            "num_threads": threads.learner(),
+            "num_threads_sampling": threads.acting(),
+            "num_threads_reason": threads.describe(),
             **stats,
         }
         # RLlib's place for the same figures: result["info"]["learner"]["default_policy"]
@@ -371,7 +383,7 @@ class Algorithm:
                 f"compute_single_action got a recurrent state holding NaN or infinity (state "
                 f"tensor(s) {bad}); pass the state_out of the previous call, or None to start"
             )
-        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.threads
+        with limit_threads(self.policy.threads.for_rows(1), blas=False):  # see rlkit.threads
             return self._single_action(obs, state, prev_action, prev_reward, explore)
 
     def _single_action(
