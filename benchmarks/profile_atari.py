@@ -106,10 +106,11 @@ def profile_rlkit(row: str, steps: int, seed: int) -> dict:
     result = {}
     while trainer.timesteps_total < steps:
         t.seconds.clear()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = trainer.train()
         total = time.perf_counter() - start
-        iterations.append({"total": total, **_parts(t, total)})
+        cpu = time.process_time() - cpu
+        iterations.append({"total": total, "cpu": cpu, **_parts(t, total)})
     threads = result.get("num_threads", trainer.config["num_threads"])
     trainer.stop()
     return {"iterations": iterations[1:] or iterations, "torch_threads": threads}
@@ -132,10 +133,11 @@ def profile_sb3(steps: int, seed: int) -> dict:
     per_iteration = atari.ZOO["n_envs"] * atari.ZOO["n_steps"]
     for _ in range(max(1, steps // per_iteration)):  # one learn() call per iteration
         t.seconds.clear()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.learn(total_timesteps=per_iteration, reset_num_timesteps=False)
         total = time.perf_counter() - start
-        iterations.append({"total": total, **_parts(t, total)})
+        cpu = time.process_time() - cpu
+        iterations.append({"total": total, "cpu": cpu, **_parts(t, total)})
     model.env.close()
     return {"iterations": iterations[1:] or iterations, "torch_threads": torch.get_num_threads()}
 
@@ -144,7 +146,7 @@ def worker(row: str, steps: int, seed: int) -> None:
     """One profiled run in this process; prints one JSON line of seconds per iteration."""
     out = profile_sb3(steps, seed) if row == "sb3" else profile_rlkit(row, steps, seed)
     its = out["iterations"]
-    means = {k: statistics.fmean(i[k] for i in its) for k in ("total", *PARTS)}
+    means = {k: statistics.fmean(i[k] for i in its) for k in ("total", "cpu", *PARTS)}
     print(json.dumps({"row": row, "torch_threads": out["torch_threads"], "n": len(its), **means}))
 
 
@@ -177,9 +179,83 @@ def table(runs: list[dict]) -> str:
     for part in (*PARTS, "total"):
         cells = [f"{med[row][part]:.3f} ({med[row][part] / med[row]['total']:.0%})" for row in rows]
         lines.append(f"| {part} | " + " | ".join(cells) + " |")
-    fps = [f"{4 * 1024 / med[row]['total']:,.0f}" for row in rows]
+    frames = 4 * 1024  # 8 envs x 128 steps x 4 frames
+    fps = [f"{frames / med[row]['total']:,.0f}" for row in rows]
     lines.append("| env frames/s | " + " | ".join(fps) + " |")
+    cpu = [f"{med[row]['cpu']:.3f}" for row in rows]
+    lines.append("| CPU seconds (all threads) | " + " | ".join(cpu) + " |")
+    cap = [f"{2 * frames / med[row]['cpu']:,.0f}" for row in rows]
+    lines.append("| frames/s if 2 cores did only this work | " + " | ".join(cap) + " |")
     return "\n".join(lines)
+
+
+def _timed(fn, repeats: int) -> tuple[float, float]:
+    """(best wall seconds, best CPU seconds of this process) of ``fn()`` over ``repeats``."""
+    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+def kernels(repeats: int) -> list[dict]:
+    """The conv stacks' forward (8 rows) and forward + backward (256 rows) by layout and threads.
+
+    Layouts: "nchw" (weights and a contiguous NCHW batch, as SB3 feeds its CnnPolicy), "nhwc
+    view" (rlkit's input, ``[B, H, W, C]`` permuted: channels-last strides, no copy) and
+    "nhwc view, weights channels-last" (what VisionNetwork keeps). Each cell is the best of
+    ``repeats`` calls (20 times as many for the forward); with one thread the CPU time is the
+    figure to compare on a shared machine, since a neighbour stretches the wall time only.
+    """
+    import atari
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    from rlkit.catalog import ModelCatalog
+
+    space = gym.spaces.Box(0.0, 1.0, (84, 84, 4), np.float32)
+    nets = {"default VisionNetwork": {}, "Nature CNN widths": atari.NATURE}
+    out = []
+    for name, extra in nets.items():
+        torch.manual_seed(0)
+        config = {"vf_share_layers": True, **extra}
+        model = ModelCatalog.get_model(space, gym.spaces.Discrete(4), 4, config)
+        frames = torch.rand(256, 84, 84, 4)
+        layouts = {
+            "nchw": (model._trunk_net, frames.permute(0, 3, 1, 2).contiguous(), False),
+            "nhwc view": (model._trunk_net, frames.permute(0, 3, 1, 2), False),
+            "nhwc view, weights channels-last": (
+                model._trunk_net,
+                frames.permute(0, 3, 1, 2),
+                True,
+            ),
+        }
+        for layout, (net, x, channels_last) in layouts.items():
+            net.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+            def step(net=net, x=x) -> None:
+                net.zero_grad(set_to_none=True)
+                net(x).square().mean().backward()
+
+            def act(net=net, x=x[:8]) -> None:
+                with torch.inference_mode():
+                    net(x)
+
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                for what, fn, n in (
+                    ("8-row forward", act, 20 * repeats),
+                    ("256-row step", step, repeats),
+                ):
+                    wall, cpu = _timed(fn, n)
+                    row = {"net": name, "layout": layout, "threads": threads, "what": what}
+                    out.append({**row, "wall_ms": 1e3 * wall, "cpu_ms": 1e3 * cpu})
+                    print(json.dumps(out[-1]), flush=True)
+    return out
 
 
 def main() -> None:
@@ -190,7 +266,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rows", default="rlkit,sb3")
+    parser.add_argument("--kernels", action="store_true", help="conv layouts and threads only")
     args = parser.parse_args()
+    if args.kernels:
+        print(f"load average before: {os.getloadavg()}", flush=True)
+        kernels(args.rounds * 2)
+        print(f"load average after: {os.getloadavg()}")
+        return
     if args.worker:
         worker(args.worker, args.steps, args.seed)
         return
