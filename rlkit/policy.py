@@ -27,6 +27,7 @@ import torch
 from rlkit.catalog import ModelCatalog
 from rlkit.config import check_keys
 from rlkit.engines import select_engine
+from rlkit.engines.torch_engine import VALUE_CHUNK_BYTES, trim_heap
 from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
 from rlkit.spaces import build_nested, leaf_paths, value_leaves
@@ -283,7 +284,10 @@ class Policy:
         """
         rows = len(obs) if hasattr(obs, "__len__") else self.threads.acting_rows
         with limit_threads(self.threads.for_rows(rows)):
-            return self.engine.values(self, obs, (prev_actions, prev_rewards))
+            values = self.engine.values(self, obs, (prev_actions, prev_rewards))
+        if getattr(obs, "nbytes", 0) >= VALUE_CHUNK_BYTES:  # a rollout of frames
+            trim_heap()  # the chunks' freed tensors go back to the OS before the learner runs
+        return values
 
     def pin_engine(self):
         """A context manager for a rollout: the engine checks the model once, on entry.
