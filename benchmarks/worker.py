@@ -44,7 +44,7 @@ def _one_thread() -> None:
         torch.set_num_threads(1)
 
 
-def _rlkit_trainer(hp: str, seed: int, budget: int, engine: str = "auto"):
+def _rlkit_trainer(hp: str, seed: int, budget: int, engine: str = "torch"):
     from setups import rlkit_config
 
     from rlkit.algorithms import PPO
@@ -54,7 +54,7 @@ def _rlkit_trainer(hp: str, seed: int, budget: int, engine: str = "auto"):
 
 
 def rlkit_train(
-    hp: str, seed: int, steps: int, stop_when_solved: bool, engine: str = "auto"
+    hp: str, seed: int, steps: int, stop_when_solved: bool, engine: str = "torch"
 ) -> dict:
     import rlkit.algorithms  # noqa: F401  (imports are not part of the timed run)
 
@@ -125,7 +125,7 @@ def _train_result(start, built, end, cpu_start, steps, solved_at) -> dict:
 
 
 # -- single-observation latency -------------------------------------------------------------
-def latency(lib: str, calls: int = 3000, chunk: int = 100, engine: str = "auto") -> dict:
+def latency(lib: str, calls: int = 3000, chunk: int = 100, engine: str = "torch") -> dict:
     """Median time per call of compute_single_action (rlkit) / predict (SB3) on real CartPole
     observations, after a short training so that the weights are not the initial ones."""
     import gymnasium as gym
@@ -180,7 +180,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=40_000)
     parser.add_argument("--module", default="rlkit")
-    parser.add_argument("--engine", choices=["auto", "torch"], default="auto", help="rlkit's")
+    parser.add_argument(
+        "--engine",
+        choices=["torch", "numpy", "auto"],
+        default="torch",
+        help="rlkit's (default: its default)",
+    )
     parser.add_argument("--users", action="store_true", help="no set_num_threads calls")
     args = parser.parse_args(argv)
     USERS["on"] = args.users

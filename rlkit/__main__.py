@@ -3,6 +3,7 @@
 python -m rlkit train --algo PPO --env CartPole-v1 --stop-reward 475
 python -m rlkit migrate old_rllib_script.py   # rewrite an RLlib script for rlkit
 python -m rlkit tour            # a headless tour: the data flow, then training, with plots
+python -m rlkit grading build --format nbgrader course/   # graded releases (docs/TEACHING.md)
 
 A user error (bad --config JSON, an unknown env, algorithm or config key, an --out that is a
 file or holds a previous run, a budget that is not positive) prints one line and exits with
@@ -16,11 +17,12 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 
 ALGORITHM_NAMES = ("PG", "A2C", "PPO", "DQN", "BC")  # rlkit.algorithms.ALGORITHMS' keys
-RUN_FILES = ("checkpoint", "curve.png")
+RUN_FILES = ("checkpoint", "curve.png", "result.json", "progress.csv", "params.json")
 
 
 class UserError(Exception):
@@ -108,6 +110,30 @@ def run_directory(out: str | None, algo: str, env: str) -> str:
     return out
 
 
+def add_logger_config(config: dict, out: str, loggers: str) -> None:
+    """Put the run's logs in ``out`` (rlkit.records.logger), unless --loggers none.
+
+    "auto" is json, csv and tensorboard, without tensorboard (one note) when the package is
+    missing. A logger_config in --config keeps its own keys.
+    """
+    from rlkit.records.logger import FORMATS, INSTALL_LOGS, tensorboard_available
+
+    if loggers == "none":
+        return
+    if loggers == "auto":
+        names = list(FORMATS)
+        if not tensorboard_available():
+            names.remove("tensorboard")
+            print(f"note: no TensorBoard files for this run: {INSTALL_LOGS}", file=sys.stderr)
+    else:
+        names = [n.strip() for n in loggers.split(",") if n.strip()]
+    options = config.setdefault("logger_config", {})
+    if not isinstance(options, dict):
+        return  # the trainer names the bad value
+    options.setdefault("logdir", out)
+    options.setdefault("loggers", names)
+
+
 def build_trainer(args: argparse.Namespace):
     """The trainer and its new output directory; UserError for an unknown algo, env or key."""
     from rlkit.algorithms import ALGORITHMS
@@ -116,16 +142,19 @@ def build_trainer(args: argparse.Namespace):
         raise UserError(f"unknown algorithm '{args.algo}'; choose one of {', '.join(ALGORITHMS)}")
     config = parse_config(args.config, args.seed)
     out = run_directory(args.out, args.algo, args.env)
-    try:
-        trainer = ALGORITHMS[args.algo](env=args.env, config=config)
-    except (ValueError, TypeError, KeyError, OSError, ImportError) as err:
-        text = str(err).strip()
-        raise UserError(text.splitlines()[0] if text else repr(err)) from None
+    add_logger_config(config, out, args.loggers)
+    existed = os.path.isdir(out)
     try:  # before training: a directory that cannot be written fails now, not after hours
         os.makedirs(out, exist_ok=True)
     except OSError as err:
-        trainer.stop()
         raise UserError(f"cannot create --out '{out}' ({err.strerror})") from None
+    try:
+        trainer = ALGORITHMS[args.algo](env=args.env, config=config)
+    except (ValueError, TypeError, KeyError, OSError, ImportError) as err:
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)  # nothing of a run that never started
+        text = str(err).strip()
+        raise UserError(text.splitlines()[0] if text else repr(err)) from None
     return trainer, out
 
 
@@ -194,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an algorithm on an env until a stop condition",
         description="Train until the first of: --stop-reward reached, --stop-timesteps env "
-        "steps, --stop-iters iterations. Writes OUT/checkpoint/ and OUT/curve.png.",
+        "steps, --stop-iters iterations. Writes OUT/checkpoint/, OUT/curve.png and the run's "
+        "logs: OUT/result.json, OUT/progress.csv, OUT/params.json and TensorBoard events.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     train.add_argument(
@@ -215,8 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out",
         default=None,
-        help="new (or empty) directory for the checkpoint and curve; None: a new "
+        help="new (or empty) directory for the checkpoint, curve and logs; None: a new "
         "runs/<algo>-<env>-<time>",
+    )
+    train.add_argument(
+        "--loggers",
+        default="auto",
+        help="run logs written to OUT: comma-separated from json,csv,tensorboard; 'auto': all "
+        "three (tensorboard when installed); 'none': no logs",
     )
     tour = sub.add_parser(
         "tour",
@@ -228,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rlkit.migrate import add_parser as add_migrate_parser
 
     add_migrate_parser(sub)
+    from rlkit.grading.cli import add_parser as add_grading_parser
+
+    add_grading_parser(sub)
     return parser
 
 
@@ -244,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         from rlkit.migrate import run as run_migrate
 
         return run_migrate(args)
+    if args.command == "grading":
+        from rlkit.grading.cli import run as run_grading
+
+        return run_grading(args)
     from rlkit.tour import run_tour
 
     return run_tour(args.out, fast=args.fast)

@@ -21,7 +21,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlkit.config import merge_model_config, suggest
 from rlkit.distributions import (
     BUILTIN_DISTRIBUTIONS,
     ActionDistribution,
@@ -36,6 +35,7 @@ from rlkit.models.checks import build_custom_model, check_model
 from rlkit.preprocessors import Preprocessor, get_preprocessor
 from rlkit.spaces import is_nested
 from rlkit.trace import Explanation, explain_components
+from rlkit.utils.config import merge_model_config, suggest
 
 
 def _lookup(registry: dict[str, type], name: Any, kind: str) -> type:
@@ -193,6 +193,9 @@ class ModelCatalog:
 
         Returns:
             (dist_class, num_outputs): call the class as ``dist_class(inputs, model)``.
+            ``num_outputs`` is the width, or, as in RLlib, the shape tuple a custom
+            distribution's ``required_model_output_shape`` returned (the model then outputs
+            its product, ``[B, prod(shape)]``).
         """
         config = merge_model_config(model_config)
         name = config["custom_action_dist"]
@@ -209,7 +212,9 @@ class ModelCatalog:
             # RLlib fills a registered MultiActionDistribution in with its leaves' defaults.
             return with_leaf_children(cls, action_space)
         shape = cls.required_model_output_shape(action_space, config)
-        return cls, _output_width(shape, cls)
+        width = _output_width(shape, cls)  # checks it
+        # RLlib returns the distribution's answer as it is: a shape tuple stays a tuple.
+        return cls, tuple(int(d) for d in shape) if isinstance(shape, (tuple, list)) else width
 
     # -- models -------------------------------------------------------------------------------
     @staticmethod
@@ -322,7 +327,8 @@ class ModelCatalog:
         """
         config = merge_model_config(model_config)
         preprocessor = ModelCatalog.get_preprocessor_for_space(obs_space, config)
-        dist_class, num_outputs = ModelCatalog.get_action_dist(action_space, config)
+        dist_class, shape = ModelCatalog.get_action_dist(action_space, config)
+        num_outputs = _output_width(shape, dist_class)  # the model's flat output width
         model = ModelCatalog.get_model(
             preprocessor.observation_space, action_space, num_outputs, config
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlkit import atari
+from rlkit import atari, old_gym
 
 _ENV_CREATORS: dict[str, Callable[[dict], gym.Env]] = {}
 
@@ -109,16 +109,17 @@ def make_env(
     else:
         raise TypeError(
             f"env must be a gymnasium id, a registered name or a gym.Env class; got {env!r}"
+            f"{old_gym.old_package_hint(env)}"
         )
     if not isinstance(made, gym.Env):
         raise TypeError(
             f"the creator for env '{env_label(env)}' returned {type(made).__name__}, "
-            f"not a gymnasium.Env"
+            f"not a gymnasium.Env{old_gym.old_package_hint(made)}"
         )
     if render_mode is not None and made.render_mode != render_mode:
         # A wrapper's render_mode reads through to the env it wraps, which is where it is set.
         made.unwrapped.render_mode = render_mode
-    return made
+    return old_gym.adapt(made, env_label(env))  # gym < 0.26's reset/step: an adapter
 
 
 def _takes_config(env_class: type) -> bool:

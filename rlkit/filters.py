@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.config import suggest
-from rlkit.guards import NonFiniteDataError, check_obs_finite
+from rlkit.utils.config import suggest
+from rlkit.utils.guards import NonFiniteDataError, check_obs_finite
 
 _EPS = 1e-8
 
@@ -192,6 +192,13 @@ class NoFilter:
         """Check that ``state`` is a NoFilter state of this shape (there is nothing to load)."""
         _check_state(state, "NoFilter", self.shape)
 
+    def reset_buffer(self) -> None:
+        """RLlib 2.x's name of ``clear_buffer`` (nothing to forget)."""
+
+    def as_serializable(self) -> NoFilter:
+        """A plain copy to pickle or send (RLlib's)."""
+        return self.copy()
+
     def __repr__(self) -> str:
         return f"NoFilter(shape={self.shape})"
 
@@ -282,6 +289,14 @@ class MeanStdFilter:
         other = MeanStdFilter(self.shape, self.demean, self.destd, self.clip)
         other.set_state(self.get_state())
         return other
+
+    def reset_buffer(self) -> None:
+        """RLlib 2.x's name of ``clear_buffer``: forget the delta, keep the statistics."""
+        self.clear_buffer()
+
+    def as_serializable(self) -> MeanStdFilter:
+        """A plain copy to pickle or send (RLlib's; its concurrent filter returns this class)."""
+        return self.copy()
 
     def get_state(self) -> dict:
         """Plain-Python state (str, bool, int, float, lists): loads with weights_only=True."""

@@ -16,6 +16,8 @@ passes back to ``dist.logp``):
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,14 +27,19 @@ import numpy as np
 import torch
 
 from rlkit.catalog import ModelCatalog
-from rlkit.config import check_keys
-from rlkit.engines import select_engine
-from rlkit.engines.torch_engine import VALUE_CHUNK_BYTES, trim_heap
+from rlkit.engines import Acting, select_engine
+from rlkit.engines.torch_engine import (
+    VALUE_CHUNK_BYTES,
+    flatten_actions,
+    model_input,
+    trim_heap,
+)
 from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
-from rlkit.spaces import build_nested, leaf_paths, value_leaves
-from rlkit.threads import ThreadBudget, count_macs, limit_threads
+from rlkit.spaces import build_nested, leaf_paths
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
+from rlkit.utils.config import check_keys
+from rlkit.utils.threads import ThreadBudget, count_macs, limit_threads
 
 POLICY_KEYS = ("model", "observation_filter", "num_threads", "engine")
 
@@ -44,8 +51,8 @@ class Policy:
         observation_space: the env's (raw) observation space.
         action_space: the env's action space.
         config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
-            "num_threads": "auto", "engine": "auto"}`` (threads of every pool while the
-            policy acts: rlkit.threads; what runs the model: rlkit.engines).
+            "num_threads": "auto", "engine": "torch"}`` (threads of every pool while the
+            policy acts: rlkit.utils.threads; what runs the model: rlkit.engines).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config;
     ``byte_scale``: a ``rlkit.preprocessors.ByteScale`` when image observations are kept as
@@ -78,16 +85,16 @@ class Policy:
         # What the env side did before observation_space (a trainer sets it: Atari's DeepMind
         # preprocessing); explain() prints it first.
         self.env_note = ""
-        # What runs the model, "auto" numpy where it is an exact twin (rlkit.engines); a
-        # trainer replaces it with the one it chose for acting and learning together.
-        self.engine = select_engine(config.get("engine", "auto"), self)
         # A model caches its forward's features for value_function(): a forward and the
         # value_function() that reads its cache run under this lock, so a notebook calling
         # compute_single_action while a dashboard trains in a thread cannot interleave them.
         self.lock = threading.RLock()
+        # What runs the model, torch by default (rlkit.engines); a trainer replaces it with
+        # the one it chose for acting and learning together.
+        self.engine = select_engine(config.get("engine", "torch"), self.acting)
         self.action_shape, self.action_dtype, macs = self._probe_action_layout()
-        # Threads of each call (rlkit.threads): "auto" sizes them by the model's work per row;
-        # a trainer tells the budget its minibatch and env counts.
+        # Threads of each call (rlkit.utils.threads): "auto" sizes them by the model's work per
+        # row; a trainer tells the budget its minibatch and env counts.
         self.threads = ThreadBudget(config.get("num_threads", "auto"), macs)
 
     @property
@@ -104,6 +111,11 @@ class Policy:
     def model(self, model: Any) -> None:
         model.byte_scale = self.byte_scale
         self._model = model
+
+    @property
+    def acting(self) -> Acting:
+        """What an engine needs to act for this policy: model, distribution class, lock."""
+        return Acting(self._model, self.dist_class, self.lock)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and deepcopy leave the lock out (it cannot be copied); a copy gets its own."""
@@ -145,12 +157,16 @@ class Policy:
         """Whether the model carries state between steps."""
         return len(self.model.get_initial_state()) > 0
 
-    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
-        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward)."""
-        return [
-            s.unsqueeze(0).repeat(batch_size, *([1] * s.dim()))
-            for s in self.model.initial_state_tensors()
-        ]
+    def get_initial_state(self, batch_size: int | None = None) -> list[torch.Tensor]:
+        """Initial recurrent state, each tensor [batch_size, ...] ([] for feed-forward).
+
+        Without ``batch_size`` (RLlib's ``policy.get_initial_state()``): one state, each
+        tensor ``[...]`` without a batch axis, as ``compute_single_action(state=...)`` takes.
+        """
+        states = self.model.initial_state_tensors()
+        if batch_size is None:
+            return [s.clone() for s in states]
+        return [s.unsqueeze(0).repeat(batch_size, *([1] * s.dim())) for s in states]
 
     @property
     def obs_dtype(self) -> type:
@@ -195,17 +211,9 @@ class Policy:
         """The model's input_dict for filtered obs [N, *shape] (on the model's device).
 
         ``obs`` as batches hold them: float32, or uint8 frames, scaled here (byte_scale).
+        See rlkit.engines.torch_engine.model_input.
         """
-        device = self.device
-        d: dict[str, Any] = {
-            "obs": self.model.decode_obs(obs),
-            "is_training": is_training,
-        }
-        if prev_actions is not None:
-            d["prev_actions"] = torch.as_tensor(prev_actions, device=device)
-        if prev_rewards is not None:
-            d["prev_rewards"] = torch.as_tensor(prev_rewards, dtype=torch.float32, device=device)
-        return d
+        return model_input(self.model, obs, prev_actions, prev_rewards, is_training)
 
     def compute_actions(
         self,
@@ -244,7 +252,7 @@ class Policy:
             if state is None:
                 state = self.get_initial_state(obs.shape[0])
             out = self.engine.actions(
-                self, obs, state, (prev_actions, prev_rewards), explore, with_value, choose
+                self.acting, obs, state, (prev_actions, prev_rewards), explore, with_value, choose
             )
             extra = {
                 "obs": obs,
@@ -268,9 +276,9 @@ class Policy:
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
-        with limit_threads(self.threads.for_rows(1), blas=False):  # one row: rlkit.threads
+        with limit_threads(self.threads.for_rows(1), blas=False):  # one row: rlkit.utils.threads
             obs = self._preprocess(obs_batch, update_filter=False)[1]
-            return self.to_env_actions(self.engine.act(self, obs, explore, rng))
+            return self.to_env_actions(self.engine.act(self.acting, obs, explore, rng))
 
     def compute_values(
         self, obs: np.ndarray, prev_actions: Any = None, prev_rewards: Any = None
@@ -284,7 +292,7 @@ class Policy:
         """
         rows = len(obs) if hasattr(obs, "__len__") else self.threads.acting_rows
         with limit_threads(self.threads.for_rows(rows)):
-            values = self.engine.values(self, obs, (prev_actions, prev_rewards))
+            values = self.engine.values(self.acting, obs, (prev_actions, prev_rewards))
         if getattr(obs, "nbytes", 0) >= VALUE_CHUNK_BYTES:  # a rollout of frames
             trim_heap()  # the chunks' freed tensors go back to the OS before the learner runs
         return values
@@ -293,19 +301,14 @@ class Policy:
         """A context manager for a rollout: the engine checks the model once, on entry.
 
         Without it the engine checks before every step (see
-        rlkit.engines.numpy_engine.NumpyEngine.pinned).
+        rlkit.engines.numpy.engine.NumpyEngine.pinned).
         """
-        return self.engine.pinned(self)
+        return self.engine.pinned(self.model)
 
     # -- action layouts -----------------------------------------------------------------------
     def flatten_actions(self, actions: Any) -> torch.Tensor:
         """Sampled actions (tensor or nested) -> the learner layout of the module docstring."""
-        if isinstance(actions, torch.Tensor):
-            return actions
-        if isinstance(actions, dict):
-            actions = [actions[k] for k in sorted(actions)]
-        leaves = [a.reshape(a.shape[0], -1).float() for a in value_leaves(actions)]
-        return torch.cat(leaves, dim=1)  # [B, F]
+        return flatten_actions(actions)
 
     def to_env_actions(self, flat: torch.Tensor | np.ndarray) -> Any:
         """Learner-layout actions [B, ...] -> numpy actions the vector env accepts."""
@@ -374,3 +377,22 @@ class Policy:
         """Load what get_state() returned."""
         self.model.load_state_dict(state["model"])
         self.filter.set_state(state["filter"])
+
+    def export_checkpoint(self, export_dir: str, filename_prefix: str = "policy_state") -> str:
+        """RLlib's ``policy.export_checkpoint(dir)``: get_state() written atomically.
+
+        Writes ``export_dir/<filename_prefix>.pt`` (weights and filter statistics, loadable
+        with ``torch.load(path, weights_only=True)``); load it into a policy of the same
+        spaces and model config with ``policy.set_state(...)``. Returns the path.
+        """
+        os.makedirs(export_dir, exist_ok=True)
+        path = os.path.join(export_dir, f"{filename_prefix}.pt")
+        fd, tmp = tempfile.mkstemp(dir=export_dir, prefix=".policy-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(self.get_state(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            os.remove(tmp)
+            raise
+        return path

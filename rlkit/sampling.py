@@ -31,6 +31,7 @@ Batch layout (``Sampler.sample(T)`` returns a dict of numpy arrays, time-major):
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -40,9 +41,9 @@ import numpy as np
 import torch
 
 from rlkit.envs import make_vec_env
-from rlkit.guards import check_env_data, explain_env_error
 from rlkit.policy import Policy
-from rlkit.threads import limit_threads
+from rlkit.utils.guards import check_env_data, explain_env_error
+from rlkit.utils.threads import limit_threads
 
 
 class Sampler:
@@ -106,14 +107,40 @@ class Sampler:
         self._broken = False
 
     def _env_call(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
-        """``method(*args, **kwargs)`` of the vector env, its common mistakes explained."""
-        try:
-            return method(*args, **kwargs)
-        except Exception as err:
-            clearer = explain_env_error(err, self.env.single_observation_space)
-            if clearer is None:
-                raise
-            raise clearer from err
+        """``method(*args, **kwargs)`` of the vector env, its common mistakes explained.
+
+        An async env's worker failure is printed by gymnasium as red warnings before it is
+        raised; they are held back and shown only when rlkit has no clearer message.
+        """
+        if not isinstance(self.env, gym.vector.AsyncVectorEnv):
+            try:
+                return method(*args, **kwargs)
+            except Exception as err:
+                self._raise_explained(err)
+        with warnings.catch_warnings(record=True) as held:
+            warnings.simplefilter("always")
+            try:
+                result, failure = method(*args, **kwargs), None
+            except Exception as err:
+                result, failure = None, err
+        clearer = None if failure is None else explain_env_error(failure, self._obs_space())
+        if clearer is None:  # nothing explained: gymnasium's own report, as it printed it
+            for w in held:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if failure is None:
+            return result
+        if clearer is None:
+            raise failure
+        raise clearer from failure
+
+    def _obs_space(self) -> gym.Space:
+        return self.env.single_observation_space
+
+    def _raise_explained(self, err: Exception) -> None:
+        clearer = explain_env_error(err, self._obs_space())
+        if clearer is None:
+            raise err
+        raise clearer from err
 
     def _zero_actions(self, batch: int) -> np.ndarray:
         return np.zeros((batch, *self.policy.action_shape), dtype=self.policy.action_dtype)
@@ -188,6 +215,12 @@ class Sampler:
         if self._env_reports_episodes and "_episode" in info:
             self._record_reported(info)
         rewards = np.asarray(rewards, dtype=np.float32)
+        if rewards.shape != self.prev_rewards.shape:  # async mode stacks what the envs return
+            raise ValueError(
+                f"the env's step() returned rewards of shape {list(rewards.shape[1:])} per env, "
+                "not one number: gymnasium's reward is a float; return float(reward), e.g. "
+                "reward.item() for a shape-(1,) array"
+            )
         check_env_data(next_obs, rewards, self.ep_len + 1)  # before anything uses them
         terminated = np.asarray(terminated, dtype=bool)
         truncated = np.asarray(truncated, dtype=bool)

@@ -23,6 +23,33 @@ import gymnasium as gym
 import numpy as np
 
 Path = tuple  # a tuple of Dict keys (str) and Tuple indices (int)
+# The deepest nesting of Dict/Tuple spaces rlkit takes. gymnasium's vector envs, rlkit's
+# preprocessors and the models walk spaces recursively; far deeper trees would end in a bare
+# RecursionError (Python's limit is ~1,000 frames), and no real observation needs 32 levels.
+MAX_SPACE_DEPTH = 32
+
+
+class SpaceNestingError(ValueError):
+    """A Dict/Tuple space nested deeper than ``MAX_SPACE_DEPTH``."""
+
+
+def check_space_depth(space: gym.Space, what: str = "observation space") -> None:
+    """Raise ``SpaceNestingError`` for a space nested deeper than ``MAX_SPACE_DEPTH`` levels.
+
+    Walks with a stack of its own (no recursion), naming the path of the deepest part.
+    """
+    stack: list[tuple[Path, gym.Space]] = [((), space)]
+    while stack:
+        path, node = stack.pop()
+        if len(path) > MAX_SPACE_DEPTH:
+            raise SpaceNestingError(
+                f"the {what} is nested more than {MAX_SPACE_DEPTH} Dict/Tuple levels deep "
+                f"(rlkit.spaces.MAX_SPACE_DEPTH), e.g. at {path_str(path[:4])}... "
+                f"({len(path)} levels so far); flatten the inner levels into one Dict with "
+                "compound keys (e.g. 'a/b/c') or a Box"
+            )
+        if is_nested(node):
+            stack.extend((path + (key,), child) for key, child in children(node))
 
 
 def is_nested(space: gym.Space) -> bool:

@@ -4,7 +4,7 @@
 #
 #   TORCH_SPEC  the torch requirement (default torch==2.13.0, the CPU build on these machines);
 #               e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
-#   EXTRAS      more extras to install, comma separated (browser, bench, ray)
+#   EXTRAS      more extras to install, comma separated (browser, bench, ray, logs, export, video, grading)
 #   PYTHON      the interpreter that creates the venv (default python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Run every test tier CI runs: lint, unit, smoke, slow learning tests, notebooks, browser.
+# Run every test tier CI runs: lint, unit, smoke, slow learning tests, notebooks, browser, ray, grading.
 #   bash scripts/test.sh            everything (what .ci/run calls)
-#   bash scripts/test.sh -m "not slow and not notebook and not browser"   the fast tier only
+#   bash scripts/test.sh -m "not slow and not notebook and not browser and not smoke and not ray and not grading"
+#                                   the fast tier only (the README's "Tests" table: same command)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=browser,ray,bench bash scripts/setup.sh  # bench: SB3 for the Atari benchmark smoke test
+EXTRAS=browser,ray,logs,export,video,grading,bench bash scripts/setup.sh  # bench: SB3, for the Atari benchmark's smoke test
 if ! command -v chromium >/dev/null 2>&1; then
     # The browser test drives Debian's Chromium (playwright cannot download browsers here).
     if [ "$(id -u)" = 0 ]; then

@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-FLOAT32_MIN = torch.finfo(torch.float32).min
-
 
 # -- ex01_one_hot: the one-hot preprocessor --------------------------------------------------------
 def one_hot(x, n):
@@ -57,7 +55,7 @@ def masked_logits(logits, mask):
     """logits, mask: [B, n] -> logits with invalid actions pushed to float32 min."""
     # log(1) = 0 leaves a valid logit unchanged; log(0) = -inf, clamped to the most negative
     # finite float32 so that a softmax never sees -inf (which can give NaN).
-    inf_mask = torch.clamp(torch.log(mask), min=FLOAT32_MIN)
+    inf_mask = torch.clamp(torch.log(mask), min=torch.finfo(torch.float32).min)
     return logits + inf_mask
 
 
@@ -118,7 +116,10 @@ def autoregressive_logp(context, action_model, actions):
     a1, a2 = actions[:, 0], actions[:, 1]
     # Both a1 and a2 are known, so one call gives both sets of logits.
     a1_logits, a2_logits = action_model(context, a1.float().unsqueeze(1))
-    return categorical_logp(a1_logits, a1) + categorical_logp(a2_logits, a2)
+    rows = torch.arange(len(actions))
+    log_p_a1 = torch.log_softmax(a1_logits, dim=1)[rows, a1]  # log P(a1 | context)
+    log_p_a2 = torch.log_softmax(a2_logits, dim=1)[rows, a2]  # log P(a2 | a1, context)
+    return log_p_a1 + log_p_a2
 
 
 SOLUTIONS = {

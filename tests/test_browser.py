@@ -2,14 +2,19 @@
 
 Starts ``jupyter lab`` on 127.0.0.1 (free port, no token) in a temporary directory holding a
 copy of notebooks/playground_smoke.ipynb, opens it with Debian's chromium through playwright
-at 1400 x 1000, runs all cells and, by clicks and typing only, checks that: the swap controls
-and the data-flow picture are both in the first viewport, side by side; no panel is wider than
-its content allows (scrollWidth <= clientWidth); a bad editor is outlined with its message
-under it and Train is off; the hyperparameters fold out; the replay is cleared when the env
-changes and its frame is never stretched; the status goes running -> stopping/stopped ->
-finished through Train -> Stop -> Train; runs can be hidden and removed. Then at 1000 x 1000
-the panels stack. Screenshots of every panel at both widths go to artifacts/browser/. The
-server (and its kernel) is shut down even when a step fails.
+at 1400 x 1000 with JupyterLab's file browser open, runs all cells and, by clicks and typing
+only, checks that: the swap controls and the data-flow picture are both in the first viewport,
+side by side; no panel is wider than its content allows (scrollWidth <= clientWidth) and no
+input, dropdown or error outline pokes out of its panel; a bad editor is outlined with its
+message under it and Train is off; the hyperparameters fold out; the replay is cleared when the
+env changes and its frame is never stretched; the picture is readable (no text under 12 px,
+no two words' boxes overlapping, no word broken inside, numbers on heat cells at WCAG AA
+contrast; Taxi's six action probabilities included); the status goes running ->
+stopping/stopped -> finished through Train -> Stop -> Train; runs can be hidden and removed.
+Then at 1000 x 1000, file browser still open: a swap and its picture are in one viewport, side
+by side, and nothing is clipped. Screenshots of every panel at both widths go to
+artifacts/browser/ (kept by CI). The server (and its kernel) is shut down even when a step
+fails.
 
 Reusable by other browser tests: ``lab_server``, ``launch_chromium``, ``run_all_cells``,
 ``overflowing``, ``screenshot_panels``.
@@ -186,6 +191,94 @@ def overflowing(page) -> list[dict]:
     return [w for w in page.evaluate(_WIDTHS_JS) if w["scroll"] > w["client"]]
 
 
+# Inputs, dropdowns and outlined editors whose box (outline included) leaves their panel.
+_CLIPPED_JS = """() => {
+  const out = [];
+  for (const panel of document.querySelectorAll('.rlkit-panel')) {
+    const p = panel.getBoundingClientRect();
+    for (const el of panel.querySelectorAll('input, select, button, .rlkit-bad')) {
+      const r = el.getBoundingClientRect();
+      if (!r.width) continue;  // folded away
+      const s = getComputedStyle(el);
+      const o = s.outlineStyle === 'none'
+        ? 0 : parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset);
+      const grow = Math.max(0, o);
+      if (r.left - grow < p.left - 0.5 || r.right + grow > p.right + 0.5)
+        out.push({panel: panel.className, el: el.outerHTML.slice(0, 80),
+                  left: r.left, right: r.right, p: [p.left, p.right]});
+    }
+  }
+  return out;
+}"""
+
+
+def clipped(page) -> list[dict]:
+    """Inputs, dropdowns, buttons and error outlines reaching outside their panel."""
+    return page.evaluate(_CLIPPED_JS)
+
+
+# Every word of the picture: its font size and its boxes (one per line it is drawn on).
+_WORDS_JS = r"""root => {
+  const words = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.textContent.trim() || el.closest('title, style')) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    for (const m of node.textContent.matchAll(/\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const rects = Array.from(range.getClientRects()).filter(r => r.width > 0)
+        .map(r => [r.left, r.top, r.right, r.bottom]);
+      if (rects.length) words.push({text: m[0], size, rects});
+    }
+  }
+  return words;
+}"""
+# Numbers printed on heat-strip cells: the cell's fill and the number's.
+_INKS_JS = """root => Array.from(root.querySelectorAll('svg text')).map(t => {
+  const cell = t.previousElementSibling;
+  if (!cell || cell.tagName !== 'rect') return null;
+  return [cell.getAttribute('fill'), t.getAttribute('fill'), t.textContent];
+}).filter(x => x)"""
+
+
+def _overlap(a: list, b: list) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+
+
+def _contrast(fill: str, ink: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    hi, lo = sorted((luminance(fill), luminance(ink)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable_picture(page, selector: str = ".rlkit-dataflow") -> list[dict]:
+    """Assert the picture is readable as drawn: text >= 12 px, no two words overlapping, no
+    word broken across lines, numbers on heat cells at 4.5:1 contrast or more."""
+    root = page.locator(selector).first
+    words = root.evaluate(_WORDS_JS)
+    assert words, "no text in the picture"
+    small = [(w["text"], w["size"]) for w in words if w["size"] < 12]
+    assert small == [], f"text under 12 px: {small[:10]}"
+    broken = [w["text"] for w in words if len(w["rects"]) > 1]
+    assert broken == [], f"words broken across lines: {broken}"
+    boxes = [(w["text"], r) for w in words for r in w["rects"]]
+    clashes = [
+        (a, b) for i, (a, ra) in enumerate(boxes) for b, rb in boxes[i + 1 :] if _overlap(ra, rb)
+    ]
+    assert clashes == [], f"labels overlap: {clashes[:10]}"
+    for fill, ink, text in root.evaluate(_INKS_JS):
+        if fill.startswith("#") and fill not in ("#ffffff", "#d3d3d3", "#1f77b4", "#000000"):
+            assert _contrast(fill, ink) >= 4.5, (text, fill, ink)
+    return words
+
+
 def screenshot_panels(page, tag: str) -> None:
     """One PNG per Playground panel under artifacts/browser/, e.g. dataflow_1400.png."""
     for name in PANELS:
@@ -213,11 +306,8 @@ def _box(page, selector: str) -> dict:
     return box
 
 
-def _check_wide_layout(page, height: int) -> None:
-    """At 1400 px: the swap controls and the picture side by side in one viewport."""
-    from playwright.sync_api import expect
-
-    expect(page.locator(".rlkit-shape")).to_have_count(6, timeout=120_000)
+def _swap_and_picture_in_one_viewport(page, height: int) -> None:
+    """Every swap control and the whole picture are on screen at once, side by side."""
     page.locator(".rlkit-panel-components").evaluate("el => el.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
     first = _box(page, ".rlkit-panel-components")
@@ -225,19 +315,47 @@ def _check_wide_layout(page, height: int) -> None:
     picture = _box(page, ".rlkit-dataflow")
     assert first["y"] >= 0 and last["y"] + last["height"] <= height, (first, last)
     assert picture["y"] >= 0 and picture["y"] + picture["height"] <= height, picture
-    assert picture["x"] > first["x"] + 300  # beside the controls, not under them
-    assert overflowing(page) == []
+    assert picture["x"] >= first["x"] + first["width"]  # beside the controls, not under them
+
+
+def _check_wide_layout(page, height: int) -> None:
+    """At 1400 px: the swap controls and the picture side by side in one viewport."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".rlkit-shape")).to_have_count(6, timeout=120_000)
+    assert page.locator("#filebrowser").is_visible()  # JupyterLab's default: it takes 250 px
+    _swap_and_picture_in_one_viewport(page, height)
+    assert overflowing(page) == [] and clipped(page) == []
     screenshot_panels(page, "1400")
+    page.screenshot(path=ARTIFACTS / "page_1400.png")
 
 
 def _check_narrow_layout(page) -> None:
-    """At 1000 px: the panels stack instead of squeezing; nothing overflows."""
+    """At 1000 px, file browser open: a swap and its picture together; nothing clipped."""
+    from playwright.sync_api import expect
+
     page.set_viewport_size({"width": 1000, "height": 1000})
     page.wait_for_timeout(1000)
-    components, flow = _box(page, ".rlkit-panel-components"), _box(page, ".rlkit-panel-dataflow")
-    assert flow["y"] >= components["y"] + components["height"] - 1, (components, flow)
-    assert flow["width"] >= 0.9 * components["width"]  # full width, not a squeezed column
-    assert overflowing(page) == []
+    assert page.locator("#filebrowser").is_visible()
+    _swap_and_picture_in_one_viewport(page, 1000)
+    assert overflowing(page) == [] and clipped(page) == []
+    env = _labelled(page, ".widget-dropdown", "environment").locator("select")
+    env.select_option(label="Acrobot-v1")  # a swap, watched without scrolling
+    expect(page.locator(".rlkit-shape").first).to_have_text("(6,) float32", timeout=30_000)
+    _swap_and_picture_in_one_viewport(page, 1000)
+    page.screenshot(path=ARTIFACTS / "page_1000.png")
+    hiddens = _labelled(page, ".widget-text", "fcnet_hiddens").locator("input")
+    hiddens.fill("64, x")
+    hiddens.press("Enter")
+    expect(page.locator(".rlkit-bad")).to_have_count(1)
+    assert clipped(page) == []  # the outline and its message fit the compact column
+    page.locator(".rlkit-panel-components").screenshot(path=ARTIFACTS / "bad_editor_1000.png")
+    hiddens.fill("16")
+    hiddens.press("Enter")
+    expect(page.locator(".rlkit-bad")).to_have_count(0)
+    env.select_option(label="CartPole-v1")
+    expect(page.locator(".rlkit-shape").first).to_have_text("(4,) float32", timeout=30_000)
+    readable_picture(page)
     screenshot_panels(page, "1000")
 
 
@@ -254,6 +372,7 @@ def _bad_editor_blocks_train(page) -> None:
     expect(page.locator(".rlkit-status")).to_contain_text("Train is off")
     editor, message = _box(page, ".rlkit-bad"), _box(page, ".rlkit-error")
     assert 0 <= message["y"] - (editor["y"] + editor["height"]) < 20  # right under the editor
+    assert clipped(page) == []  # the outline is inside the panel
     page.locator(".rlkit-panel-components").screenshot(path=ARTIFACTS / "bad_editor_1400.png")
     hiddens.fill("16")
     hiddens.press("Enter")
@@ -279,6 +398,21 @@ def _replay_cleared_on_env_change(page) -> None:
     expect(frame).to_be_hidden()
     expect(page.locator(".rlkit-replay-status")).to_contain_text("Acrobot")
     expect(page.locator(".rlkit-shape").first).to_have_text("(6,) float32", timeout=30_000)
+    env.select_option(label="CartPole-v1")
+    expect(page.locator(".rlkit-shape").first).to_have_text("(4,) float32", timeout=30_000)
+
+
+def _readable_with_six_actions(page) -> None:
+    """The picture's words, Taxi's six action probabilities (Pong has six too) included."""
+    from playwright.sync_api import expect
+
+    readable_picture(page)
+    env = _labelled(page, ".widget-dropdown", "environment").locator("select")
+    env.select_option(label="Taxi-v4")
+    expect(page.locator(".rlkit-shape").first).to_have_text("() int64", timeout=30_000)
+    words = readable_picture(page)
+    assert sum(w["text"].startswith("0.1") for w in words) >= 6  # six p values, all on screen
+    page.locator(".rlkit-panel-dataflow").screenshot(path=ARTIFACTS / "dataflow_taxi_1400.png")
     env.select_option(label="CartPole-v1")
     expect(page.locator(".rlkit-shape").first).to_have_text("(4,) float32", timeout=30_000)
 
@@ -342,6 +476,10 @@ def _train_stop_train(page) -> None:
         arg=src_before,
         timeout=30_000,
     )
+    shown, natural = page.locator("img.rlkit-curves").evaluate(
+        "img => [img.clientWidth, img.naturalWidth]"
+    )
+    assert 2 * shown >= natural - 1, (shown, natural)  # 2x pixels never shrunk: text >= 12 px
 
 
 def _toggle_and_remove_runs(page) -> None:
@@ -370,6 +508,7 @@ def test_playground_in_jupyterlab(jupyter_lab):
         try:
             run_all_cells(page, base)
             _check_wide_layout(page, 1000)
+            _readable_with_six_actions(page)
             _bad_editor_blocks_train(page)
             _hyperparameters_fold_out(page)
             _replay_cleared_on_env_change(page)

@@ -10,9 +10,10 @@ import re
 import pytest
 
 from rlkit.algorithms import ALGORITHMS, DQN, PG, PPO
-from rlkit.algorithms.checking import build_config
-from rlkit.algorithms.keys import COMMON_KEYS, algorithm_keys, markdown
-from rlkit.algorithms.rllib_keys import RLLIB_ONLY
+from rlkit.algorithms.config.checking import build_config
+from rlkit.algorithms.config.docs import markdown
+from rlkit.algorithms.config.keys import COMMON_KEYS, algorithm_keys
+from rlkit.algorithms.config.rllib_keys import RLLIB_ONLY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = {"model": {"fcnet_hiddens": [8]}, "num_envs": 2, "rollout_fragment_length": 8}
@@ -141,7 +142,7 @@ def test_good_values_build_and_numpy_numbers_count_as_numbers():
 
 def test_config_docs_are_generated_from_the_tables_and_up_to_date():
     with open(os.path.join(ROOT, "docs", "CONFIG.md")) as f:
-        assert f.read() == markdown(), "regenerate: python -m rlkit.algorithms.config_docs"
+        assert f.read() == markdown(), "regenerate: python -m rlkit.algorithms.config.docs"
     text = markdown()
     for algo in ALGORITHMS:
         assert f"## {algo}" in text
@@ -276,7 +277,7 @@ def test_rllib_common_keys_contradictions_are_clear_errors(config, message):
     [
         "kl_coeff",
         "num_cpus_per_worker",
-        "evaluation_interval",
+        "evaluation_parallel_to_training",
         "callbacks",
         "horizon",
         "batch_mode",

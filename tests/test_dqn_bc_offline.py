@@ -400,41 +400,6 @@ def test_short_dqn_run_has_finite_stats_and_honours_custom_loss():
     trainer.stop()
 
 
-def test_dqn_checkpoint_restores_target_network(tmp_path):
-    config = {
-        **FAST_DQN,
-        "learning_starts": 16,
-        "train_batch_size": 16,
-        "target_network_update_freq": 40,
-    }
-    trainer = DQN(env="CartPole-v1", config=config)
-    # Train past one target sync, then on: the target net lags the online one.
-    while not 0 < trainer.last_target_update < trainer.timesteps_total:
-        trainer.train()
-    target = {k: v.clone() for k, v in trainer.target_model.state_dict().items()}
-    online = trainer.model.state_dict()
-    assert any(not torch.equal(target[k], online[k]) for k in target)  # not synced just now
-    path = trainer.save(str(tmp_path / "ckpt"))
-    trainer.stop()
-    restored = [DQN(env="CartPole-v1", config={**config, "seed": 1}) for _ in range(2)]
-    for r in restored:
-        fresh = r.target_model.state_dict()
-        assert any(not torch.equal(fresh[k], target[k]) for k in target)
-        r.restore(path)
-        for k, v in r.target_model.state_dict().items():
-            torch.testing.assert_close(v, target[k], rtol=0, atol=0)
-        assert r.last_target_update == trainer.last_target_update
-        assert len(r.buffer) == 0  # not checkpointed: refilled before learning again
-    # Two trainers restored from one checkpoint continue identically.
-    a = [restored[0].train() for _ in range(4)]
-    b = [restored[1].train() for _ in range(4)]
-    for x, y in zip(a, b):
-        for key in ("loss", "mean_q", "episode_reward_mean", "epsilon", "timesteps_total"):
-            assert (math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key], key
-    for r in restored:
-        r.stop()
-
-
 # -- BC ----------------------------------------------------------------------------------------
 
 

@@ -21,16 +21,24 @@ class Doubled(FullyConnectedNetwork):
         return 2.0 * outputs, state
 
 
+AUTO = {"engine": "auto"}
 CHOICES = [
     # (algorithm, env, config, engine that runs, words of the reason)
-    (PPO, "CartPole-v1", {}, "numpy", "auto: the built-in MLP with Categorical and PPO's loss"),
-    (A2C, "Pendulum-v1", {}, "numpy", "auto: the built-in MLP with DiagGaussian and A2C's loss"),
-    (PPO, "CartPole-v1", {"engine": "torch"}, "torch", "engine='torch' in the config"),
+    (PPO, "CartPole-v1", {}, "torch", "engine='torch': every model, distribution and loss"),
+    (A2C, "Pendulum-v1", {}, "torch", "engine='torch': every model, distribution and loss"),
+    (PPO, "CartPole-v1", AUTO, "numpy", "auto: the built-in MLP with Categorical and PPO's loss"),
+    (A2C, "Pendulum-v1", AUTO, "numpy", "auto: the built-in MLP with DiagGaussian and A2C's loss"),
     (PPO, "CartPole-v1", {"engine": "numpy"}, "numpy", "engine='numpy' in the config"),
-    (PG, "CartPole-v1", {}, "torch", "auto: PG's loss has no numpy twin"),
-    (PPO, "CartPole-v1", {"model": {"use_lstm": True}}, "torch", "auto: the model is LSTMWrapper"),
-    (PPO, "Pendulum-v1", {"model": {"custom_action_dist": "Beta"}}, "torch", "Beta has no numpy"),
-    (PPO, "CartPole-v1", {"model": {"fcnet_activation": "elu"}}, "torch", "other than Linear"),
+    (PG, "CartPole-v1", AUTO, "torch", "auto: PG's loss has no numpy twin"),
+    (PPO, "CartPole-v1", {**AUTO, "model": {"use_lstm": True}}, "torch", "auto: the model is LSTM"),
+    (
+        PPO,
+        "Pendulum-v1",
+        {**AUTO, "model": {"custom_action_dist": "Beta"}},
+        "torch",
+        "Beta has no numpy",
+    ),
+    (PPO, "CartPole-v1", {**AUTO, "model": {"fcnet_activation": "elu"}}, "torch", "than Linear"),
 ]
 
 
@@ -81,7 +89,7 @@ def test_an_unknown_engine_names_the_key_and_the_choices():
 
 
 def test_a_hook_after_build_makes_auto_choose_torch_and_numpy_an_error(seed):
-    auto = PPO(env="CartPole-v1", config=SMALL)
+    auto = PPO(env="CartPole-v1", config={**SMALL, **AUTO})
     seen = []
     auto.get_policy().model.register_forward_hook(lambda *args: seen.append(1))
     result = auto.train()
@@ -97,8 +105,8 @@ def test_a_hook_after_build_makes_auto_choose_torch_and_numpy_an_error(seed):
 
 
 def test_engine_torch_runs_the_code_a_student_reads(monkeypatch):
-    """An edit to PPO.loss or FullyConnectedNetwork.forward runs with engine="torch"; "auto"
-    runs their numpy twin instead (the reason the key exists)."""
+    """An edit to PPO.loss or FullyConnectedNetwork.forward runs by default and with
+    engine="torch"; "auto" (an opt-in) runs their numpy twin instead."""
     calls = {"loss": 0, "forward": 0}
     loss, forward = PPO.loss, FullyConnectedNetwork.forward
 
@@ -112,8 +120,10 @@ def test_engine_torch_runs_the_code_a_student_reads(monkeypatch):
 
     monkeypatch.setattr(PPO, "loss", counted_loss)
     monkeypatch.setattr(FullyConnectedNetwork, "forward", counted_forward)
-    for engine, runs in (("auto", False), ("torch", True)):
-        trainer = PPO(env="CartPole-v1", config={**SMALL, "engine": engine})
+    for engine, runs in ((None, True), ("auto", False), ("torch", True)):
+        config = SMALL if engine is None else {**SMALL, "engine": engine}
+        trainer = PPO(env="CartPole-v1", config=config)
         calls.update(loss=0, forward=0)
-        trainer.train()
+        result = trainer.train()
         assert (calls["loss"] > 0) is runs and (calls["forward"] > 0) is runs, (engine, calls)
+        assert result["engine"] == ("numpy" if engine == "auto" else "torch")

@@ -437,8 +437,36 @@ def test_chop_sequences_wrong_answers(wrong, fragments):
     _assert_fails("chop_sequences", wrong, fragments)
 
 
-def test_chop_sequences_accepts_a_plain_list_of_lengths():
-    assert check("chop_sequences", lambda ids, L: reference.chop_sequences(ids, L).tolist())
+@pytest.mark.parametrize(
+    "name, convert",
+    [
+        ("chop_sequences", lambda result: result.tolist()),
+        ("gae", lambda result: list(result)),  # float32 scalars: right dtype, wrong container
+        ("one_hot", lambda result: tuple(result)),
+    ],
+)
+def test_a_python_list_or_tuple_for_an_array_fails_on_its_type(name, convert):
+    verdict = check(name, lambda *args: convert(SOLUTIONS[name](*args)))
+    assert not verdict and verdict.score == 0.0
+    assert "type differs: the result should be a numpy array" in verdict.message
+    assert "has no dtype or shape" in verdict.message
+
+
+@pytest.mark.parametrize("name", ["ppo_clip_loss", "categorical_logp", "masked_logits"])
+def test_a_gradient_only_failure_gets_the_gradient_message_and_no_value_hint(name):
+    verdict = check(name, _under_no_grad(SOLUTIONS[name]))
+    assert not verdict and "has no gradient" in verdict.message
+    assert "Hint:" not in verdict.message
+
+
+def test_a_nan_gradient_behind_finite_values_is_named_as_nan():
+    def categorical_entropy(logits):
+        p = torch.softmax(logits, dim=1)
+        return -torch.nan_to_num(p * torch.log(p)).sum(dim=1)  # finite values, NaN gradient
+
+    verdict = check("categorical_entropy", categorical_entropy)
+    assert not verdict and "is NaN at index" in verdict.message
+    assert "detached" not in verdict.message and "Hint:" not in verdict.message
 
 
 def _sample_with(a2_input, a1_logits_from=None):

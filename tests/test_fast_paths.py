@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from rlkit.algorithms import PPO
-from rlkit.algorithms.learner import clip_grad_norm
 from rlkit.distributions import Categorical
+from rlkit.engines.learner import clip_grad_norm
 
 
 def test_categorical_sample_draws_what_torch_categorical_draws(seed):

@@ -25,7 +25,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p for p in NOTEBOOK_DIR.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 # Owned by the widgets (the browser test drives it); it is run under nbval here like the rest,
 # but it is not a tutorial, so the tutorial layout rules below do not apply to it.
-NOT_TUTORIALS = {"playground_smoke.ipynb"}
+NOT_TUTORIALS = {"playground_smoke.ipynb", "sweep_smoke.ipynb"}
 TUTORIALS = [
     "00_data_flow",
     "01_builtin_models_and_preprocessors",

@@ -221,7 +221,46 @@ def test_sweep_dashboard_draws_trials_live_and_stop_ends_the_sweep(cluster):
     assert all(len(t["results"]) < 1000 for t in board.trials)  # stopped, not run out
     assert sorted(board.runs) == ["lr=0.001 seed 0", "lr=0.001 seed 1"]
     assert drawn and board.curves.value[:8] == b"\x89PNG\r\n\x1a\n"  # a live redraw happened
-    assert board.status.value.startswith("stopped: 2 trials, 0 with errors")
+    assert board.status.value.startswith("stopped: 2 of 2 trials started, 0 ran all 1000")
+    assert board.status.value.endswith("2 stopped early, 0 with errors")
+
+
+def test_sweep_never_clears_the_notebook_output(cluster, monkeypatch):
+    # In a notebook Tune's JupyterNotebookReporter calls clear_output(wait=True) and
+    # display(HTML("")) from the sweep's thread even at verbose=0, blanking the cell that ran
+    # last (the sweep dashboard's, when it is re-run). run_sweep hands Tune a silent reporter.
+    import IPython.display
+    import ray.tune.progress_reporter
+    import ray.tune.tune
+
+    from rlkit.scaling import run_sweep
+
+    calls = []
+    monkeypatch.setattr(ray.tune.tune, "IS_NOTEBOOK", True)
+    monkeypatch.setattr(ray.tune.progress_reporter, "IS_NOTEBOOK", True)
+    monkeypatch.setattr(IPython.display, "clear_output", lambda *a, **k: calls.append("clear"))
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append("display"))
+    config = {"num_envs": 2, "rollout_fragment_length": 16, "num_sgd_iter": 1}
+    trials = run_sweep("PPO", "CartPole-v1", seeds=[0], iterations=1, config=config)
+    assert [t["state"] for t in trials] == ["finished"] and len(trials[0]["results"]) == 1
+    assert calls == []
+
+
+def test_no_dashboard_web_ui(cluster):
+    # include_dashboard=False still starts Ray's dashboard head process (notebook 11 says so):
+    # with its web frontend disabled and only the usage-stats module loaded.
+    import psutil
+
+    heads = []
+    for pid in cluster.seen_pids:
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if "dashboard/dashboard.py" in cmdline:
+            heads.append(cmdline)
+    assert heads, "no dashboard head process found"
+    assert all("--disable-frontend" in cmdline for cmdline in heads), heads
 
 
 def test_more_runners_than_cpus_is_a_clear_error(cluster, monkeypatch):

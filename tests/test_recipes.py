@@ -16,7 +16,7 @@ from torch import nn
 
 from rlkit import ModelCatalog
 from rlkit.algorithms import PPO
-from rlkit.algorithms.keys import Key, defaults, table
+from rlkit.algorithms.config.keys import Key, defaults, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm
 from rlkit.algorithms.pg import reward_to_go
 from rlkit.distributions import ActionDistribution

@@ -1,5 +1,5 @@
 """rlkit limits every thread pool (torch, BLAS, OpenMP) to ``num_threads`` while it trains or
-acts, and leaves the user's own settings as they were outside its calls (rlkit.threads)."""
+acts, and leaves the user's own settings as they were outside its calls (rlkit.utils.threads)."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from rlkit import ModelCatalog
 from rlkit.algorithms import PPO
 from rlkit.models.fcnet import FullyConnectedNetwork
-from rlkit.threads import limit_threads
+from rlkit.utils.threads import limit_threads
 
 SEEN: list[dict[str, int]] = []
 
@@ -64,7 +64,7 @@ def test_train_and_single_actions_run_with_num_threads_then_restore(
     assert pools() == users_settings
     # One observation: torch's pool is limited; BLAS and OpenMP keep the user's sizes (one
     # row's products never start a second BLAS thread, and flipping the pools costs more
-    # than the call: rlkit.threads).
+    # than the call: rlkit.utils.threads).
     SEEN.clear()
     trainer.compute_single_action(np.zeros(4, np.float32))
     assert SEEN and all(sizes["torch"] == num_threads for sizes in SEEN)

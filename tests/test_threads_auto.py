@@ -1,5 +1,5 @@
 """``num_threads="auto"``: threads per call from the work and what the machine has free
-(rlkit.threads), with the machine's figures injected so that every expectation is exact."""
+(rlkit.utils.threads), with the machine's figures injected so that every expectation is exact."""
 
 import gymnasium as gym
 import numpy as np
@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-import rlkit.threads as threads
+import rlkit.utils.threads as threads
 from rlkit import ModelCatalog
 from rlkit.algorithms import PPO
 from rlkit.models.visionnet import VisionNetwork
 from rlkit.policy import Policy
-from rlkit.threads import (
+from rlkit.utils.threads import (
     MIN_WORK_PER_THREAD,
     CpuMeter,
     Machine,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 
@@ -11,101 +10,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from countdown_env import CountdownEnv  # registers env 'countdown'
 from gymnasium.spaces import Box, Discrete
 
 from rlkit import ModelCatalog, register_env
 from rlkit.algorithms import A2C, PG, PPO
-from rlkit.algorithms.onpolicy import compute_gae, sequence_index
-from rlkit.models import FullyConnectedNetwork, Model, RecurrentModel
+from rlkit.models import FullyConnectedNetwork, RecurrentModel
 
 TINY = {"num_envs": 2, "rollout_fragment_length": 16, "model": {"fcnet_hiddens": [8]}}
-
-
-class CountdownEnv(gym.Env):
-    """obs = steps left; reward 1 per step; terminates after `length` steps, or is truncated
-    at `limit` steps when limit < length."""
-
-    observation_space = Box(0, 100, (1,), np.float32)
-    action_space = Discrete(2)
-
-    def __init__(self, config=None):
-        config = config or {}
-        self.length = config.get("length", 3)
-        self.limit = config.get("limit", 100)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([self.length], np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        obs = np.array([self.length - self.t], np.float32)
-        return obs, 1.0, self.t >= self.length, self.t >= self.limit, {}
-
-
-register_env("countdown", lambda config: CountdownEnv(config))
-
-
-def test_gae_matches_hand_computation_and_keeps_truncation_apart():
-    rewards = np.array([[1.0], [1.0], [1.0]], np.float32)
-    values = np.array([[0.5], [0.4], [0.3]], np.float32)
-    next_values = np.array([[0.4], [0.3], [9.0]], np.float32)
-    gamma, lam = 0.9, 0.8
-    term = np.array([[False], [False], [True]])
-    trunc = np.zeros_like(term)
-    adv, ret = compute_gae(rewards, values, next_values, term, trunc, gamma, lam)
-    d2 = 1.0 - 0.3  # terminated: no bootstrap
-    d1 = 1.0 + 0.9 * 0.3 - 0.4
-    d0 = 1.0 + 0.9 * 0.4 - 0.5
-    expected = [d0 + 0.72 * (d1 + 0.72 * d2), d1 + 0.72 * d2, d2]
-    assert np.allclose(adv[:, 0], expected, atol=1e-6)
-    assert np.allclose(ret, adv + values)
-    # The same episode truncated at the last step bootstraps with V(final obs) = 9.
-    adv_t, _ = compute_gae(rewards, values, next_values, trunc, term, gamma, lam)
-    assert math.isclose(adv_t[2, 0], 1.0 + 0.9 * 9.0 - 0.3, rel_tol=1e-6)
-
-
-def test_sampler_marks_autoreset_rows_and_counts_episodes():
-    trainer = PPO(
-        env="countdown",
-        config={
-            **TINY,
-            "num_envs": 1,
-            "rollout_fragment_length": 8,
-            "env_config": {"length": 3},
-            "seed": 0,
-        },
-    )
-    batch = trainer.sample()
-    # Episode of 3 steps, then one autoreset row: valid pattern 1,1,1,0 repeating.
-    assert batch["valid"][:, 0].tolist() == [True, True, True, False] * 2
-    assert batch["terminated"][:, 0].tolist() == [False, False, True, False] * 2
-    assert batch["rewards"][:, 0].tolist() == [1, 1, 1, 0] * 2
-    ids = batch["eps_id"][:, 0]
-    assert ids[0] == ids[1] == ids[2] and len({ids[0], ids[3], ids[4]}) == 3
-    # Row after the terminal step sees the final obs (0 steps left).
-    assert batch["obs"][3, 0, 0] == 0.0
-    assert trainer.sampler.stats()["episodes_total"] == 2
-    assert trainer.sampler.stats()["episode_reward_mean"] == 3.0
-    assert trainer.timesteps_total == 6
-
-
-def test_truncated_rows_bootstrap_with_value_of_final_obs():
-    trainer = PPO(
-        env="countdown",
-        config={
-            **TINY,
-            "num_envs": 1,
-            "rollout_fragment_length": 6,
-            "env_config": {"length": 10, "limit": 2},
-        },
-    )
-    batch = trainer.sample()
-    assert batch["truncated"][:, 0].tolist() == [False, True, False] * 2
-    # next_vf of the truncated row is the value the model predicted on the final obs.
-    assert batch["next_vf"][1, 0] == batch["vf_preds"][2, 0]
-    assert batch["next_vf"][1, 0] != 0.0
 
 
 @pytest.mark.parametrize("algo", [PG, A2C, PPO])
@@ -231,91 +143,6 @@ def test_keyboard_interrupt_during_sampling_then_train_continues():
     assert result["timesteps_total"] > steps and result["training_iteration"] == 2
 
 
-def test_save_restore_gives_identical_actions_and_next_result(tmp_path):
-    config = {**TINY, "seed": 1, "observation_filter": "MeanStdFilter"}
-    trainer = PPO(env="CartPole-v1", config=config)
-    trainer.train()
-    path = trainer.save(str(tmp_path))
-    assert os.path.basename(path) == "checkpoint.pt"
-    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
-    restored = PPO(env="CartPole-v1", config={**config, "seed": 99})
-    restored.restore(path)
-    obs = np.array([0.01, -0.2, 0.03, 0.4], np.float32)
-    assert trainer.compute_single_action(obs) == restored.compute_single_action(obs)
-    a, b = trainer.train(), restored.train()
-    for key in (
-        "policy_loss",
-        "vf_loss",
-        "kl",
-        "timesteps_total",
-        "training_iteration",
-        "episodes_total",
-    ):
-        assert a[key] == b[key], key
-
-
-def test_corrupted_or_foreign_checkpoint_is_a_clear_error_and_changes_nothing(tmp_path):
-    trainer = PPO(env="CartPole-v1", config={**TINY, "seed": 0})
-    path = trainer.save(str(tmp_path))
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    with open(path, "rb") as f:
-        data = f.read()
-    truncated = tmp_path / "truncated.pt"
-    truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="truncated, corrupted"):
-        trainer.restore(str(truncated))
-    foreign = tmp_path / "foreign.pt"
-    torch.save({"weights": torch.zeros(3)}, foreign)
-    with pytest.raises(ValueError, match="not an rlkit checkpoint"):
-        trainer.restore(str(foreign))
-    other = A2C(env="CartPole-v1", config={**TINY})
-    with pytest.raises(ValueError, match="written by PPO"):
-        other.restore(path)
-    after = trainer.model.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
-
-
-def test_sequence_index_chops_at_episode_ends_and_max_seq_len():
-    eps = np.array([[7, 7, 7, 7, 8, 8]])  # one env: episode 7 (4 steps), episode 8 (2 steps)
-    index, mask, seq_lens = sequence_index(eps, max_seq_len=3)
-    assert index.tolist() == [[0, 1, 2], [3, 3, 3], [4, 5, 5]]
-    assert mask.tolist() == [[True, True, True], [True, False, False], [True, True, False]]
-    assert seq_lens.tolist() == [3, 1, 2]
-
-
-@pytest.mark.parametrize("algo", [PG, A2C, PPO])
-def test_recurrent_models_train_with_every_on_policy_algorithm(algo):
-    config = {
-        **TINY,
-        "seed": 0,
-        "model": {"use_lstm": True, "lstm_cell_size": 8, "max_seq_len": 4, "fcnet_hiddens": [8]},
-    }
-    trainer = algo(env="CartPole-v1", config=config)
-    assert math.isfinite(trainer.train()["policy_loss"])
-    obs = np.zeros(4, np.float32)
-    action, state, extra = trainer.compute_single_action(obs)
-    assert action in (0, 1) and [tuple(s.shape) for s in state] == [(8,), (8,)]
-    action2, state2, _ = trainer.compute_single_action(obs, state=state)
-    assert not torch.equal(state[0], state2[0])
-
-
-class ModelWithoutValue(Model):
-    def __init__(self, obs_space, action_space, num_outputs, model_config, name):
-        super().__init__(obs_space, action_space, num_outputs, model_config, name)
-        self.net = torch.nn.Linear(obs_space.shape[0], num_outputs)
-
-    def forward(self, input_dict, state, seq_lens):
-        return self.net(input_dict["obs_flat"]), state
-
-
-def test_pg_needs_no_value_function_but_ppo_says_why_it_does():
-    ModelCatalog.register_custom_model("no_value", ModelWithoutValue)
-    config = {**TINY, "model": {"custom_model": "no_value"}}
-    assert math.isfinite(PG(env="CartPole-v1", config=config).train()["policy_loss"])
-    with pytest.raises(NotImplementedError, match="value_function"):
-        PPO(env="CartPole-v1", config=config).train()
-
-
 def test_cli_train_writes_checkpoint_and_curve(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
@@ -388,38 +215,6 @@ def test_custom_recurrent_model_trains_and_state_resets_at_episode_ends():
         elif not term[t - 1]:  # inside an episode the state is carried
             assert np.abs(state[t]).sum() > 0, t
     assert (~valid).sum() >= 2
-
-
-def test_state_is_carried_across_iterations():
-    config = {
-        **TINY,
-        "num_envs": 1,
-        "rollout_fragment_length": 4,
-        "seed": 0,
-        "env_config": {"length": 50},
-        "model": {"use_lstm": True, "lstm_cell_size": 4, "fcnet_hiddens": [4]},
-    }
-    trainer = PPO(env="countdown", config=config)
-    trainer.train()
-    batch = trainer.sample()
-    assert np.abs(batch["state_in"][0][0, 0]).sum() > 0  # not reset between fragments
-
-
-def test_async_vector_envs_sample_like_sync_ones():
-    sync = PPO(env="CartPole-v1", config={**TINY, "seed": 5, "vector_mode": "sync"})
-    asyn = PPO(env="CartPole-v1", config={**TINY, "seed": 5, "vector_mode": "async"})
-    torch.manual_seed(0)
-    a = sync.sample()
-    torch.manual_seed(0)
-    b = asyn.sample()
-    asyn.stop()
-    assert np.array_equal(a["obs"], b["obs"]) and np.array_equal(a["actions"], b["actions"])
-
-
-def test_deterministic_distribution_is_refused_by_policy_gradient_algorithms():
-    config = {**TINY, "model": {"custom_action_dist": "Deterministic", "fcnet_hiddens": [4]}}
-    with pytest.raises(ValueError, match="Deterministic.*policy gradient is zero"):
-        PPO(env="Pendulum-v1", config=config)
 
 
 class NoInitEnv(gym.Env):

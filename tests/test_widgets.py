@@ -230,7 +230,7 @@ def test_curve_data_and_labels_of_runs():
     label = run_label(
         Choices("CartPole-v1", "PPO", {"model": {"use_lstm": True, "lstm_cell_size": 8}})
     )
-    assert label == "PPO fc[256, 256] tanh +lstm8 on CartPole-v1"
+    assert label == "PPO fc[256, 256] tanh +lstm8 on CartPole-v1, unseeded"
 
 
 # -- the component picker -------------------------------------------------------------------
@@ -528,8 +528,9 @@ def test_hyperparameter_editors_come_from_the_key_table():
     editors["num_envs"].value = 2
     assert pg.picker.error == "" and not pg.dashboard.train_button.disabled
     assert "engine" not in pg.picker.choices.config  # untouched defaults stay the trainer's
-    editors["engine"].value = "torch"
-    assert pg.picker.choices.config["engine"] == "torch"
+    assert editors["engine"].value == "torch"  # the default: the code as written
+    editors["engine"].value = "numpy"
+    assert pg.picker.choices.config["engine"] == "numpy"
 
 
 # -- episode replay -------------------------------------------------------------------------
@@ -577,7 +578,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     picker = ComponentPicker("CartPole-v1", "PPO", TINY)
     picker.fcnet_hiddens.value = "64, x"
     assert picker.bad_editor is picker.fcnet_hiddens
-    assert picker.fcnet_hiddens.layout.border and "rlkit-bad" in picker.fcnet_hiddens._dom_classes
+    assert "rlkit-bad" in picker.fcnet_hiddens._dom_classes  # outlined inside its box (CSS)
     row = picker._rows[id(picker.fcnet_hiddens)]
     assert row.children == (picker.fcnet_hiddens, picker.error_box)  # message beside it
     assert picker.advanced.selected_index is None  # the swap controls are not folded
@@ -585,7 +586,7 @@ def test_picker_outlines_the_bad_editor_and_unfolds_its_section():
     assert (
         picker.bad_editor is None and picker.error == "" and row.children == (picker.fcnet_hiddens,)
     )
-    assert not picker.fcnet_hiddens.layout.border
+    assert "rlkit-bad" not in picker.fcnet_hiddens._dom_classes
     picker.more_config.value = "{'gama': 0.9}"  # folded away under "Hyperparameters"
     assert picker.bad_editor is picker.more_config and picker.advanced.selected_index == 0
 
@@ -615,23 +616,63 @@ def test_playground_env_change_clears_replay_and_old_training_error():
     assert "Acrobot" in pg.replay.status.value and pg.replay.slider.max == 0
 
 
-def test_dashboard_status_says_what_happens_through_train_stop_train():
+def _sample_status(dash):
+    """(state, status text, progress value, progress max) at every status change."""
+    samples = []
+
+    def sample(_):
+        samples.append((dash.state, dash.status.value, dash.progress.value, dash.progress.max))
+
+    dash.status.observe(sample, names="value")
+    return samples
+
+
+def _check_sample(state, text, value, total, before):
+    """What the status says agrees with the bar; ``before``: iterations of earlier Trains."""
+    assert "press Train" not in text or state in ("ready", "stopped", "finished"), text
+    if state == "building":
+        assert value == 0, (text, value)
+    running = re.search(r"iteration (\d+) running", text)
+    if state == "running" and running:
+        assert value == int(running.group(1)) - 1 - before, (text, value)
+    stopped = re.search(r"stopped after (\d+) of (\d+)", text)
+    if stopped:
+        assert (value, total) == (int(stopped.group(1)), int(stopped.group(2))), (text, value)
+    if state == "finished":
+        assert value == total, (text, value, total)
+
+
+def test_dashboard_status_and_progress_tell_the_truth_through_build_train_stop_finish():
     pg = Playground("CartPole-v1", "PPO", TINY, iterations=10_000)
-    seen = []
-    pg.dashboard.status.observe(lambda c: seen.append(pg.dashboard.state), names="value")
-    pg.dashboard.train_button.click()
-    _wait_for(lambda: len(pg.dashboard.runs[pg.dashboard.label]) >= 1)
-    pg.dashboard.stop_button.click()
-    assert pg.dashboard.wait(timeout=20)
-    assert seen[:2] == ["building", "ready"] and "running" in seen
-    assert seen[-2:] == ["stopping", "stopped"]
-    text = pg.dashboard.status.value
+    dash = pg.dashboard
+    build = dash._factory
+    dash._factory = lambda: (time.sleep(0.3), build())[1]  # a build slow enough to be seen
+    samples = _sample_status(dash)
+    dash.train_button.click()
+    _wait_for(lambda: len(dash.runs[dash.label]) >= 3)
+    dash.stop_button.click()
+    assert dash.wait(timeout=20)
+    states = [s[0] for s in samples]
+    assert states[0] == "building" and "ready" not in states  # never "press Train" after Train
+    assert "running" in states and states[-2:] == ["stopping", "stopped"]
+    for sample in samples:
+        _check_sample(*sample, before=0)
+    text = dash.status.value
     assert "stopped after" in text and "nan" not in text
     assert "reward" in text or "no episode finished yet" in text
-    pg.dashboard.iterations.value = 1
-    pg.dashboard.train_button.click()
-    assert pg.dashboard.wait(timeout=20) and pg.dashboard.state == "finished"
-    assert "finished" in pg.dashboard.status.value
+    assert dash.progress.bar_style == "warning"
+    done = len(dash.runs[dash.label])
+    samples.clear()
+    dash.iterations.value = 2
+    dash.train_button.click()  # continue the same run: the bar counts this Train's iterations
+    assert dash.wait(timeout=20) and dash.state == "finished"
+    for sample in samples:
+        _check_sample(*sample, before=done)
+    assert "finished" in dash.status.value and dash.progress.value == dash.progress.max == 2
+    assert dash.progress.bar_style == "success"
+    pg.picker.fcnet_hiddens.value = "4"  # the next Train starts a new run: an empty bar
+    assert dash.state == "ready" and "next Train starts" in dash.status.value
+    assert dash.progress.value == 0 and dash.progress.bar_style == ""
 
 
 def test_status_says_no_episode_finished_instead_of_nan():
@@ -678,8 +719,9 @@ def test_smooth_and_mean_band_against_closed_forms():
     np.testing.assert_allclose(mean, [2.5, 3.0])
     np.testing.assert_allclose(low, [1.0, 2.0])
     np.testing.assert_allclose(high, [4.0, 4.0])
-    assert group_by_config(["a seed 0", "a seed 1", "a (2)", "b"]) == {
-        "a": ["a seed 0", "a seed 1", "a (2)"],
+    assert group_by_config(["a seed 0", "a, seed 1", "a seed 0 (2)", "b"]) == {
+        "a": ["a seed 0", "a, seed 1"],
+        "a seed 0 (2)": ["a seed 0 (2)"],  # a rerun is not another seed
         "b": ["b"],
     }
 
@@ -706,7 +748,7 @@ def test_curves_panel_toggles_removes_and_pools_seeds(monkeypatch):
     assert list(drawn[-1]["groups"]) == ["PPO seed 0", "PPO seed 1"]
     panel.pool.value = True
     assert drawn[-1]["groups"] == {"PPO": ["PPO seed 0", "PPO seed 1"]}
-    assert "(2 runs)" in panel.legend.children[0].children[1].value
+    assert "mean of 2 seeds" in panel.legend.children[0].children[1].value
     panel.smoothing.value = 0.5
     assert drawn[-1]["smoothing"] == 0.5 and drawn[-1]["legend"] is False
     panel.protected = {"PPO seed 0"}
@@ -748,3 +790,264 @@ def test_replay_and_atari_envs_print_nothing_on_stderr():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert "XDG_RUNTIME_DIR" not in out.stderr and "A.L.E" not in out.stderr, out.stderr
+
+
+# -- the sweep dashboard (Ray Tune replaced by a scripted sweep) ----------------------------------
+def _scripted_sweep(results_per_trial, hold_s=20.0):
+    """A stand-in for rlkit.scaling.run_sweep: 2 of 4 trials start, report quickly, then run
+    until Stop (or ``hold_s``); the other two never start."""
+
+    def run_sweep(algorithm, env, grid, seeds, iterations, config, on_result, stop_event, on_trial):
+        trials = [
+            {"variant": v, "changes": {"lr": lr}, "seed": s, "results": [], "error": None}
+            for v, lr in enumerate(grid["lr"])
+            for s in seeds
+        ]
+        for trial in trials:
+            trial["state"] = "pending"
+        for trial in trials[:2]:
+            trial["state"] = "running"
+            on_trial(trial, "running")
+        for t in range(1, results_per_trial + 1):
+            for trial in trials[:2]:
+                result = {"training_iteration": t, "timesteps_total": 64 * t}
+                result["episode_reward_mean"] = float(t + trial["seed"])
+                trial["results"].append(result)
+                on_result(trial, result)
+        stop_event.wait(hold_s)
+        for trial in trials[:2]:
+            trial["state"] = "finished"
+            on_trial(trial, "finished")
+        return trials
+
+    return run_sweep
+
+
+@pytest.fixture
+def board(monkeypatch):
+    pytest.importorskip("ray")
+    import rlkit.scaling
+    from rlkit.widgets.sweep import SweepDashboard
+
+    monkeypatch.setattr(rlkit.scaling, "run_sweep", _scripted_sweep(15))
+    board = SweepDashboard(
+        "PPO",
+        "CartPole-v1",
+        grid={"lr": [1e-3, 1e-4]},
+        seeds=[0, 1],
+        iterations=100,
+        redraw_interval_s=0.1,
+    )
+    yield board
+    board._stop_event.set()
+
+
+def test_sweep_picture_redraws_on_a_timer_until_every_result_is_drawn(board):
+    drawn = []
+    redraw = board.plot.redraw
+    board.plot.redraw = lambda: (redraw(), drawn.append(sum(map(len, board.runs.values()))))
+    board.start()
+    _wait_for(lambda: drawn and drawn[-1] == 30, timeout=5)  # 30 results came in a burst
+    assert board.running  # drawn while the sweep still runs, not only at its end
+    assert "running: 2 of 4 trials started, 2 running, 0 ran all 100 iterations, 2 waiting" in (
+        board.status.value
+    )
+    assert "30 results" in board.status.value
+    legend = board.plot.legend.children
+    assert len(legend) == 1 and "mean of 2 seeds" in legend[0].children[1].value
+
+
+def test_sweep_status_counts_trials_started_and_finished(board):
+    board.start()
+    _wait_for(lambda: len(board.runs) == 2)
+    board.stop_button.click()
+    assert board.wait(timeout=10)
+    assert board.status.value == (
+        "stopped: 2 of 4 trials started, 0 ran all 100 iterations, 2 stopped early, "
+        "2 never started, 0 with errors"
+    )
+
+
+def test_sweep_wait_hears_stop_while_the_cell_waits(board, monkeypatch):
+    # ipykernel 7 asks a comm where each of its messages goes, from its shell-channel thread,
+    # while the main thread may be blocked in a cell: the Stop click acts there and then.
+    comm_class = type(board.stop_button.comm)
+    monkeypatch.setattr(
+        comm_class, "_reply_subshell_for", lambda self, data, default: default, raising=False
+    )
+    click = {"method": "custom", "content": {"event": "click"}}
+    board.start()
+    _wait_for(lambda: len(board.runs) == 2)
+    shell_channel = threading.Timer(
+        0.2, lambda: board.stop_button.comm._reply_subshell_for(click, None)
+    )
+    shell_channel.start()
+    start = time.monotonic()
+    assert board.wait(timeout=10)  # the scripted sweep would run 20 s without the Stop
+    assert time.monotonic() - start < 5
+    assert board.status.value.startswith("stopped: 2 of 4 trials started")
+    assert "_reply_subshell_for" not in vars(board.stop_button.comm)  # hook removed after
+
+
+# -- run comparison -----------------------------------------------------------------------------
+def _results(steps, reward=1.0):
+    return [
+        {"training_iteration": i + 1, "timesteps_total": s, "episode_reward_mean": reward + i}
+        for i, s in enumerate(steps)
+    ]
+
+
+def test_runs_are_named_by_what_differs_and_pooled_only_across_seeds():
+    from rlkit.widgets.compare import pool_by_config, pooled_text
+
+    pg = Playground("CartPole-v1", "PPO", TINY, iterations=1)  # TINY has seed 0
+    dash, labels = pg.dashboard, []
+    for more_config, lr in (
+        (None, None),
+        ("{'seed':0}", None),
+        ("{'seed': 1}", None),
+        ("{'seed': 0}", 0.001),
+    ):
+        if more_config is not None:
+            pg.picker.more_config.value = more_config  # a change: the next Train is a new run
+        if lr is not None:
+            pg.picker.hyperparameters["lr"].value = lr
+        dash.train_button.click()
+        assert dash.wait(timeout=30) and dash.state == "finished", dash.status.value
+        labels.append(dash.label)
+    base = "PPO fc[8] tanh on CartPole-v1, num_envs=2, rollout_fragment_length=16"
+    base += ", num_sgd_iter=1, sgd_minibatch_size=32"
+    assert labels == [
+        f"{base}, seed 0",
+        f"{base}, seed 0 (2)",  # an identical rerun: named, never drawn under the first
+        f"{base}, seed 1",
+        "PPO fc[8] tanh on CartPole-v1, lr=0.001, num_envs=2, rollout_fragment_length=16"
+        ", num_sgd_iter=1, sgd_minibatch_size=32, seed 0",
+    ]
+    groups = pool_by_config(dash.configs)
+    assert groups == {
+        base: [labels[0], labels[2]],  # seeds 0 and 1 of one config
+        labels[1]: [labels[1]],  # the rerun of seed 0 is not another seed
+        labels[3]: [labels[3]],  # another lr is another config
+    }
+    dash.plot.pool.value = True
+    rows = [row.children[1].value for row in dash.plot.legend.children]
+    assert "mean of 2 seeds, band min..max, over the" in rows[0] and "steps all reached" in rows[0]
+    assert f"identical to {labels[0]}" not in rows[1]  # pooled away: its twin is a group now
+    dash.plot.pool.value = False
+    rows = [row.children[1].value for row in dash.plot.legend.children]
+    assert f"identical to {html_escape(labels[0])}: drawn dashed" in rows[1]
+    runs = {"a": _results([100, 200]), "b": _results([100, 200, 300, 445_000])}
+    assert pooled_text(runs, ["a", "b"]) == (
+        "mean of 2 seeds, band min..max, over the 200 steps all reached (longest run: 445,000)"
+    )
+
+
+def html_escape(text):
+    import html
+
+    return html.escape(text)
+
+
+def test_curves_keep_longer_runs_twins_and_envs_visible():
+    from rlkit.widgets.plots import draw_curves, new_figure
+
+    runs = {
+        "cp, seed 0": _results([100, 200]),
+        "cp, seed 1": _results([100, 200, 300, 445_000]),
+        "cp again": _results([100, 200]),
+        "pong": _results([1000, 2000], reward=-21.0),
+    }
+    groups = {"cp": ["cp, seed 0", "cp, seed 1"], "cp again": ["cp again"], "pong": ["pong"]}
+    envs = {"cp": "CartPole-v1", "cp again": "CartPole-v1", "pong": "ALE/Pong-v5"}
+    fig = new_figure(7.5, 5)
+    axes = draw_curves(fig, runs, ["episode_reward_mean"], groups=groups, envs=envs)
+    titles = [ax.get_title() for ax in axes]
+    assert titles == ["episode_reward_mean · ALE/Pong-v5", "episode_reward_mean · CartPole-v1"]
+    cartpole = axes[1]
+    assert max(line.get_xdata().max() for line in cartpole.get_lines()) == 445_000  # the tail
+    labels = [line.get_label() for line in cartpole.get_lines()]
+    assert "cp: mean of 2 seeds, band min..max, over the 200 steps all reached" in labels[0]
+    fig = new_figure(7.5, 5)
+    (ax,) = draw_curves(fig, runs, ["episode_reward_mean"])  # every run alone, one env
+    twin = [line for line in ax.get_lines() if line.get_label().startswith("cp again")]
+    assert twin[0].get_label() == "cp again (identical to cp, seed 0: dashed)"
+    assert twin[0].get_linestyle() == "--" and twin[0].get_marker() == "o"
+    assert all(t.get_fontsize() >= 12 for ax in axes for t in [ax.title, *ax.get_xticklabels()])
+
+
+# -- a readable data-flow picture ---------------------------------------------------------------
+def test_dataflow_text_is_12px_contrasted_and_breaks_only_between_words():
+    from rlkit.widgets.diagram import contrast, probs_svg
+
+    policy, _ = build_policy(Choices("CartPole-v1", "PPO", TINY))
+    page = dataflow_html(policy.trace(np.array([0.5, -0.25, 0.0, 1.0], np.float32)))
+    sizes = [int(px) for px in re.findall(r'font-size[:=]"?(\d+)', page)]
+    assert sizes and min(sizes) >= 12
+    assert "anywhere" not in page and "break-all" not in page
+    assert "Fully<wbr>Connected<wbr>Network" in page
+    for cell, ink in re.findall(
+        r'fill="(#[0-9a-f]{6})"><title>\[[^<]*</title></rect><text[^>]*fill="(#[0-9a-f]{6})"', page
+    ):
+        rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (cell, ink)]
+        assert contrast(*rgb) >= 4.5, (cell, ink)
+    dark = dataflow_html(policy.trace(np.array([9.0, -9.0, 0.1], np.float32)[[0, 1, 2, 2]]))
+    assert 'fill="#ffffff"' in dark  # white numbers on the darkest cells
+    six = probs_svg(np.full(6, 1 / 6), taken=0, mask=None)  # Pong's six actions
+    svg_texts = re.findall(r"<text [^>]*>([^<]*)</text>", six)
+    assert "0.17" not in svg_texts  # no room over 20 px bars: listed under them instead
+    assert six.count("white-space:nowrap'>") == 6 and "5: 0.17" in six
+
+
+def test_picker_lists_components_registered_after_it_was_made():
+    picker = ComponentPicker("CartPole-v1", "PPO", TINY)
+    assert "widget_test_late_model" not in [v for _, v in picker.model.options]
+    ModelCatalog.register_custom_model("widget_test_late_model", TwoLayerModel)
+    picker.fcnet_hiddens.value = "6"  # any change: the dropdowns are brought up to date first
+    assert "widget_test_late_model" in [v for _, v in picker.model.options]
+    picker.model.value = "widget_test_late_model"
+    assert isinstance(picker.policy.model, TwoLayerModel)
+
+
+def test_dashboard_wait_hears_stop_while_the_cell_waits(monkeypatch):
+    trainer = PPO(env="CartPole-v1", config=TINY)
+    dash = TrainingDashboard(trainer, label="waited", iterations=100_000)
+    comm_class = type(dash.stop_button.comm)  # ipykernel 7's comms answer this, see waiting.py
+    monkeypatch.setattr(
+        comm_class, "_reply_subshell_for", lambda self, data, default: default, raising=False
+    )
+    dash.train_button.click()
+    click = {"method": "custom", "content": {"event": "click"}}
+    shell_channel = threading.Timer(
+        0.5, lambda: dash.stop_button.comm._reply_subshell_for(click, None)
+    )
+    shell_channel.start()
+    assert dash.wait(timeout=20)  # 100,000 iterations would take hours without the Stop
+    assert dash.state == "stopped" and "stopped after" in dash.status.value
+
+
+def test_scaled_frames_look_like_the_env_bytes():
+    from rlkit.widgets.diagram import image_html
+
+    def pixels(page):
+        data = re.search(r"base64,([^\"]+)", page).group(1)
+        return np.asarray(Image.open(io.BytesIO(__import__("base64").b64decode(data))))
+
+    policy, _ = build_policy(
+        Choices(TinyImageEnv, "PPO", {"model": {"conv_filters": [[4, [3, 3], 2]]}})
+    )
+    stages = policy.trace(np.full((16, 16, 3), 100, np.uint8))
+    env_frame, scaled = (pixels(image_html(np.asarray(s.output))) for s in stages[:2])
+    assert stages[1].output.max() == pytest.approx((100 - 128) / 128)  # the preprocessor scaled it
+    np.testing.assert_array_equal(scaled, env_frame)  # and it is shown as the same grey, not black
+
+
+def test_a_run_of_unknown_config_is_never_pooled():
+    runs = {"a, seed 0": _results([10, 20]), "a, seed 1": _results([10, 20]), "a, seed 2": []}
+    runs["a, seed 2"] = _results([10, 20])  # e.g. loaded from a folder without params.json
+    configs = {"a, seed 0": {"lr": 1, "seed": 0}, "a, seed 1": {"lr": 1, "seed": 1}}
+    panel = CurvesPanel(runs, pool_seeds=True, configs=configs)
+    assert panel.groups(list(runs)) == {
+        "a": ["a, seed 0", "a, seed 1"],
+        "a, seed 2": ["a, seed 2"],
+    }

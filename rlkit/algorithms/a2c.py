@@ -17,20 +17,23 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.algorithm_config import A2CConfig  # noqa: F401  (RLlib's a2c.A2CConfig)
 from rlkit.algorithms.base import full_default_config
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean
+from rlkit.engines.learner import TwinFn
+from rlkit.engines.numpy.loss import a2c_loss
 
 
 class A2C(OnPolicyAlgorithm):
     """Synchronous advantage actor-critic: GAE advantages, one gradient step per (micro)batch.
 
     Config keys: ``A2C.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    (rlkit.algorithms.config.keys; every key with its default: docs/CONFIG.md).
 
-    Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
-    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.a2c_loss``; ``engine="torch"`` runs
-    this code itself, e.g. to step through it in a debugger.
+    Which code runs (rlkit.algorithms.onpolicy, detail 5): by default (``engine="torch"``)
+    this ``loss`` itself, e.g. to step through it in a debugger; ``engine="numpy"`` (or
+    "auto") opts in to its numpy twin, ``rlkit.engines.numpy.loss.a2c_loss``.
     """
 
     KEYS = (
@@ -63,6 +66,13 @@ class A2C(OnPolicyAlgorithm):
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])
         lb = self.learner_batch(batch, advantages, targets)
         return self.learn(lb, 1, self.config["microbatch_size"])
+
+    def loss_twin(self) -> TwinFn | None:
+        """``a2c_loss`` (rlkit.engines.numpy.loss) for A2C itself; None for a subclass."""
+        if type(self) is not A2C:
+            return None
+        dist_class = self.policy.dist_class
+        return lambda mb, outputs, values: a2c_loss(mb, outputs, values, self.config, dist_class)
 
     def loss(
         self, mb: dict[str, Any], dist: Any, values: torch.Tensor

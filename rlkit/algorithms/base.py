@@ -1,6 +1,6 @@
 """Algorithm: what every trainer shares (config, policy, sampler, train loop, checkpoints).
 
-A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys: type, range, default,
+A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys: type, range, default,
 meaning; on top of ``COMMON_KEYS``) and implements ``training_step() -> dict`` (sample, then
 learn; returns learner statistics). ``train()`` runs training steps until
 ``min_sample_timesteps_per_iteration`` env steps were sampled (at least one), adds counters,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -22,46 +21,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.algorithms.checking import build_config
-from rlkit.algorithms.checkpoint import restore_checkpoint, write_checkpoint
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, table
-from rlkit.algorithms.learner import make_adam, model_metrics
+from rlkit.algorithms.acting import check_single_action_inputs, single_action
+from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
+from rlkit.algorithms.config.checking import build_config
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
+from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
+from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
+from rlkit.algorithms.rllib_api import (
+    DEFAULT_POLICY_ID,
+    WorkerSet,
+    check_policy_id,
+    rllib_result_keys,
+)
 from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.atari import env_note, policy_model_config
 from rlkit.engines import Engine, select_engine
-from rlkit.envs import env_label, make_vec_env
-from rlkit.guards import NonFiniteDataError
+from rlkit.engines.learner import Learner, TwinFn, make_adam, model_metrics
+from rlkit.envs import env_label
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
-from rlkit.seeding import private_rng
-from rlkit.spaces import add_batch_dim
-from rlkit.threads import limit_threads
+from rlkit.utils.devices import resolve_device
+from rlkit.utils.seeding import new_generator, private_rng
+from rlkit.utils.threads import limit_threads
 
-# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.keys).
+# Every algorithm's shared keys, with their defaults (the table: rlkit.algorithms.config.keys).
 COMMON_CONFIG: dict[str, Any] = defaults(COMMON_KEYS)
-
-# Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
-RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
-DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
-
-DEFAULT_POLICY_ID = "default_policy"  # RLlib's name for a single-agent trainer's policy
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device of a config's ``device``: "auto" is CUDA when available, else CPU.
-
-    "cuda" without a GPU is a clear error.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(name, str) or not (name == "cpu" or name.startswith("cuda")):
-        raise ValueError(f"config key 'device' takes 'auto', 'cpu' or 'cuda[:index]'; got {name!r}")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"config asks for device '{name}' but this kernel has no CUDA GPU (torch "
-            f"{torch.__version__}, cuda available: False); use device 'auto' or 'cpu'"
-        )
-    return torch.device(name)
 
 
 def piecewise(schedule: list, t: float) -> float:
@@ -83,7 +67,7 @@ def full_default_config(algorithm: type) -> dict[str, Any]:
 class Algorithm:
     """Base trainer. Construct as ``PPO(env="CartPole-v1", config={...})``.
 
-    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.keys.Key: type, range,
+    A subclass declares its config keys in ``KEYS`` (rlkit.algorithms.config.keys.Key: type, range,
     default, meaning) on top of ``COMMON_KEYS`` and its bases' ``KEYS``; ``NOT_KEYS`` maps keys
     it deliberately lacks to what to use instead. ``DEFAULT_CONFIG`` holds the defaults of its
     own keys; a user subclass may still add keys there (they then take any value).
@@ -98,7 +82,7 @@ class Algorithm:
     def config_keys(cls) -> dict[str, Key]:
         """Every config key of this algorithm by name: its type, range, default and meaning."""
         own = [c.__dict__.get("KEYS", ()) for c in reversed(cls.__mro__)]
-        keys = table(COMMON_KEYS.values(), *own)
+        keys = table(COMMON_KEYS.values(), EVALUATION_KEYS, *own)
         for c in reversed(cls.__mro__):  # defaults set in a DEFAULT_CONFIG dict win
             for name, value in c.__dict__.get("DEFAULT_CONFIG", {}).items():
                 if name in keys:
@@ -107,17 +91,29 @@ class Algorithm:
                     keys[name] = Key(name, value, "declared in DEFAULT_CONFIG", "any", none=True)
         return keys
 
+    @classmethod
+    def get_default_config(cls) -> Any:
+        """RLlib 2.x's ``PPO.get_default_config()``: an AlgorithmConfig builder for this class."""
+        from rlkit.algorithms.algorithm_config import CONFIG_CLASSES, AlgorithmConfig
+
+        return CONFIG_CLASSES.get(cls.__name__, AlgorithmConfig)(cls)
+
     def __init__(self, env: Any = None, config: dict | None = None):
         name = type(self).__name__
         env, self.config = build_config(self.config_keys(), name, env, config, self.NOT_KEYS)
         self.validate()
         self.env_spec = env
         seed = self.config["seed"]
-        if seed is not None:
+        if seed is not None:  # for your own code that draws from the global generators
             torch.manual_seed(seed)
             np.random.seed(seed)
+        # Each trainer draws rlkit's random numbers from its own generator (rlkit.utils.seeding),
+        # so trainers in other threads (two dashboards in one notebook) never perturb it and a
+        # restored one replays exactly.
+        self._generator = new_generator(seed)
         self.device = resolve_device(self.config["device"])
-        vec_env = self._build_policy(env)
+        with private_rng(self):
+            vec_env = self._build_policy(env)
         # Sampling stays on the CPU; learning happens on self.model, a copy on the device.
         self.model = (
             self.policy.model
@@ -134,30 +130,52 @@ class Algorithm:
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.writer = None
+        self._evaluator: Evaluator | None = None
         if self.config["output"]:
             from rlkit.offline import JsonWriter
 
             self.writer = JsonWriter(self.config["output"], env_label(env))
-        self.setup()
+        self.result_logger = None
+        with private_rng(self):
+            self.setup()
         self.engine = self.choose_engine()
-        # Each trainer draws from its own torch RNG stream, so two trainers in one kernel (a
-        # notebook comparing runs) do not perturb each other and a restored one replays exactly.
-        self._rng_state = torch.get_rng_state()
+        try:
+            self.result_logger = self._start_logger()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def _rng_state(self) -> torch.Tensor:
+        """The state of this trainer's generator (checkpoints and snapshots keep it)."""
+        return self._generator.get_state()
+
+    @_rng_state.setter
+    def _rng_state(self, state: torch.Tensor) -> None:
+        self._generator.set_state(state)
+
+    def _start_logger(self) -> Any:
+        """The ResultLogger that logger_config asks for (rlkit.records.logger), or None."""
+        if self.config["logger_config"] is None:
+            return None
+        from rlkit.records.logger import open_logger
+
+        logger = open_logger(self.config["logger_config"], self.config, lambda: self.logdir)
+        self._logdir = logger.logdir  # save() without a folder writes beside the logs
+        return logger
 
     def _build_policy(self, env: Any) -> Any:
         """Build ``self.policy`` from the spaces of the vector env the sampler will step.
 
         One source of truth for the spaces: the policy sees what the sampler delivers (for
         Atari, the DeepMind frames of ale-py's vector env). Returns that vector env.
+
+        What the config will need in memory is checked first (rlkit.algorithms.memory): with
+        a one-number observation before any env exists, with the real spaces before the model.
         """
-        vec_env = make_vec_env(
-            env,
-            self.config["num_envs"],
-            self.config["env_config"],
-            self.config["vector_mode"],
-            config=self.config,
-        )
+        vec_env = make_checked_vec_env(env, self.config)
         try:
+            check_built_spaces(self.config, vec_env)
             self.policy = Policy(
                 vec_env.single_observation_space,
                 vec_env.single_action_space,
@@ -195,7 +213,7 @@ class Algorithm:
         )
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This trainer's generator for rlkit's draws in this thread (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def choose_engine(self) -> Engine:
@@ -204,7 +222,8 @@ class Algorithm:
         It is chosen again at every train(): a hook registered or a layer frozen since then
         makes "auto" choose torch, and "numpy" an error saying why.
         """
-        engine = select_engine(self.config["engine"], self.policy, self)
+        self.learner = self.make_learner()
+        engine = select_engine(self.config["engine"], self.policy.acting, self.learner)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
 
@@ -213,6 +232,20 @@ class Algorithm:
         c = self.config
         rows = c.get("sgd_minibatch_size") or c.get("train_batch_size")
         return int(rows or c["num_envs"] * c["rollout_fragment_length"])
+
+    def make_learner(self) -> Learner:
+        """This algorithm's gradient step, as every engine takes it (rlkit.engines.learner).
+
+        ``step_loss`` is the loss; ``loss_twin()`` its numpy twin, where there is one.
+        """
+        return Learner(
+            name=type(self).__name__,
+            model=self.model,
+            optimizer=self.optimizer,
+            grad_clip=self.config["grad_clip"],
+            loss=self.step_loss,
+            twin=self.loss_twin(),
+        )
 
     # -- hooks for subclasses -------------------------------------------------------------
     def setup(self) -> None:
@@ -227,6 +260,18 @@ class Algorithm:
     def training_step(self) -> dict[str, float]:
         """One training step (sample, learn); returns its statistics. Subclasses define it."""
         raise NotImplementedError
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """Forward and loss on minibatch ``mb``: (scalar loss, statistics, loss_inputs).
+
+        ``loss_inputs`` is the batch as the model saw it (``Model.custom_loss`` reads it).
+        ``self.engine.step(self.learner, mb)`` runs it, then the optimizer step.
+        """
+        raise NotImplementedError
+
+    def loss_twin(self) -> TwinFn | None:
+        """The numpy twin of ``step_loss`` (rlkit.engines.numpy.loss), or None (no twin)."""
+        return None
 
     def action_fn(self):
         """How this algorithm acts, with Policy.compute_actions' signature (DQN: epsilon-greedy)."""
@@ -252,9 +297,35 @@ class Algorithm:
         """Load what extra_state() returned (nothing here)."""
 
     # -- public API ---------------------------------------------------------------------
-    def get_policy(self) -> Policy:
-        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy)."""
+    def get_policy(self, policy_id: str = DEFAULT_POLICY_ID) -> Policy:
+        """The policy: preprocessor, filter, model and distribution (RLlib's get_policy).
+
+        ``policy_id`` may be given as RLlib code does; rlkit trainers hold one policy,
+        "default_policy" (another id is a KeyError saying so).
+        """
+        check_policy_id(policy_id)
         return self.policy
+
+    @property
+    def workers(self) -> WorkerSet:
+        """RLlib's ``algo.workers``: ``foreach_worker(fn)`` calls fn on the local worker."""
+        local = getattr(self.sampler, "env", None)  # None when Ray runners sample
+        return WorkerSet(self.policy, local)
+
+    env_runner_group = workers  # RLlib 2.x's name
+
+    def evaluate(self) -> dict[str, Any]:
+        """One evaluation as RLlib's ``algo.evaluate()``: ``{"evaluation": {...}}``.
+
+        ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
+        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
+        """
+        with self._lock, limit_threads(self.policy.threads.acting()), self._own_rng():
+            if self._evaluator is None:
+                self._evaluator = Evaluator(
+                    self.env_spec, self.policy, self.action_fn(), self.config
+                )
+            return {"evaluation": self._evaluator.evaluate()}
 
     def current_lr(self) -> float:
         """The learning rate now: ``lr_schedule`` at timesteps_total, else ``lr``."""
@@ -318,8 +389,15 @@ class Algorithm:
         policy_info = {
             "learner_stats": dict(stats),
             "model": model_metrics(self.model) if learned else {},
+            # RLlib's holds what on_learn_on_batch callbacks add; rlkit has no callbacks.
+            "custom_metrics": {},
         }
         result["info"] = {"learner": {DEFAULT_POLICY_ID: policy_info}}
+        result.update(rllib_result_keys(result))
+        if evaluation_due(self.config, self.iteration):
+            result.update(self.evaluate())
+        if self.result_logger is not None:
+            self.result_logger.on_result(result)
         return result
 
     def _iteration_steps(self) -> dict[str, float]:
@@ -373,48 +451,9 @@ class Algorithm:
         forward runs with its value_function() under ``Policy.lock``, and the call waits for
         no iteration to end.
         """
-        if prev_reward is not None and not np.isfinite(prev_reward):
-            raise NonFiniteDataError(
-                f"compute_single_action got prev_reward={prev_reward}; it must be finite"
-            )
-        bad = [i for i, s in enumerate(state or []) if not torch.as_tensor(s).isfinite().all()]
-        if bad:
-            raise NonFiniteDataError(
-                f"compute_single_action got a recurrent state holding NaN or infinity (state "
-                f"tensor(s) {bad}); pass the state_out of the previous call, or None to start"
-            )
-        with limit_threads(self.policy.threads.for_rows(1), blas=False):  # see rlkit.threads
-            return self._single_action(obs, state, prev_action, prev_reward, explore)
-
-    def _single_action(
-        self, obs: Any, state: list | None, prev_action: Any, prev_reward: Any, explore: bool
-    ) -> Any:
-        batch_obs = add_batch_dim(obs)
-        recurrent = self.policy.is_recurrent()
-        plain = state is None and prev_action is None and prev_reward is None
-        if plain and not recurrent and self.action_fn() == self.policy.compute_actions:
-            # The quick path: no state, no extras to return.
-            return _remove_batch_dim(self.policy.act(batch_obs, explore, rng=self._own_rng))
-        if recurrent and state is None:
-            state = self.policy.get_initial_state(1)
-        elif state is not None:
-            state = [
-                torch.as_tensor(s).reshape(1, *torch.as_tensor(s).shape[-len(i.shape) :])
-                for s, i in zip(state, self.policy.model.get_initial_state())
-            ]
-        prev_actions = None if prev_action is None else np.asarray(prev_action)[None]
-        prev_rewards = None if prev_reward is None else np.asarray([prev_reward], np.float32)
-        if prev_actions is None and recurrent:
-            prev_actions = np.zeros((1, *self.policy.action_shape), self.policy.action_dtype)
-            prev_rewards = np.zeros(1, np.float32)
-        with self._own_rng():
-            actions, state_out, extra = self.action_fn()(
-                batch_obs, state, prev_actions, prev_rewards, explore=explore, update_filter=False
-            )
-        action = _remove_batch_dim(actions)
-        if state is None:
-            return action
-        return action, [s[0] for s in state_out], {k: v[0] for k, v in extra.items()}
+        check_single_action_inputs(state, prev_reward)
+        with limit_threads(self.policy.threads.for_rows(1), blas=False):  # rlkit.utils.threads
+            return single_action(self, obs, state, prev_action, prev_reward, explore)
 
     # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------
     def _boundary_seed(self) -> int:
@@ -429,13 +468,7 @@ class Algorithm:
         ``<Algo>_<env>_<date-time>``.
         """
         if self._logdir is None:
-            root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
-            label = env_label(self.env_spec).replace("/", "_").replace(" ", "_")
-            stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-            os.makedirs(root, exist_ok=True)
-            self._logdir = tempfile.mkdtemp(
-                prefix=f"{type(self).__name__}_{label}_{stamp}_", dir=root
-            )
+            self._logdir = new_results_dir(type(self).__name__, env_label(self.env_spec))
         return self._logdir
 
     def save(self, checkpoint_dir: str | None = None) -> str:
@@ -467,17 +500,26 @@ class Algorithm:
             restore_checkpoint(self, path)
 
     def stop(self) -> None:
-        """Close the envs (and the JSON writer)."""
+        """Close the envs (the evaluation envs too, the JSON writer and the run's logs)."""
         self.sampler.close()
+        if self._evaluator is not None:
+            self._evaluator.close()
+            self._evaluator = None
         if self.writer is not None:
             self.writer.close()
+        if self.result_logger is not None:
+            self.result_logger.close()
 
+    def export_policy_model(self, export_dir: str, onnx: int | None = None) -> str:
+        """Write the policy's model for use without rlkit (RLlib's name); returns the folder.
 
-def _remove_batch_dim(actions: Any) -> Any:
-    """Row 0 of a batch of actions; scalar leaves as Python numbers."""
-    if isinstance(actions, dict):
-        return {k: _remove_batch_dim(v) for k, v in actions.items()}
-    if isinstance(actions, tuple):
-        return tuple(_remove_batch_dim(v) for v in actions)
-    a = actions[0]
-    return a.item() if np.ndim(a) == 0 else a
+        ``export_dir`` gets ``model.pt`` (TorchScript) and ``policy_spec.json`` (the input
+        shape, filter statistics and how to turn outputs into an action); with ``onnx=<opset>``
+        also ``model.onnx``. Each maps a preprocessed, filtered observation batch
+        ``[B, *obs_shape] float32`` to the action distribution's inputs ``[B, num_outputs]``.
+        See rlkit.records.export and docs/EXPORT.md.
+        """
+        from rlkit.records.export import export_policy
+
+        with self._lock:  # never half an update
+            return export_policy(self.policy, export_dir, onnx=onnx)

@@ -30,17 +30,19 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlkit.algorithms.algorithm_config import BCConfig  # noqa: F401  (RLlib's bc.BCConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
-from rlkit.algorithms.learner import model_metrics, optimise
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.engines.learner import model_metrics
 from rlkit.offline import JsonReader
 from rlkit.preprocessors import restore_original_dimensions
+from rlkit.utils.seeding import generator
 
 
 class BC(Algorithm):
     """Behaviour cloning from the JSON lines named by ``input`` (required).
 
-    Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.keys; every
+    Config keys: ``BC.KEYS`` below, on top of the common ones (rlkit.algorithms.config.keys; every
     key with its default: docs/CONFIG.md).
     """
 
@@ -151,7 +153,8 @@ class BC(Algorithm):
         sums: dict[str, float] = {}
         steps = self.config["num_sgd_iter"]
         for _ in range(steps):  # detail 3
-            index = torch.randint(0, len(self.obs), (self.config["sgd_minibatch_size"],))
+            size = (self.config["sgd_minibatch_size"],)
+            index = torch.randint(0, len(self.obs), size, generator=generator())
             for k, v in self.update(index.numpy()).items():
                 sums[k] = sums.get(k, 0.0) + v
         self.num_samples_trained += steps * self.config["sgd_minibatch_size"]
@@ -162,10 +165,19 @@ class BC(Algorithm):
         return stats
 
     def update(self, index: np.ndarray) -> dict[str, float]:
-        """One gradient step on the dataset rows ``index`` [M]."""
+        """One gradient step on the dataset rows ``index`` [M] (detail 5)."""
         obs_np = self.policy.from_stored(self.obs[index])  # [M, *obs_shape]
-        obs = self.model.decode_obs(obs_np)  # uint8 frames are scaled here, on the device
-        actions = torch.as_tensor(self.actions[index], device=self.device)  # [M, ...]
+        mb = {
+            "obs": self.model.decode_obs(obs_np),  # uint8 frames are scaled here, on the device
+            "actions": torch.as_tensor(self.actions[index], device=self.device),  # [M, ...]
+        }
+        stats = self.engine.step(self.learner, mb)
+        stats["total_loss"] = float(stats["total_loss"])
+        return stats
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """-logp of the expert's actions ``mb["actions"]``: (loss, statistics, loss_inputs)."""
+        obs, actions = mb["obs"], mb["actions"]
         logits, _ = self.model({"obs": obs, "is_training": True}, [], None)
         dist = self.policy.dist_class(logits, self.model)
         bc_loss = -dist.logp(actions).mean()
@@ -174,15 +186,12 @@ class BC(Algorithm):
             "obs_flat": obs.reshape(obs.shape[0], -1),  # [M, *obs_shape] -> [M, F]
             "actions": actions,
         }
-        loss = optimise(  # detail 5
-            self.model, self.optimizer, bc_loss, loss_inputs, self.config["grad_clip"]
-        )
-        stats = {"bc_loss": float(bc_loss.detach()), "total_loss": float(loss)}
+        stats = {"bc_loss": float(bc_loss.detach())}
         if isinstance(self.policy.action_space, gym.spaces.Discrete):
             with torch.no_grad():
                 agree = (dist.deterministic_sample() == actions).float().mean()
             stats["accuracy"] = float(agree)
-        return stats
+        return bc_loss, stats, loss_inputs
 
     def extra_state(self) -> dict[str, Any]:
         """The count of dataset rows trained on, for checkpoints."""

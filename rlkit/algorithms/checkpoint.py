@@ -17,11 +17,29 @@ import glob
 import json
 import os
 import tempfile
+import time
 from typing import Any
 
 import torch
 
 from rlkit.algorithms.snapshot import copy_state, nonfinite_tensors, put_state
+
+# Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
+RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"
+DEFAULT_RESULTS_DIR = os.path.join("~", "rlkit_results")
+
+
+def new_results_dir(algorithm: str, env_label: str) -> str:
+    """A new results directory ``$RLKIT_RESULTS_DIR/<Algo>_<env>_<date-time>_<unique>``.
+
+    The root defaults to ``~/rlkit_results`` and is made when missing.
+    """
+    root = os.path.expanduser(os.environ.get(RESULTS_DIR_ENV) or DEFAULT_RESULTS_DIR)
+    label = env_label.replace("/", "_").replace(" ", "_")
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    os.makedirs(root, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f"{algorithm}_{label}_{stamp}_", dir=root)
+
 
 CHECKPOINT_FORMAT = "rlkit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -142,8 +160,24 @@ def load_checkpoint(path: str) -> dict[str, Any]:
     except Exception as err:
         raise ValueError(
             f"cannot read checkpoint '{path}': the file is truncated, corrupted "
-            f"or not an rlkit checkpoint ({type(err).__name__}: {err})"
+            f"or not an rlkit checkpoint ({_load_failure(err)}); write a new one with "
+            f"trainer.save(directory)"
         ) from err
+
+
+def _load_failure(err: Exception) -> str:
+    """What torch.load said, without its advice to load with ``weights_only=False``.
+
+    That advice runs any code the file holds; an rlkit checkpoint never needs it, so the
+    message must not pass it on to a student.
+    """
+    text = str(err)
+    if "weights_only" in text or "Weights only load failed" in text:
+        return (
+            f"{type(err).__name__}: it holds objects other than tensors and plain values, "
+            f"which rlkit never writes and never loads"
+        )
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else 'no details'}"
 
 
 def check_checkpoint(trainer: Any, ckpt: Any, path: str) -> None:

@@ -45,7 +45,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rlkit.algorithms.algorithm_config import DQNConfig  # noqa: F401  (RLlib's dqn.DQNConfig)
 from rlkit.algorithms.base import Algorithm, full_default_config
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.dqn_head import build_q_model
 from rlkit.algorithms.dqn_parts import (  # re-exported: rlkit.algorithms.dqn names them too
     EXPLORATION_DEFAULTS,
@@ -56,16 +58,15 @@ from rlkit.algorithms.dqn_parts import (  # re-exported: rlkit.algorithms.dqn na
     q_targets,
     replay_rows,
 )
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
-from rlkit.algorithms.learner import model_metrics, optimise
 from rlkit.algorithms.onpolicy import NO_INPUT
+from rlkit.engines.learner import model_metrics
 from rlkit.preprocessors import restore_original_dimensions
 
 
 class DQN(Algorithm):
     """DQN with a replay buffer, a target network and epsilon-greedy exploration.
 
-    Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.keys;
+    Config keys: ``DQN.KEYS`` below, on top of the common ones (rlkit.algorithms.config.keys;
     every key with its default: docs/CONFIG.md). One training step samples
     num_envs x rollout_fragment_length = 16 env steps and learns (detail 5); train() repeats
     that until min_sample_timesteps_per_iteration (1000, RLlib's) steps were sampled.
@@ -257,6 +258,15 @@ class DQN(Algorithm):
     def update(self, rows: dict[str, np.ndarray]) -> dict[str, float]:
         """One gradient step on replayed transitions (module equation, details 3 and 6)."""
         mb = {k: torch.as_tensor(v, device=self.device) for k, v in rows.items()}
+        stats = self.engine.step(self.learner, mb)
+        return {
+            "loss": float(stats["total_loss"]),
+            "mean_q": stats["mean_q"],
+            "mean_td_error": stats["mean_td_error"],
+        }
+
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """The Huber TD loss on replayed transitions ``mb``: (loss, statistics, loss_inputs)."""
         for key in ("obs", "next_obs"):  # uint8 frames are scaled here, on the device
             mb[key] = self.model.decode_obs(mb[key])
         with torch.no_grad():
@@ -281,12 +291,11 @@ class DQN(Algorithm):
             "q_targets": target,
             "td_error": td_error.detach(),
         }
-        loss = optimise(self.model, self.optimizer, loss, loss_inputs, self.config["grad_clip"])
-        return {
-            "loss": float(loss),
+        stats = {
             "mean_q": float(q_taken.detach().mean()),
             "mean_td_error": float(td_error.detach().mean()),
         }
+        return loss, stats, loss_inputs
 
     def extra_state(self) -> dict[str, Any]:
         """The target network and the update counters, for checkpoints."""

@@ -22,8 +22,14 @@ from torch import nn
 from rlkit.catalog import ModelCatalog
 from rlkit.models.base import Model
 from rlkit.models.fcnet import mlp
+from rlkit.utils.seeding import reset_parameters_
 
 RLLIB_FEATURES = 256  # RLlib's width when fcnet_hiddens is empty
+
+
+def _default_linear(in_size: int, out_size: int) -> nn.Linear:
+    """An ``nn.Linear`` with torch's default init, drawn from the trainer's generator."""
+    return reset_parameters_(nn.utils.skip_init(nn.Linear, in_size, out_size))
 
 
 class QHeadModel(Model):
@@ -44,11 +50,11 @@ class QHeadModel(Model):
         features = base.num_outputs
         relus = ["relu"] * len(hiddens)
         hidden, width = mlp(features, list(hiddens), relus)
-        self.advantage = nn.Sequential(hidden, nn.Linear(width, num_actions))
+        self.advantage = nn.Sequential(hidden, _default_linear(width, num_actions))
         self.value = None
         if dueling:
             hidden, width = mlp(features, list(hiddens), relus)
-            self.value = nn.Sequential(hidden, nn.Linear(width, 1))
+            self.value = nn.Sequential(hidden, _default_linear(width, 1))
 
     def forward(self, input_dict, state, seq_lens):
         """Q-values ``[B, n]`` from the base model's features ``[B, F]``."""

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.config import check_keys
+from rlkit.utils.config import check_keys
+from rlkit.utils.seeding import generator
 
 EXPLORATION_DEFAULTS: dict[str, Any] = {
     "type": "EpsilonGreedy",
@@ -71,9 +72,9 @@ def epsilon_greedy(q: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch
         )
     greedy = q.argmax(dim=1)
     # The argmax of i.i.d. uniform scores over the unmasked actions is a uniform choice of one.
-    scores = torch.rand(q.shape, device=q.device).masked_fill(masked, -1.0)
+    scores = torch.rand(q.shape, generator=generator()).to(q.device).masked_fill(masked, -1.0)
     random = scores.argmax(dim=1)
-    explore = torch.rand(q.shape[0], device=q.device) < epsilon
+    explore = torch.rand(q.shape[0], generator=generator()).to(q.device) < epsilon
     actions = torch.where(explore, random, greedy)
     prob = epsilon / num_valid + (1.0 - epsilon) * (actions == greedy).float()
     return actions, prob.log()
@@ -162,5 +163,5 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int) -> dict[str, np.ndarray]:
         """``batch_size`` transitions drawn with replacement by torch's (seeded) RNG."""
-        index = torch.randint(0, self.size, (batch_size,)).numpy()
+        index = torch.randint(0, self.size, (batch_size,), generator=generator()).numpy()
         return {key: store[index] for key, store in self.data.items()}

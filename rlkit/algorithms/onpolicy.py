@@ -12,10 +12,11 @@ Implementation details (numbers referenced in the code):
    sequence starts from the recurrent state the sampler had at its first row.
 4. ``Model.custom_loss(loss, loss_inputs)`` gets the algorithm's total loss and returns the loss
    that is optimised; ``Model.metrics()`` is reported in the result.
-5. Each gradient step is one call into the engine (rlkit.engines): torch runs ``forward`` ->
-   ``loss`` -> ``optimise`` as written here; numpy runs their exact twin (the built-in MLP,
-   PPO's or A2C's loss, gradients by hand) ~3x faster. ``config={"engine": "torch"}`` makes
-   every step run this file's code, e.g. to step through ``loss`` in a debugger.
+5. Each gradient step is one call, ``self.engine.step(self.learner, mb)``, as for every
+   algorithm (rlkit.engines.learner). The default engine, torch, runs ``forward`` -> ``loss``
+   -> ``optimise`` as written here: a breakpoint in ``loss`` stops there. ``engine="numpy"``
+   (opt-in) runs their exact twin instead (the built-in MLP, PPO's or A2C's loss, gradients
+   by hand), ~2x faster.
 6. One iteration's batch is ``train_batch_size`` env steps, RLlib's meaning: fragments of
    ``rollout_fragment_length`` steps from each env (``num_envs``, times ``num_env_runners``
    when Ray runners sample) are collected until train_batch_size is reached
@@ -34,10 +35,11 @@ import numpy as np
 import torch
 
 from rlkit.algorithms.base import Algorithm
-from rlkit.algorithms.keys import Key
-from rlkit.algorithms.learner import model_metrics
+from rlkit.algorithms.config.keys import Key
 from rlkit.distributions import Deterministic, dist_class_of
+from rlkit.engines.learner import model_metrics
 from rlkit.preprocessors import restore_original_dimensions
+from rlkit.utils.seeding import generator
 
 NO_INPUT = (
     "only BC trains from offline data (config 'input'); a custom loss can read a dataset "
@@ -93,37 +95,62 @@ def minibatches(
 ) -> Iterator[dict[str, Any]]:
     """Yield random minibatches of a learner batch's rows (whole sequences if recurrent).
 
-    ``minibatch_size`` counts rows either way; None: the whole batch.
+    ``minibatch_size`` counts real env steps either way (None: the whole batch); sequences are
+    grouped as RLlib slices them: in order, until their real lengths reach minibatch_size
+    (sequences [4, 4, 2] with minibatch_size 10 are one minibatch), the groups shuffled.
     """
     recurrent = "seq_lens" in lb
-    n = lb["num_seqs"] if recurrent else lb["num_rows"]
     if recurrent:
-        L = lb["max_seq_len"]
-        per = max(1, (minibatch_size or n * L) // L)
-    else:
-        per = minibatch_size or n
-    if not recurrent and per >= n:
+        yield from _sequence_minibatches(lb, minibatch_size, device)
+        return
+    n = lb["num_rows"]
+    per = minibatch_size or n
+    if per >= n:
         # One minibatch of every row (e.g. RL Zoo's PPO settings): the loss is a mean, so
         # the row order does not matter and the batch is used as it is, without a copy.
         mb = {k: v for k, v in lb.items() if isinstance(v, torch.Tensor)}
         mb["state_in"], mb["seq_lens"] = [], None
         yield mb
         return
-    perm = torch.randperm(n, device=device)
+    perm = torch.randperm(n, generator=generator()).to(device)
     for start in range(0, n, per):
         idx = perm[start : start + per]
-        if recurrent:
-            rows = (idx[:, None] * L + torch.arange(L, device=device)).reshape(-1)  # [n_seq * L]
-            mb = {
-                k: v[rows]
-                for k, v in lb.items()
-                if isinstance(v, torch.Tensor) and k not in ("seq_lens",)
-            }
-            mb["state_in"] = [s[idx] for s in lb["state_in"]]
-            mb["seq_lens"] = lb["seq_lens"][idx]
-        else:
-            mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}
-            mb["state_in"], mb["seq_lens"] = [], None
+        mb = {k: v[idx] for k, v in lb.items() if isinstance(v, torch.Tensor)}
+        mb["state_in"], mb["seq_lens"] = [], None
+        yield mb
+
+
+def sequence_groups(seq_lens: np.ndarray, minibatch_size: int | None) -> list[np.ndarray]:
+    """Consecutive sequences whose real lengths add up to minibatch_size (RLlib's slices).
+
+    Example:
+        >>> [g.tolist() for g in sequence_groups(np.array([4, 4, 2, 3]), 10)]
+        [[0, 1, 2], [3]]
+    """
+    if not minibatch_size:
+        return [np.arange(len(seq_lens))]
+    groups, start, total = [], 0, 0
+    for i, length in enumerate(seq_lens):
+        total += int(length)
+        if total >= minibatch_size:
+            groups.append(np.arange(start, i + 1))
+            start, total = i + 1, 0
+    if start < len(seq_lens):
+        groups.append(np.arange(start, len(seq_lens)))
+    return groups
+
+
+def _sequence_minibatches(
+    lb: dict[str, Any], minibatch_size: int | None, device: torch.device
+) -> Iterator[dict[str, Any]]:
+    L = lb["max_seq_len"]
+    groups = sequence_groups(lb["seq_lens"].cpu().numpy(), minibatch_size)
+    for g in torch.randperm(len(groups)).tolist():
+        idx = torch.as_tensor(groups[g], device=device)
+        rows = (idx[:, None] * L + torch.arange(L, device=device)).reshape(-1)  # [n_seq * L]
+        mb = {k: v[rows] for k, v in lb.items() if isinstance(v, torch.Tensor) and k != "seq_lens"}
+        mb["state_in"] = [s[idx] for s in lb["state_in"]]
+        mb["seq_lens"] = lb["seq_lens"][idx]
         yield mb
 
 
@@ -183,10 +210,17 @@ class OnPolicyAlgorithm(Algorithm):
         if B is None:
             self.steps_per_env = T
             return
+        # num_envs at its default counts as left out (RLlib configs copied from DEFAULT_CONFIG
+        # carry it), as rollout_fragment_length does below.
+        envs_given = c["num_envs"] != self.config_keys()["num_envs"].default
+        if not envs_given and c["rollout_fragment_length"] != self.default_length():
+            # RLlib's fragments come from one env per worker: with num_envs left out, take
+            # the most env copies (<= the default) whose whole fragments fill the batch.
+            c["num_envs"] = fitting_num_envs(B, T, c["num_envs"], max(1, c["num_env_runners"]))
+            E = c["num_envs"] * max(1, c["num_env_runners"])
         per_env = -(-B // E)  # ceil
         # Set to its default (e.g. copied from DEFAULT_CONFIG), it counts as left out.
-        default_length = self.config_keys()["rollout_fragment_length"].default
-        if c["rollout_fragment_length"] == default_length:
+        if c["rollout_fragment_length"] == self.default_length():
             rounds = -(-per_env // T)
             T = c["rollout_fragment_length"] = -(-per_env // rounds)
         rounds = -(-B // (E * T))
@@ -198,6 +232,10 @@ class OnPolicyAlgorithm(Algorithm):
                 f"to {per_env} (train_batch_size / envs) or leave it out"
             )
         self.steps_per_env = rounds * T
+
+    def default_length(self) -> int:
+        """This algorithm's default rollout_fragment_length."""
+        return self.config_keys()["rollout_fragment_length"].default
 
     def check_policy(self) -> None:
         """Policy-gradient maths needs log-probabilities that depend on the model."""
@@ -275,6 +313,12 @@ class OnPolicyAlgorithm(Algorithm):
         loss_inputs["obs"] = restore_original_dimensions(obs, self.model.obs_space)
         return dist, values, loss_inputs
 
+    def step_loss(self, mb: dict[str, Any]) -> tuple[torch.Tensor, dict, dict[str, Any]]:
+        """``forward`` then ``loss`` on minibatch ``mb``: (loss, statistics, loss_inputs)."""
+        dist, values, loss_inputs = self.forward(mb)
+        total, stats = self.loss(mb, dist, values)
+        return total, stats, loss_inputs
+
     def loss(self, mb: dict[str, Any], dist: Any, values: Any) -> tuple[torch.Tensor, dict]:
         """Return (scalar loss, statistics) on minibatch ``mb``; each algorithm defines it.
 
@@ -292,7 +336,7 @@ class OnPolicyAlgorithm(Algorithm):
         self.model.train()
         for _ in range(num_epochs):
             for mb in minibatches(lb, minibatch_size, self.device):
-                stats = self.engine.step(self, mb)  # forward -> loss -> optimise (detail 5)
+                stats = self.engine.step(self.learner, mb)  # forward, loss, optimise (5)
                 for k, v in stats.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 count += 1
@@ -300,6 +344,29 @@ class OnPolicyAlgorithm(Algorithm):
         out = {k: v / max(count, 1) for k, v in sums.items()}
         out.update(model_metrics(self.model))
         return out
+
+
+def fitting_num_envs(batch: int, length: int, most: int, runners: int = 1) -> int:
+    """Env copies (<= most) whose fragments of ``length`` fill ``batch`` (detail 6).
+
+    ``most`` when its fragments overshoot by 10% at most (the usual case); else the count with
+    the least overshoot, then the most envs; none within 10%: ``most`` (validate then says
+    what fits).
+
+    Example:
+        >>> fitting_num_envs(100, 5, 8), fitting_num_envs(5, 5, 8), fitting_num_envs(1000, 64, 8)
+        (5, 1, 8)
+    """
+    per_round = most * runners * length
+    if -(-batch // per_round) * per_round - batch <= 0.1 * batch:
+        return most
+    best, best_over = most, None
+    for envs in range(most, 0, -1):
+        per_round = envs * runners * length
+        over = -(-batch // per_round) * per_round - batch
+        if over <= 0.1 * batch and (best_over is None or over < best_over):
+            best, best_over = envs, over
+    return best
 
 
 def masked_mean(x: torch.Tensor, mb: dict[str, Any]) -> torch.Tensor:

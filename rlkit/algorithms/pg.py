@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.algorithms.algorithm_config import PGConfig  # noqa: F401  (RLlib's pg.PGConfig)
 from rlkit.algorithms.base import full_default_config
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, compute_gae, masked_mean, normalize
 
 
@@ -35,7 +36,7 @@ class PG(OnPolicyAlgorithm):
     """Vanilla policy gradient (REINFORCE with reward-to-go), without a critic.
 
     Config keys: ``PG.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    (rlkit.algorithms.config.keys; every key with its default: docs/CONFIG.md).
     """
 
     KEYS = (

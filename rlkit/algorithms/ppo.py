@@ -19,20 +19,23 @@ from typing import Any
 
 import torch
 
+from rlkit.algorithms.algorithm_config import PPOConfig  # noqa: F401  (RLlib's ppo.PPOConfig)
 from rlkit.algorithms.base import full_default_config, piecewise
-from rlkit.algorithms.keys import COMMON_KEYS, Key, defaults, override, table
+from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, override, table
 from rlkit.algorithms.onpolicy import OnPolicyAlgorithm, batch_gae, masked_mean, normalize
+from rlkit.engines.learner import TwinFn
+from rlkit.engines.numpy.loss import ppo_loss
 
 
 class PPO(OnPolicyAlgorithm):
     """Proximal Policy Optimization: epochs of clipped-ratio minibatch steps on each batch.
 
     Config keys: ``PPO.KEYS`` below, on top of the on-policy and common ones
-    (rlkit.algorithms.keys; every key with its default: docs/CONFIG.md).
+    (rlkit.algorithms.config.keys; every key with its default: docs/CONFIG.md).
 
-    Which code runs (rlkit.algorithms.onpolicy, detail 5): ``engine="auto"`` may run this
-    ``loss`` as its numpy twin, ``rlkit.engines.numpy_loss.ppo_loss``; ``engine="torch"`` runs
-    this code itself, e.g. to step through it in a debugger.
+    Which code runs (rlkit.algorithms.onpolicy, detail 5): by default (``engine="torch"``)
+    this ``loss`` itself, e.g. to step through it in a debugger; ``engine="numpy"`` (or
+    "auto") opts in to its numpy twin, ``rlkit.engines.numpy.loss.ppo_loss``.
     """
 
     KEYS = (
@@ -75,6 +78,11 @@ class PPO(OnPolicyAlgorithm):
     )
     DEFAULT_CONFIG: dict[str, Any] = defaults(table(OnPolicyAlgorithm.KEYS, KEYS))
 
+    def setup(self) -> None:
+        """``self.clip``: the clip range eps of the current iteration (set at each one)."""
+        super().setup()
+        self.clip = self.clip_param()
+
     def clip_param(self) -> float:
         """The clip range eps now: ``clip_param_schedule`` at timesteps_total, if set."""
         schedule = self.config["clip_param_schedule"]
@@ -85,10 +93,23 @@ class PPO(OnPolicyAlgorithm):
         batch = self.sample(self.steps_per_env)  # onpolicy detail 6
         advantages, targets = batch_gae(batch, self.config["gamma"], self.config["lambda"])  # 1
         lb = self.learner_batch(batch, advantages, targets)
-        self._clip = self.clip_param()
+        self.clip = self.clip_param()  # this iteration's eps, read by loss and its twin
         stats = self.learn(lb, self.config["num_sgd_iter"], self.config["sgd_minibatch_size"])
-        stats["clip_param"] = self._clip
+        stats["clip_param"] = self.clip
         return stats
+
+    def loss_twin(self) -> TwinFn | None:
+        """``ppo_loss`` (rlkit.engines.numpy.loss) for PPO itself; None for a subclass.
+
+        A subclass may change ``loss`` or the forward that feeds it, so it learns through
+        autograd (the torch engine) unless it says otherwise here.
+        """
+        if type(self) is not PPO:
+            return None
+        dist_class = self.policy.dist_class
+        return lambda mb, outputs, values: ppo_loss(
+            mb, outputs, values, self.config, self.clip, dist_class
+        )
 
     def loss(
         self, mb: dict[str, Any], dist: Any, values: torch.Tensor
@@ -112,7 +133,7 @@ class PPO(OnPolicyAlgorithm):
             adv = normalize(adv, mb)  # detail 3
         logp = dist.logp(mb["actions"])
         ratio = torch.exp(logp - mb["action_logp"])
-        clip = self._clip
+        clip = self.clip
         surrogate = torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
         policy_loss = -masked_mean(surrogate, mb)
         vf_err = (values - mb["value_targets"]) ** 2

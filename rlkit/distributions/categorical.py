@@ -15,6 +15,7 @@ from rlkit.distributions.base import (
     _out_of_range,
     _space_error,
 )
+from rlkit.utils.seeding import generator
 
 
 class Categorical(ActionDistribution):
@@ -81,7 +82,8 @@ class Categorical(ActionDistribution):
                 "output NaN logits; the model has diverged (lower lr, set grad_clip, or check "
                 "the inputs for NaN)"
             )
-        return self._record((probs / torch.empty_like(probs).exponential_()).argmax(dim=1))  # [B]
+        q = torch.empty_like(probs).exponential_(generator=generator())  # [B, n] ~ Exp(1)
+        return self._record((probs / q).argmax(dim=1))  # [B]
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B] int64, the argmax action."""

@@ -20,6 +20,7 @@ from rlkit.distributions.base import (
     _float_box,
     _halves,
 )
+from rlkit.utils.seeding import generator, numpy_rng
 
 # A Gaussian's log std is clamped: far below -20 the 1 / std^2 in logp and its gradient head
 # for float32 overflow; above 2 (std 7.4) exploration is noise whatever the action scale.
@@ -32,6 +33,25 @@ SQUASH_MEAN_BOUND = 10.0
 BOUND_EPS = 1e-6
 # Beta concentrations are softplus(x) + 1 with x clamped here: at most ~51, never below 1.
 BETA_INPUT_BOUND = 50.0
+
+
+@torch.no_grad()
+def _normal_sample(dist: Normal) -> torch.Tensor:
+    """``dist.sample()`` drawn from ``rlkit.utils.seeding.generator()``."""
+    return torch.normal(dist.loc, dist.scale, generator=generator())
+
+
+@torch.no_grad()
+def _beta_sample(dist: torch.distributions.Beta) -> torch.Tensor:
+    """A Beta draw [B, A]; inside a trainer's block from its generator (via numpy's Beta).
+
+    torch's gamma sampler takes no generator, so the trainer's generator seeds numpy's.
+    """
+    if generator() is None:
+        return dist.sample()
+    alpha, beta = dist.concentration1, dist.concentration0
+    draw = numpy_rng().beta(alpha.cpu().double().numpy(), beta.cpu().double().numpy())
+    return torch.as_tensor(draw, dtype=alpha.dtype, device=alpha.device)
 
 
 class DiagGaussian(ActionDistribution):
@@ -55,7 +75,7 @@ class DiagGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] (no gradient)."""
-        return self._record(self.dist.sample())
+        return self._record(_normal_sample(self.dist))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean."""
@@ -114,7 +134,7 @@ class SquashedGaussian(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high] (no gradient)."""
-        return self._record(self._squash(self.dist.sample()))
+        return self._record(self._squash(_normal_sample(self.dist)))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the squashed mean."""
@@ -145,7 +165,9 @@ class Beta(ActionDistribution):
     """Independent Beta per action dim, scaled into [low, high].
 
     Concentrations are softplus(x) + 1 of inputs clamped to [-50, 50], so both are >= 1 and
-    the density has one mode inside the interval. deterministic_sample is the mean.
+    the density has one mode inside the interval. deterministic_sample is the mean. As in
+    RLlib, ``.inputs`` holds the concentrations ``[alpha..., beta...]`` ``[B, 2A]``, not the
+    raw model outputs.
 
     Args:
         inputs: [B, 2A], alpha inputs then beta inputs.
@@ -156,7 +178,11 @@ class Beta(ActionDistribution):
     def __init__(self, inputs: Any, model: Any = None, low: Any = 0.0, high: Any = 1.0):
         super().__init__(inputs, model)
         inputs = _as_inputs(inputs, "Beta").clamp(-BETA_INPUT_BOUND, BETA_INPUT_BOUND)
-        alpha, beta = _halves(F.softplus(inputs) + 1.0, "Beta", "alpha, beta")  # [B, A] each
+        concentrations = F.softplus(inputs) + 1.0  # [B, 2A]
+        alpha, beta = _halves(concentrations, "Beta", "alpha, beta")  # [B, A] each
+        # RLlib's TorchBeta keeps the concentrations as .inputs, and code ported from it
+        # reads alpha and beta there.
+        self.inputs = concentrations
         self.low, self.high = _bounds(low, high, alpha, "Beta")
         self.dist = torch.distributions.Beta(alpha, beta)
 
@@ -171,7 +197,7 @@ class Beta(ActionDistribution):
 
     def sample(self) -> torch.Tensor:
         """Returns: [B, A] in [low, high]."""
-        return self._record(self._scale(self.dist.sample()))
+        return self._record(self._scale(_beta_sample(self.dist)))
 
     def deterministic_sample(self) -> torch.Tensor:
         """Returns: [B, A], the mean low + alpha / (alpha + beta) (high - low)."""

@@ -8,11 +8,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlkit.config import suggest
 from rlkit.distributions.base import ActionDistribution, DistSpec
 from rlkit.distributions.categorical import Categorical
 from rlkit.distributions.continuous import Beta, Deterministic, DiagGaussian, SquashedGaussian
 from rlkit.distributions.multi import default_dist
+from rlkit.utils.config import suggest
 
 
 def get_dist_class_for_space(

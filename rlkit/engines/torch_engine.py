@@ -3,18 +3,24 @@
 This is the reference: it runs every model, distribution and algorithm exactly as written,
 so a breakpoint in ``FullyConnectedNetwork.forward``, ``Categorical.logp`` or ``PPO.loss``
 stops here (``config={"engine": "torch"}`` makes it run everywhere). The numpy engine
-(rlkit.engines.numpy_engine) computes the same numbers for the built-in MLP.
+(rlkit.engines.numpy.engine) computes the same numbers for the built-in MLP.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+
+from rlkit.distributions import ActionDistribution
+from rlkit.engines.learner import Learner, torch_step
+from rlkit.models import Model
+from rlkit.spaces import value_leaves
 
 VALUE_CHUNK = 1024  # rows per forward in values(), at most...
 # ...and at most this much float32 model input per forward: 74 rows of 84x84x4 frames. A
@@ -52,6 +58,48 @@ class Actions(NamedTuple):
     state_out: list  # recurrent state, list of [B, ...] tensors ([] for feed-forward)
 
 
+class Acting(NamedTuple):
+    """What an engine needs to act: a policy's model, its distribution class and its lock.
+
+    The lock keeps a forward and the value it caches for ``value_function()`` together when
+    a notebook acts while a thread trains.
+    """
+
+    model: Model
+    dist_class: type[ActionDistribution]
+    lock: threading.RLock
+
+
+def model_input(
+    model: Model,
+    obs: np.ndarray | torch.Tensor,
+    prev_actions: Any = None,
+    prev_rewards: Any = None,
+    is_training: bool = False,
+) -> dict[str, Any]:
+    """The model's input_dict for filtered obs [N, *shape], on the model's device.
+
+    ``obs`` as batches hold them: float32, or uint8 frames, scaled here (``decode_obs``).
+    """
+    d: dict[str, Any] = {"obs": model.decode_obs(obs), "is_training": is_training}
+    device = d["obs"].device  # decode_obs puts obs on the model's device
+    if prev_actions is not None:
+        d["prev_actions"] = torch.as_tensor(prev_actions, device=device)
+    if prev_rewards is not None:
+        d["prev_rewards"] = torch.as_tensor(prev_rewards, dtype=torch.float32, device=device)
+    return d
+
+
+def flatten_actions(actions: Any) -> torch.Tensor:
+    """Sampled actions (tensor or nested) -> the learner layout (rlkit.policy's docstring)."""
+    if isinstance(actions, torch.Tensor):
+        return actions
+    if isinstance(actions, dict):
+        actions = [actions[k] for k in sorted(actions)]
+    leaves = [a.reshape(a.shape[0], -1).float() for a in value_leaves(actions)]
+    return torch.cat(leaves, dim=1)  # [B, F]
+
+
 class TorchEngine:
     """Runs the policy's model and the learner's step through torch.
 
@@ -66,7 +114,7 @@ class TorchEngine:
 
     def actions(
         self,
-        policy: Any,
+        acting: Acting,
         obs: np.ndarray,
         state: list,
         prev: tuple[Any, Any],
@@ -77,7 +125,7 @@ class TorchEngine:
         """Actions for filtered obs, as Policy.compute_actions returns them.
 
         Args:
-            policy: the Policy whose model and distribution run.
+            acting: the policy's model, distribution class and lock.
             obs: [B, *shape] filtered observations.
             state: recurrent state, list of [B, ...] tensors ([] for feed-forward).
             prev: (prev_actions, prev_rewards), each [B, ...] or None.
@@ -85,77 +133,86 @@ class TorchEngine:
             with_value: also compute the values [B].
             choose: ``choose(model_outputs) -> (actions, logp)`` replaces the distribution.
         """
-        with policy.lock, torch.inference_mode():  # a forward and its cached value together
-            input_dict = policy.input_dict(obs, *prev)
+        model = acting.model
+        with acting.lock, torch.inference_mode():  # a forward and its cached value together
+            input_dict = model_input(model, obs, *prev)
             seq_lens = torch.ones(len(obs), dtype=torch.long) if state else None
-            dist_inputs, state_out = policy.model(input_dict, state, seq_lens)
+            dist_inputs, state_out = model(input_dict, state, seq_lens)
             if choose is None:
-                dist = policy.dist_class(dist_inputs, policy.model)
+                dist = acting.dist_class(dist_inputs, model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.logp(actions)
+                logp = dist.logp(_logp_actions(dist, actions))
             else:
                 actions, logp = choose(dist_inputs)
-            values = policy.model.value_function().cpu().numpy() if with_value else None
+            values = model.value_function().cpu().numpy() if with_value else None
             return Actions(
-                policy.flatten_actions(actions).cpu().numpy(),
+                flatten_actions(actions).cpu().numpy(),
                 logp.cpu().numpy(),
                 dist_inputs.cpu().numpy(),
                 values,
                 state_out,
             )
 
-    def act(self, policy: Any, obs: np.ndarray, explore: bool, rng: Callable | None) -> np.ndarray:
+    def act(
+        self, acting: Acting, obs: np.ndarray, explore: bool, rng: Callable | None
+    ) -> np.ndarray:
         """Learner-layout actions [B, ...] of a feed-forward model, nothing else.
 
         Args:
-            policy: the Policy whose model and distribution run.
+            acting: the policy's model, distribution class and lock.
             obs: [B, *shape] filtered observations.
             explore: sample (True) or take the distribution's deterministic action.
             rng: a context manager factory entered around the sampling (a trainer's stream).
         """
         own_rng = rng() if rng is not None else contextlib.nullcontext()
-        with own_rng, policy.lock, torch.inference_mode():
-            dist_inputs, _ = policy.model(policy.input_dict(obs), [], None)
-            dist = policy.dist_class(dist_inputs, policy.model)
+        model = acting.model
+        with own_rng, acting.lock, torch.inference_mode():
+            dist_inputs, _ = model(model_input(model, obs), [], None)
+            dist = acting.dist_class(dist_inputs, model)
             actions = dist.sample() if explore else dist.deterministic_sample()
-            return policy.flatten_actions(actions).cpu().numpy()
+            return flatten_actions(actions).cpu().numpy()
 
-    def values(self, policy: Any, obs: np.ndarray, prev: tuple[Any, Any]) -> np.ndarray:
+    def values(self, acting: Acting, obs: np.ndarray, prev: tuple[Any, Any]) -> np.ndarray:
         """Values [N] float32 of a feed-forward model, in chunks (VALUE_CHUNK, _BYTES).
 
         Args:
-            policy: the Policy whose model runs.
+            acting: the policy's model, distribution class and lock.
             obs: [N, *shape] filtered observations.
             prev: (prev_actions, prev_rewards), each [N, ...] or None.
         """
         out = []
         row_bytes = 4 * int(np.prod(obs.shape[1:], dtype=np.int64))
         size = max(1, min(VALUE_CHUNK, VALUE_CHUNK_BYTES // max(row_bytes, 1)))
-        with policy.lock, torch.inference_mode():
+        model = acting.model
+        with acting.lock, torch.inference_mode():
             for start in range(0, len(obs), size):
                 rows = slice(start, start + size)
                 chunk = [None if x is None else x[rows] for x in prev]
-                policy.model(policy.input_dict(obs[rows], *chunk), [], None)
-                out.append(policy.model.value_function().cpu().numpy())
+                model(model_input(model, obs[rows], *chunk), [], None)
+                out.append(model.value_function().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
-    def step(self, algo: Any, mb: dict[str, Any]) -> dict[str, float]:
-        """One gradient step of ``algo`` on minibatch ``mb``: forward, loss, optimise.
+    def step(self, learner: Learner, mb: dict[str, Any]) -> dict[str, Any]:
+        """One gradient step on minibatch ``mb``: ``learner.loss`` as written, then optimise.
 
         Returns the loss's statistics and "total_loss" (the loss that was optimised).
         """
-        # Imported here: rlkit.algorithms (above the engines) imports the whole package.
-        from rlkit.algorithms.learner import optimise
-
-        dist, values, loss_inputs = algo.forward(mb)
-        total, stats = algo.loss(mb, dist, values)
-        params = [p for p in algo.model.parameters() if p.requires_grad]
-        stats["total_loss"] = optimise(
-            algo.model, algo.optimizer, total, loss_inputs, algo.config["grad_clip"], params
-        )
-        return stats
+        return torch_step(learner, mb)
 
     @contextlib.contextmanager
-    def pinned(self, policy: Any):
+    def pinned(self, model: Model):
         """A rollout: nothing to fix in place for torch."""
         yield
+
+
+def _logp_actions(dist: Any, actions: Any) -> Any:
+    """Actions as ``dist.logp`` takes them, RLlib's way.
+
+    A custom distribution over a Tuple / Dict space gets the flattened ``[B, n]`` tensor;
+    MultiActionDistribution the nested actions.
+    """
+    from rlkit.distributions import MultiActionDistribution
+
+    if isinstance(actions, torch.Tensor) or isinstance(dist, MultiActionDistribution):
+        return actions
+    return flatten_actions(actions)

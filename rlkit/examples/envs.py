@@ -27,7 +27,7 @@ from rlkit.envs import register_env
 
 def _config(env_config: dict | None, defaults: dict[str, Any], where: str) -> dict[str, Any]:
     """``env_config`` merged over ``defaults``; an unknown key is an error naming the valid ones."""
-    from rlkit.config import check_keys
+    from rlkit.utils.config import check_keys
 
     env_config = dict(env_config or {})
     check_keys(env_config, defaults, f"{where} env_config")

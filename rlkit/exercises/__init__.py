@@ -10,9 +10,11 @@ Each check runs the student's function on several cases, compares the result wit
 expected answers (numbers in ``expected.json``: the package holds no answer key) and says what
 differs -- type, shape, dtype, a value or, where gradients must flow, a gradient -- and where,
 with a hint when the answer matches a common mistake. The verdict's ``score`` (passed cases /
-cases) and ``points(max_points)`` are what a grader such as nbgrader collects. The exercise
-notebooks are in ``notebooks/exercises/``; solutions for teachers are in ``solutions/`` at the
-top of the repository (not installed with the package).
+cases) is feedback for self-study, not a grade: a wrong formula can be right on some cases.
+Grades come from ``rlkit.grading`` (``python -m rlkit grading build``: nbgrader or Otter
+releases whose hidden cases are all or nothing per check). The exercise notebooks are in
+``notebooks/exercises/``; solutions for teachers are in ``solutions/`` at the top of the
+repository (not installed with the package).
 
 | exercise | the student writes | part of rlkit it mirrors |
 |---|---|---|

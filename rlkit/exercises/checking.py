@@ -5,7 +5,8 @@ expected answer (``expected.json``, written by ``solutions/make_expected.py``; t
 holds no answer key, only numbers). For the first case that differs, the verdict says what
 differs -- the type, the shape, the dtype, a value or a gradient -- and where (which case,
 which output, which index), then adds a hint when the wrong answer matches a mistake students
-often make. The verdict also carries a score, passed cases / cases, for a grader.
+often make. The verdict also carries a score, passed cases / cases, as feedback (grades come
+from the hidden, all-or-nothing cases of ``rlkit.grading``).
 
 Where the exercise says gradients must flow (``Exercise.grad_args``), the check makes those
 inputs require grad, backpropagates ``result.sum()`` (or ``Exercise.grad_of``) and compares the
@@ -28,8 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.exercises.compare import describe_difference, describe_inputs
+from rlkit.exercises.compare import describe_difference, describe_inputs, describe_nan_gradient
+from rlkit.exercises.limits import CaseTimeout, time_limit
 from rlkit.exercises.stored import expected_for
+
+# A case is a few small arrays: seconds beyond this are an endless loop, not a slow answer.
+CASE_SECONDS = 20.0
+TIMED_OUT = "stopped after"
 
 
 @dataclass
@@ -123,7 +129,7 @@ class Verdict:
         return self.passed_cases / self.total_cases if self.total_cases else 0.0
 
     def points(self, max_points: float) -> float:
-        """The score scaled to ``max_points``: end an nbgrader test cell with this number."""
+        """The practice score scaled to ``max_points`` (feedback; grades: rlkit.grading)."""
         return round(self.score * max_points, 4)
 
     def __bool__(self) -> bool:
@@ -168,11 +174,13 @@ def _judge(exercise: Exercise, student_fn: Any) -> Verdict:
     first: tuple[int, Case, str] | None = None
     passed = 0
     for number, (case, answer) in enumerate(zip(exercise.cases, stored), start=1):
-        problem = _run_case(exercise, student_fn, case, answer)
+        problem = run_case(exercise, student_fn, case, answer)
         if problem is None:
             passed += 1
         elif first is None:
             first = (number, case, problem)
+        if problem is not None and problem.startswith(TIMED_OUT):
+            break  # the later cases would loop as long: they count as failed
     if first is None:
         message = (
             f"✓ {name}: all {total} cases match the expected answers (types, shapes, dtypes, "
@@ -222,10 +230,32 @@ def gradients(exercise: Exercise, inputs: dict[str, Any], result: Any) -> list |
     return list(torch.autograd.grad(total, leaves, allow_unused=True))
 
 
-def _run_case(exercise: Exercise, student_fn: Callable, case: Case, answer: dict) -> str | None:
-    """Return what went wrong on this case, or None when the student's answer matches."""
+def run_case(
+    exercise: Exercise,
+    student_fn: Callable,
+    case: Case,
+    answer: dict,
+    seconds: float | None = CASE_SECONDS,
+) -> str | None:
+    """What went wrong on this case, or None when the student's answer matches.
+
+    Args:
+        exercise: the exercise (layout, mistakes, gradients).
+        student_fn: the student's function.
+        case: the inputs.
+        answer: ``{"result", "grads"}``, the expected answer.
+        seconds: the call's time limit; a longer call is stopped and the message starts
+            with ``TIMED_OUT``.
+    """
     try:
-        got, inputs = call_on_case(exercise, student_fn, case)
+        with time_limit(seconds):
+            got, inputs = call_on_case(exercise, student_fn, case)
+    except CaseTimeout:
+        return (
+            f"{TIMED_OUT} {seconds:g} s: your {exercise.name} did not return (an endless "
+            f"loop? a while loop whose condition never changes, or a counter that is never "
+            f"increased)"
+        )
     except NotImplementedError:
         return (
             f"your {exercise.name} raised NotImplementedError: it is still the stub. Write "
@@ -247,11 +277,13 @@ def _run_case(exercise: Exercise, student_fn: Callable, case: Case, answer: dict
         problem = exercise.compare(got, expected, case)
     else:
         problem = describe_difference(got, expected, "the result", exercise)
-    if problem is None and exercise.grad_args:
-        problem = _gradient_problem(exercise, inputs, got, answer["grads"])
-    if problem is None:
-        return None
-    return problem + _hint(exercise, case, got, expected)
+    if problem is not None:
+        return problem + _hint(exercise, case, got, expected)
+    if exercise.grad_args:
+        # The values matched, so a hint recognised by value would name a mistake not made
+        # (on this case a wrong formula can give the right numbers): the gradient's own words.
+        return _gradient_problem(exercise, inputs, got, answer["grads"])
+    return None
 
 
 def _gradient_problem(exercise: Exercise, inputs: dict, got: Any, expected: list) -> str | None:
@@ -276,6 +308,9 @@ def _gradient_problem(exercise: Exercise, inputs: dict, got: Any, expected: list
                     f"{what} is missing: part of your computation is cut off from autograd "
                     f"(a .detach(), torch.no_grad() or a new tensor made from its numbers)."
                 )
+        nan = describe_nan_gradient(grad, want, what)
+        if nan is not None:
+            return nan
         problem = describe_difference(grad, want, what, Exercise(exercise.name, ()))
         if problem is not None:
             return problem + " (the values match, so part of the computation is detached?)"

@@ -55,10 +55,17 @@ def describe_difference(got: Any, expected: Any, what: str, exercise: Any) -> st
                 f"type differs: {what} should be a numpy array, you returned a torch.Tensor; "
                 f"use numpy here (or return tensor.numpy())"
             )
-        if isinstance(got, (list, tuple)):
-            got = np.asarray(got)
         if not isinstance(got, np.ndarray):
-            return f"type differs: {what} should be a numpy array, you returned {_type_name(got)}"
+            extra = ""
+            if isinstance(got, (list, tuple)):
+                extra = (
+                    f"; a {type(got).__name__} has no dtype or shape: build the result with "
+                    f"np.array(..., dtype=np.{expected.dtype}) or fill an np.zeros array"
+                )
+            return (
+                f"type differs: {what} should be a numpy array, you returned "
+                f"{_type_name(got)}{extra}"
+            )
         return _array_difference(got, expected, what, exercise, "")
     return _scalar_difference(got, expected, what)
 
@@ -177,3 +184,19 @@ def _short(value: Any) -> str:
     if callable(value):
         return getattr(value, "__name__", type(value).__name__)
     return repr(value)
+
+
+def describe_nan_gradient(grad: torch.Tensor, want: Any, what: str) -> str | None:
+    """Name a NaN gradient as such: the values can be finite (nan_to_num, where) while it is not."""
+    grad = grad.detach()
+    want = torch.as_tensor(want)
+    bad = torch.isnan(grad) & ~torch.isnan(want)
+    if not bool(bad.any()):
+        return None
+    index = [int(i) for i in torch.nonzero(bad)[0]]
+    return (
+        f"{what} is NaN at index {index} ({int(bad.sum())} of {bad.numel()} entries), though "
+        f"the values are right: a NaN or inf inside the computation (0 * log 0, log of a "
+        f"masked probability) poisons the gradient even when nan_to_num or torch.where hides "
+        f"it in the result. Compute with finite numbers throughout (torch.log_softmax)."
+    )

@@ -10,20 +10,37 @@ is left as it is and reported with its line number.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from rlkit.migrate.nodes import (
+    DropUnusedRay,
+    RayUses,
+    advice,
+    config_assignment,
+    dict_key,
+    dotted,
+    is_gym,
+    is_ray_lifecycle,
+    to_expr,
+    unported_line,
+    without_ray_lifecycle,
+)
 from rlkit.migrate.table import (
+    BUILDER_METHODS,
     CONFIG_VALUES,
     METHODS,
+    REMOVABLE_KEYS,
     RLLIB_CONFIG_KEYS,
     TUNE_NOTE,
     VALUES,
     lookup,
 )
 
+STAND_IN = "kept as a stand-in: using it raises rlkit's RLlibNameError"
 # A dict literal with one of these keys is taken for a trainer config and its keys checked.
 CONFIG_MARKERS = {"model", "env_config", "lr", "framework", "num_workers", "gamma", "num_gpus"}
 
@@ -47,31 +64,15 @@ class Report:
         return "\n".join(lines)
 
 
-def dotted(node: cst.BaseExpression | None) -> str:
-    """``a.b.c`` of a Name / Attribute node ("" for anything else)."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = dotted(node.value)
-        return f"{head}.{node.attr.value}" if head else ""
-    return ""
-
-
-def to_expr(path: str) -> cst.BaseExpression:
-    """``"a.b.c"`` -> the Attribute node for it."""
-    expr: cst.BaseExpression = cst.Name(path.split(".")[0])
-    for part in path.split(".")[1:]:
-        expr = cst.Attribute(value=expr, attr=cst.Name(part))
-    return expr
-
-
 def known_config_keys() -> tuple[set[str], set[str]]:
     """(trainer config keys rlkit takes, model config keys)."""
     from rlkit.algorithms import ALGORITHMS
+    from rlkit.algorithms.algorithm_config import RENAMES
     from rlkit.algorithms.base import full_default_config
-    from rlkit.config import MODEL_DEFAULTS
+    from rlkit.algorithms.config.rllib_keys import ALIASES, FIXED
+    from rlkit.utils.config import MODEL_DEFAULTS
 
-    keys = set(RLLIB_CONFIG_KEYS)
+    keys = set(RLLIB_CONFIG_KEYS) | set(ALIASES) | set(FIXED) | set(RENAMES)
     for algorithm in ALGORITHMS.values():
         keys |= set(full_default_config(algorithm))
     return keys, set(MODEL_DEFAULTS)
@@ -86,6 +87,7 @@ class Migrator(cst.CSTTransformer):
         super().__init__()
         self.table = lookup()
         self.renames: dict[str, str] = {}
+        self.imported_unported = False
         self.report = Report()
         self.config_keys, self.model_keys = known_config_keys()
 
@@ -100,42 +102,51 @@ class Migrator(cst.CSTTransformer):
 
     # -- imports ------------------------------------------------------------------------------
     def leave_SimpleStatementLine(self, original, updated):
-        """Rewrite ray imports; drop ray.init() / ray.shutdown()."""
+        """Rewrite ray imports; drop ray.init() / ray.shutdown() and removable config keys."""
         if len(updated.body) != 1:
             return updated
         stmt, orig = updated.body[0], original.body[0]
+        key = config_assignment(stmt) if isinstance(stmt, cst.Assign) else None
+        if key in REMOVABLE_KEYS:
+            self._did(orig, f"removed config['{key}'] = ... ({REMOVABLE_KEYS[key]})")
+            return cst.RemoveFromParent()
         if isinstance(stmt, cst.ImportFrom):
             return self._import_from(orig, stmt, updated)
         if isinstance(stmt, cst.Import):
             return self._import(orig, stmt, updated)
-        if _is_ray_lifecycle(updated):
+        if is_ray_lifecycle(updated):
             self._did(orig, f"removed {dotted(stmt.value.func)}()")
         return updated
 
     def leave_Module(self, original, updated):
         """Drop ``ray.init()`` / ``ray.shutdown()``, keeping the blank lines around them."""
-        return updated.with_changes(body=_without_ray_lifecycle(updated.body))
+        return updated.with_changes(body=without_ray_lifecycle(updated.body))
 
     def leave_IndentedBlock(self, original, updated):
         """The same inside functions and blocks (an emptied block gets ``pass``)."""
-        body = _without_ray_lifecycle(updated.body)
+        body = without_ray_lifecycle(updated.body)
         return updated.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
 
     def _import_from(self, orig, stmt: cst.ImportFrom, line):
         module = dotted(stmt.module)
+        if not stmt.relative and is_gym(module):
+            new_module = "gymnasium" + module[len("gym") :]
+            self._did(orig, f"from {module} import -> from {new_module} import")
+            return line.with_changes(body=[stmt.with_changes(module=to_expr(new_module))])
         if stmt.relative or not (module == "ray" or module.startswith("ray.")):
             return line
         if isinstance(stmt.names, cst.ImportStar):
             self._left(orig, f"from {module} import *: import the names you use")
             return line
         groups: dict[str, list[cst.ImportAlias]] = {}
-        kept: list[cst.ImportAlias] = []
+        kept: list[cst.SimpleStatementLine] = []
         for alias in stmt.names:
             name = dotted(alias.name)
             new, note = self.table.get(f"{module}.{name}", (None, "no rlkit counterpart"))
             if new is None:
-                self._left(orig, f"{module}.{name}: {note}")
-                kept.append(alias.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+                self._left(orig, f"{module}.{name}: {note} ({STAND_IN})")
+                bound = alias.asname.name.value if alias.asname else name
+                kept.append(unported_line(bound, f"{module}.{name}", note, self._line(orig)))
                 continue
             new_module, new_name = new.rsplit(".", 1)
             if alias.asname is None and new_name != name:
@@ -149,23 +160,48 @@ class Migrator(cst.CSTTransformer):
             for m, names in groups.items()
         ]
         if kept:
-            lines.append(line.with_changes(body=[stmt.with_changes(names=kept)]))
+            kept = [*self._unported_import(), *kept]
+            kept[0] = kept[0].with_changes(leading_lines=line.leading_lines if not lines else [])
+            lines += kept
         return cst.FlattenSentinel(lines) if lines else cst.RemoveFromParent()
 
     def _import(self, orig, stmt: cst.Import, line):
-        names = []
+        names, stand_ins = [], []
         for alias in stmt.names:
             path = dotted(alias.name)
             new, note = self.table.get(path, (None, ""))
+            if is_gym(path):
+                bound = alias.asname.name if alias.asname else cst.Name(path.split(".")[0])
+                names.append(cst.ImportAlias(to_expr("gymnasium"), asname=cst.AsName(bound)))
+                self._did(orig, f"import {path} -> import gymnasium as {bound.value}")
+                continue
             if new and alias.asname is not None:
                 names.append(alias.with_changes(name=to_expr(new)))
                 self._did(orig, f"import {path} -> import {new}")
                 continue
             if path.startswith("ray.") or (new is None and note):
                 hint = note or "no rlkit counterpart"
+                if alias.asname is not None:
+                    self._left(
+                        orig, f"import {path}: {hint} ({STAND_IN})"
+                    )  # `import ray.x as m`: m becomes a stand-in
+                    bound = alias.asname.name.value
+                    stand_ins.append(unported_line(bound, path, hint, self._line(orig)))
+                    continue
                 self._left(orig, f"import {path}: {hint}; use 'from rlkit... import' names")
             names.append(alias)
-        return line.with_changes(body=[stmt.with_changes(names=names)])
+        names = [n.with_changes(comma=cst.MaybeSentinel.DEFAULT) for n in names]
+        lines = [line.with_changes(body=[stmt.with_changes(names=names)])] if names else []
+        if stand_ins:
+            lines += [*self._unported_import(), *stand_ins]
+        return cst.FlattenSentinel(lines) if lines else cst.RemoveFromParent()
+
+    def _unported_import(self) -> list[cst.SimpleStatementLine]:
+        """The import of ``unported``, the first time a stand-in needs it."""
+        if self.imported_unported:
+            return []
+        self.imported_unported = True
+        return [cst.parse_statement("from rlkit.migrate.compat import unported\n")]
 
     # -- names, methods, values ---------------------------------------------------------------
     def leave_Name(self, original, updated):
@@ -174,8 +210,10 @@ class Migrator(cst.CSTTransformer):
         return updated.with_changes(value=new) if new else updated
 
     def leave_Call(self, original, updated):
-        """Rename RLlib methods; report Tune calls."""
+        """Rename RLlib methods; check builder calls' keys; report Tune calls."""
         func = updated.func
+        if isinstance(func, cst.Attribute) and func.attr.value in BUILDER_METHODS:
+            return self._builder_call(original, updated)
         if isinstance(func, cst.Attribute) and func.attr.value in METHODS:
             new = METHODS[func.attr.value]
             self._did(original, f".{func.attr.value}() -> .{new}()")
@@ -193,24 +231,49 @@ class Migrator(cst.CSTTransformer):
             return updated.with_changes(value=f"{quote}{VALUES[value]}{quote}")
         return updated
 
+    def _builder_call(self, original, updated):
+        """``.training(lr=..., log_level=...)``: drop REMOVABLE_KEYS, report unknown keys."""
+        kept = []
+        for orig, arg in zip(original.args, updated.args):
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name in REMOVABLE_KEYS:
+                self._did(orig, f"removed {name}=... ({REMOVABLE_KEYS[name]})")
+                continue
+            if name is not None and name not in self.config_keys and name != "env":
+                self._left(orig, f"config key '{name}': {advice(name)}")
+            kept.append(arg)
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=kept)
+
     # -- config dicts -------------------------------------------------------------------------
     def leave_Dict(self, original, updated):
         """Check a trainer config literal's keys; update framework values."""
-        keys = {_key(e): e for e in updated.elements if _key(e) is not None}
+        keys = {dict_key(e): e for e in updated.elements if dict_key(e) is not None}
         if not (CONFIG_MARKERS & set(keys)):
             return updated
-        for key in keys:
-            if key not in self.config_keys:
-                self._left(original, f"config key '{key}': rlkit does not take it (see the guide)")
+        elements = []
+        for element in updated.elements:
+            key = dict_key(element)
+            if key in REMOVABLE_KEYS:
+                self._did(original, f"removed config key '{key}' ({REMOVABLE_KEYS[key]})")
+                continue
+            if key is not None and key not in self.config_keys:
+                self._left(original, f"config key '{key}': {advice(key)}")
+            elements.append(element)
+        if elements and len(elements) < len(updated.elements):
+            last = elements[-1]
+            elements[-1] = last.with_changes(comma=updated.elements[-1].comma)
+        updated = updated.with_changes(elements=elements)
         model = keys.get("model")
         if model is not None and isinstance(model.value, cst.Dict):
-            for key in filter(None, map(_key, model.value.elements)):
+            for key in filter(None, map(dict_key, model.value.elements)):
                 if key not in self.model_keys:
                     self._left(original, f"model config key '{key}': rlkit does not take it")
         return updated.with_changes(elements=[self._config_value(e) for e in updated.elements])
 
     def _config_value(self, element):
-        key = _key(element)
+        key = dict_key(element)
         value = getattr(element, "value", None)
         if key in CONFIG_VALUES and isinstance(value, cst.SimpleString):
             new = CONFIG_VALUES[key].get(value.evaluated_value)
@@ -221,89 +284,23 @@ class Migrator(cst.CSTTransformer):
 
     def leave_Assign(self, original, updated):
         """Check ``config["key"] = ...`` assignments' keys."""
-        for target in updated.targets:
-            t = target.target
-            if isinstance(t, cst.Subscript) and dotted(t.value) == "config":
-                key = _subscript_key(t)
-                if key is not None and key not in self.config_keys:
-                    self._left(original, f"config key '{key}': rlkit does not take it")
+        key = config_assignment(updated)
+        if key is not None and key not in self.config_keys and key not in REMOVABLE_KEYS:
+            self._left(original, f"config key '{key}': {advice(key)}")
         return updated
-
-
-def _is_ray_lifecycle(line: cst.CSTNode) -> bool:
-    """True for a line that is just ``ray.init(...)`` or ``ray.shutdown()``."""
-    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
-        return False
-    stmt = line.body[0]
-    return isinstance(stmt, cst.Expr) and dotted(getattr(stmt.value, "func", None)) in (
-        "ray.init",
-        "ray.shutdown",
-    )
-
-
-def _without_ray_lifecycle(body) -> list:
-    """Return ``body`` less its ray.init / ray.shutdown lines.
-
-    Their leading blank lines and comments move to the next statement, so the layout stays.
-    """
-    out, carried = [], []
-    for line in body:
-        if _is_ray_lifecycle(line):
-            carried += list(line.leading_lines)
-            continue
-        if carried and hasattr(line, "leading_lines"):
-            line = line.with_changes(leading_lines=[*carried, *line.leading_lines])
-            carried = []
-        out.append(line)
-    return out
-
-
-def _key(element) -> str | None:
-    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-        value = element.key.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _subscript_key(node: cst.Subscript) -> str | None:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        value = node.slice[0].slice.value
-        if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-            return value.evaluated_value
-    return None
-
-
-class _DropUnusedRay(cst.CSTTransformer):
-    """Remove ``import ray`` when nothing else in the module says ``ray``."""
-
-    def __init__(self, used: bool) -> None:
-        super().__init__()
-        self.used = used
-
-    def leave_SimpleStatementLine(self, original, updated):
-        stmt = updated.body[0] if len(updated.body) == 1 else None
-        if (
-            not self.used
-            and isinstance(stmt, cst.Import)
-            and [dotted(a.name) for a in stmt.names] == ["ray"]
-        ):
-            return cst.RemoveFromParent()
-        return updated
-
-
-class _RayUses(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.count += node.value == "ray"
 
 
 def migrate_source(source: str) -> tuple[str, Report]:
-    """Rewrite one script's source; returns (new source, report)."""
+    """Rewrite one script's source; returns (new source, report).
+
+    Raises:
+        SyntaxError: the source does not parse (``lineno``, ``offset`` and one-line ``msg``).
+    """
     migrator = Migrator()
-    module = MetadataWrapper(cst.parse_module(source)).visit(migrator)
-    uses = _RayUses()
+    ast.parse(source)  # a SyntaxError with Python's own one-line message and position
+    tree = cst.parse_module(source)
+    module = MetadataWrapper(tree).visit(migrator)
+    uses = RayUses()
     module.visit(uses)
     imports = sum(
         1
@@ -312,5 +309,5 @@ def migrate_source(source: str) -> tuple[str, Report]:
         and isinstance(line.body[0], cst.Import)
         and [dotted(a.name) for a in line.body[0].names] == ["ray"]
     )
-    module = module.visit(_DropUnusedRay(used=uses.count > imports))
+    module = module.visit(DropUnusedRay(used=uses.count > imports))
     return module.code, migrator.report

@@ -2,11 +2,13 @@
 
 ``Model`` and ``RecurrentModel`` are the base classes for custom models; the built-ins are
 ``FullyConnectedNetwork`` (flat observations), ``VisionNetwork`` (images) and
-``LSTMWrapper`` (``use_lstm``). ``sequences`` cuts rollouts into padded sequences for
+``LSTMWrapper`` (``use_lstm``); ``ComplexInputNetwork`` (RLlib's, for Dict/Tuple
+observations with images). ``sequences`` cuts rollouts into padded sequences for
 recurrent models.
 """
 
 from rlkit.models.base import Model, RecurrentModel
+from rlkit.models.complex_input import ComplexInputNetwork
 from rlkit.models.fcnet import FullyConnectedNetwork, get_activation
 from rlkit.models.lstm import LSTMWrapper
 from rlkit.models.sequences import (
@@ -28,6 +30,7 @@ __all__ = [
     "RecurrentModel",
     "FullyConnectedNetwork",
     "VisionNetwork",
+    "ComplexInputNetwork",
     "LSTMWrapper",
     "get_activation",
     "get_filter_config",

@@ -29,9 +29,9 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from rlkit.config import merge_model_config
 from rlkit.models.sequences import add_time_dimension
 from rlkit.spaces import value_leaves
+from rlkit.utils.config import merge_model_config
 
 InputDict = dict[str, Any]  # "obs", "obs_flat", "prev_actions", "prev_rewards", "is_training"
 State = list[torch.Tensor]  # recurrent state, each [B, ...]; [] for a feed-forward model
@@ -172,7 +172,6 @@ class Model(nn.Module):
         # deepcopy (a DQN target network) and pickle refuse them, and a copy has not run that
         # forward anyway. Dropping them makes value_function() ask for a new forward.
         state = dict(super().__getstate__())
-        state.pop("_numpy_mlp", None)  # views of *these* parameters: a copy builds its own
         for key, value in state.items():
             if isinstance(value, torch.Tensor) and not value.is_leaf:
                 state[key] = None
@@ -216,9 +215,8 @@ class Model(nn.Module):
         return super()._load_from_state_dict(*args, **kwargs)
 
     def _forget_parameters(self) -> None:
-        # What was derived from the parameter tensors: the device, the numpy engine's views.
+        # What was derived from the parameter tensors: the device.
         self.__dict__.pop("_device_cache", None)
-        self.__dict__.pop("_numpy_mlp", None)
 
     def _complete_input_dict(self, input_dict) -> dict[str, Any]:
         # A shallow copy: the caller's dict is never changed (any mapping is accepted).

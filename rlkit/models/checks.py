@@ -103,3 +103,28 @@ def check_model(
             f"{label} returned state shapes {got} but get_initial_state() implies {expected} "
             f"(with the batch dimension first); forward must return the state in the same layout"
         )
+
+
+def forward_hook_site(model: torch.nn.Module) -> str | None:
+    """Where a forward (pre-)hook would see ``model``'s forward, in words; None when nowhere.
+
+    A hook must see every forward, so code that runs a model's maths another way (the numpy
+    engine) asks this first. torch keeps hooks in private dicts: this is the one place in
+    rlkit that reads them (with ``has_forward_hooks``).
+    """
+    if has_forward_hooks([]):
+        return "a global forward hook is registered"
+    for name, mod in model.named_modules():
+        if has_forward_hooks([mod]):
+            where = f"module '{name}'" if name else "the model"
+            return f"a forward hook is registered on {where}"
+    return None
+
+
+def has_forward_hooks(modules: list[torch.nn.Module]) -> bool:
+    """True when a global forward hook, or one on any of ``modules``, is registered."""
+    from torch.nn.modules import module as m
+
+    if m._global_forward_hooks or m._global_forward_pre_hooks:
+        return True
+    return any(mod._forward_hooks or mod._forward_pre_hooks for mod in modules)

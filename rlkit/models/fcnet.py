@@ -13,12 +13,15 @@ layer normc(1.0); biases start at zero.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from rlkit.models.base import Model
+from rlkit.utils.seeding import generator, reset_parameters_
 
 _ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -43,7 +46,7 @@ def get_activation(name: str | None) -> nn.Module:
 @torch.no_grad()
 def normc_(weight: torch.Tensor, std: float = 1.0) -> torch.Tensor:
     """Fill ``weight`` ``[out, *in]`` in place: Gaussian rows rescaled to norm ``std`` each."""
-    weight.normal_(0.0, 1.0)
+    weight.normal_(0.0, 1.0, generator=generator())
     rows = weight.view(weight.shape[0], -1)  # [out, *in] -> [out, in_total]
     rows.mul_(std / rows.norm(dim=1, keepdim=True))
     return weight
@@ -51,7 +54,8 @@ def normc_(weight: torch.Tensor, std: float = 1.0) -> torch.Tensor:
 
 def linear(in_size: int, out_size: int, std: float = 1.0) -> nn.Linear:
     """An ``nn.Linear`` with normc(std) weights and zero bias."""
-    layer = nn.Linear(in_size, out_size)
+    # torch's default init, then normc, all from the trainer's generator (rlkit.utils.seeding)
+    layer = reset_parameters_(skip_init(nn.Linear, in_size, out_size))
     normc_(layer.weight, std)
     nn.init.zeros_(layer.bias)
     return layer
@@ -144,6 +148,15 @@ def hidden_plan(model_config: dict) -> tuple[list[int], list[str]]:
     return hiddens + post, activations
 
 
+class MLPLayers(NamedTuple):
+    """A FullyConnectedNetwork's parts, for code that runs them another way (numpy engine)."""
+
+    hidden: nn.Sequential  # the policy tower: Linear, activation, Linear, activation, ...
+    logits: nn.Linear | None  # the output layer; None: the tower's last layer is the output
+    value_tower: nn.Sequential | None  # its own tower; None: the head reads the policy features
+    value_head: nn.Linear | None  # [D] -> 1; None for a feature extractor (no value)
+
+
 class FullyConnectedNetwork(Model):
     """A multilayer perceptron over ``obs_flat`` (RLlib's ``FullyConnectedNetwork``).
 
@@ -208,6 +221,10 @@ class FullyConnectedNetwork(Model):
         features = self._hidden(obs)  # [B, H]
         self._value_input = obs if self._value_tower is not None else features
         return policy_outputs(features, self._logits, self.log_std), state
+
+    def layers(self) -> MLPLayers:
+        """The network's parts: hidden tower, output layer, value tower and value head."""
+        return MLPLayers(self._hidden, self._logits, self._value_tower, self._value_head)
 
     def value_function(self) -> torch.Tensor:
         """Return ``[B]`` values for the observations of the last forward call."""

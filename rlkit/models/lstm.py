@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rlkit.models.base import Model
 from rlkit.models.fcnet import linear, num_mean_outputs, policy_outputs, value_outputs
 from rlkit.models.sequences import add_time_dimension
+from rlkit.utils.seeding import reset_parameters_
 
 
 def prev_action_width(action_space) -> int:
@@ -71,7 +72,8 @@ class LSTMWrapper(Model):
         self.use_prev_reward = cfg["lstm_use_prev_reward"]
         action_width = prev_action_width(action_space) if self.use_prev_action else 0
         in_size = inner.num_outputs + action_width + int(self.use_prev_reward)
-        self.lstm = nn.LSTM(in_size, self.cell_size, batch_first=True)
+        # nn.LSTM takes no skip_init: its own init (global generator) is drawn again from ours
+        self.lstm = reset_parameters_(nn.LSTM(in_size, self.cell_size, batch_first=True))
         num_means = num_mean_outputs(num_outputs, cfg, f"model '{name}'")
         self._logits = linear(self.cell_size, num_means, 0.01) if num_means else None
         free_log_std = bool(num_means) and cfg["free_log_std"]

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlkit.utils.seeding import generator
+
 ArrayLike = np.ndarray | torch.Tensor
 
 
@@ -96,8 +98,9 @@ def chop_into_sequences(
     shuffle: bool = False,
     seq_lens: Any = None,
     states_already_reduced_to_init: bool = False,
+    handle_nested_data: bool = False,
     _extra_padding: int = 0,
-) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+) -> tuple[list[Any], list[Any], np.ndarray]:
     """RLlib's ``chop_into_sequences``: cut, zero-pad and take each sequence's initial state.
 
     A sequence ends where the episode, the agent or the rollout fragment changes, or after
@@ -115,10 +118,14 @@ def chop_into_sequences(
         agent_indices: ``[N]`` agent index of each row (None: all rows count as one agent).
         dynamic_max: pad to ``T = max(seq_lens) + _extra_padding`` (True) or to
             ``T = max_seq_len`` (False).
-        shuffle: put the sequences in a random order (numpy's global generator).
+        shuffle: put the sequences in a random order (from ``rlkit.utils.seeding.generator()``: the
+            trainer's generator inside its block, else torch's global one).
         seq_lens: ``[B]`` lengths to use instead of computing them.
         states_already_reduced_to_init: ``state_columns`` already hold one initial state
             per sequence, ``[B, ...]``; they are returned as they are.
+        handle_nested_data: a column may be a dict or tuple of ``[N, ...]`` arrays (a Dict
+            observation): each leaf is padded (or its initial state taken) and the column
+            comes back with its structure.
 
     Returns:
         (padded feature columns, each ``[B*T, ...]`` zero-padded; initial states, each
@@ -145,21 +152,61 @@ def chop_into_sequences(
         seq_lens = sequence_lengths(pair.reshape(-1), max_seq_len, unroll_ids=unrolls)
     seq_lens = np.asarray(seq_lens, dtype=np.int32)
     T = int(seq_lens.max()) + _extra_padding if dynamic_max else int(max_seq_len)
-    columns = {str(i): np.asarray(c) for i, c in enumerate(feature_columns)}
-    padded = pad_batch(columns, seq_lens, T)
-    f_pad = [padded[str(i)] for i in range(len(feature_columns))]
+    nested = _nested if handle_nested_data else _flat
+    f_leaves, f_rebuild = nested(feature_columns, "feature_columns")
+    s_leaves, s_rebuild = nested(state_columns, "state_columns")
+    padded = pad_batch({str(i): c for i, c in enumerate(f_leaves)}, seq_lens, T)
+    f_pad = [padded[str(i)] for i in range(len(f_leaves))]
     if states_already_reduced_to_init:
-        s_init = [np.asarray(s) for s in state_columns]
+        s_init = list(s_leaves)
     else:
         first_rows = np.cumsum(seq_lens) - seq_lens  # [B] row where each sequence starts
-        s_init = [np.asarray(s)[first_rows] for s in state_columns]
+        s_init = [s[first_rows] for s in s_leaves]
     if shuffle:
-        order = np.random.permutation(len(seq_lens))
+        order = torch.randperm(len(seq_lens), generator=generator()).numpy()
         rows = (order[:, None] * T + np.arange(T)[None, :]).reshape(-1)  # [B*T]
         f_pad = [f[rows] for f in f_pad]
         s_init = [s[order] for s in s_init]
         seq_lens = seq_lens[order]
-    return f_pad, s_init, seq_lens
+    return f_rebuild(f_pad), s_rebuild(s_init), seq_lens
+
+
+def _flat(columns: Sequence[Any], what: str) -> tuple[list[np.ndarray], Any]:
+    """Each column as one array (RLlib's default); nested ones need handle_nested_data."""
+    for c in columns:
+        if isinstance(c, (Mapping, tuple)):
+            raise ValueError(
+                f"chop_into_sequences: a {what} entry is a {type(c).__name__} of arrays; pass "
+                f"handle_nested_data=True to pad each of its leaves"
+            )
+    return [np.asarray(c) for c in columns], list
+
+
+def _nested(columns: Sequence[Any], what: str) -> tuple[list[np.ndarray], Any]:
+    """All leaves of all columns (dicts and tuples are structure), and how to rebuild them."""
+    leaves: list[np.ndarray] = []
+
+    def collect(c: Any) -> Any:  # the column with each leaf replaced by its index in leaves
+        if isinstance(c, Mapping):
+            return {k: collect(v) for k, v in c.items()}
+        if isinstance(c, tuple):
+            return tuple(collect(v) for v in c)
+        leaves.append(np.asarray(c))
+        return len(leaves) - 1
+
+    shapes = [collect(c) for c in columns]
+
+    def rebuild(done: list[np.ndarray]) -> list[Any]:
+        def fill(shape: Any) -> Any:
+            if isinstance(shape, dict):
+                return {k: fill(v) for k, v in shape.items()}
+            if isinstance(shape, tuple):
+                return tuple(fill(v) for v in shape)
+            return done[shape]
+
+        return [fill(shape) for shape in shapes]
+
+    return leaves, rebuild
 
 
 def mask(seq_lens: ArrayLike | Sequence[int], max_seq_len: int) -> ArrayLike:
@@ -238,15 +285,25 @@ def pad_batch(
     return padded
 
 
-def add_time_dimension(x: torch.Tensor, seq_lens: ArrayLike | Sequence[int]) -> torch.Tensor:
+def add_time_dimension(
+    x: torch.Tensor,
+    seq_lens: ArrayLike | Sequence[int],
+    *,
+    max_seq_len: int | None = None,
+    framework: str = "torch",
+    time_major: bool = False,
+) -> torch.Tensor:
     """Fold a padded flat batch into sequences: ``[B*T, ...] -> [B, T, ...]``.
 
     Args:
         x: ``[B*T, ...]`` padded rows, laid out as :func:`pad_batch` makes them.
         seq_lens: ``[B]``; only its length ``B`` is used, ``T = N // B``.
+        max_seq_len: RLlib's; ``T`` follows from the rows, so a given value must equal it.
+        framework: RLlib's; "torch" (rlkit is PyTorch only).
+        time_major: return ``[T, B, ...]`` instead (RLlib's option).
 
     Returns:
-        ``[B, T, ...]`` view of ``x``.
+        ``[B, T, ...]`` view of ``x`` (``[T, B, ...]`` with time_major).
 
     Example:
         >>> add_time_dimension(torch.arange(6), [2, 1]).tolist()
@@ -258,4 +315,12 @@ def add_time_dimension(x: torch.Tensor, seq_lens: ArrayLike | Sequence[int]) -> 
             f"add_time_dimension: {N} rows cannot be split into {B} sequences of "
             f"equal padded length; pad the batch with pad_batch first"
         )
-    return x.reshape(B, N // B, *x.shape[1:])  # [B*T, ...] -> [B, T, ...]
+    if framework != "torch":
+        raise ValueError(f"add_time_dimension: framework={framework!r}; rlkit is PyTorch only")
+    if max_seq_len is not None and max_seq_len != N // B:
+        raise ValueError(
+            f"add_time_dimension: {N} rows in {B} sequences are {N // B} steps each, not "
+            f"max_seq_len={max_seq_len}; leave max_seq_len out"
+        )
+    out = x.reshape(B, N // B, *x.shape[1:])  # [B*T, ...] -> [B, T, ...]
+    return out.transpose(0, 1) if time_major else out  # [T, B, ...] when time-major

@@ -25,6 +25,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from rlkit.models.base import Model
 from rlkit.models.fcnet import (
@@ -36,6 +37,7 @@ from rlkit.models.fcnet import (
     value_branch,
     value_outputs,
 )
+from rlkit.utils.seeding import generator, reset_parameters_
 
 # Default stacks by (square) image size; RLlib's, and each tested to fit.
 DEFAULT_FILTERS = {
@@ -139,8 +141,10 @@ def conv_tower(in_channels: int, input_hw, filters, activation: str) -> nn.Seque
                     layers.append(nn.Identity())
             else:
                 layers.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
-        conv = nn.Conv2d(in_channels, out, (kh, kw), (sh, sw), padding)
-        nn.init.orthogonal_(conv.weight, math.sqrt(2))
+        conv = reset_parameters_(
+            skip_init(nn.Conv2d, in_channels, out, (kh, kw), (sh, sw), padding)
+        )
+        nn.init.orthogonal_(conv.weight, math.sqrt(2), generator=generator())
         nn.init.zeros_(conv.bias)
         layers += [conv, get_activation(activation)]
         in_channels, h, w = out, oh, ow

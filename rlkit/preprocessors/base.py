@@ -12,13 +12,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlkit.config import merge_model_config
 from rlkit.spaces import (
     build_nested,
     get_at,
     leaf_paths,
     path_str,
 )
+from rlkit.utils.config import merge_model_config
 
 
 class Preprocessor:
@@ -26,7 +26,7 @@ class Preprocessor:
 
     Args:
         obs_space: the environment's observation space.
-        options: the model config (see ``rlkit.config.MODEL_DEFAULTS``); ``None`` means the
+        options: the model config (see ``rlkit.utils.config.MODEL_DEFAULTS``); ``None`` means the
             defaults. Checked and merged with the defaults, then kept in ``self._options``.
         path: where ``obs_space`` sits inside a nested observation (names errors).
 

@@ -86,12 +86,15 @@ class DictFlatteningPreprocessor(TupleFlatteningPreprocessor):
     _space_type = gym.spaces.Dict
 
 
-def restore_original_dimensions(obs: torch.Tensor, obs_space: gym.Space) -> Any:
+def restore_original_dimensions(
+    obs: torch.Tensor, obs_space: gym.Space, tensorlib: Any = "torch"
+) -> Any:
     """Cut a flat model input back into the layout of the raw observation space.
 
     Args:
         obs: ``[B, size]`` (or ``[B, *obs_space.shape]``), any float dtype and device.
         obs_space: a preprocessor's ``observation_space``.
+        tensorlib: RLlib's argument: "torch" or the torch module (rlkit is PyTorch only).
 
     Returns:
         For a flattened Tuple/Dict space, the same tuple/dict nesting as
@@ -99,6 +102,10 @@ def restore_original_dimensions(obs: torch.Tensor, obs_space: gym.Space) -> Any:
         ``[B, *leaf_shape]`` (after its own preprocessing, e.g. ``[B, 84, 84, 3]``), a Discrete
         leaf one-hot ``[B, n]``. Otherwise ``obs`` reshaped to ``[B, *obs_space.shape]``.
     """
+    if tensorlib not in ("torch", torch):
+        raise ValueError(
+            f"restore_original_dimensions: tensorlib={tensorlib!r}; rlkit is PyTorch only"
+        )
     # math.prod, not np.prod: this runs on every minibatch, and on shapes np.prod is 10x slower.
     B, size = obs.shape[0], math.prod(obs.shape[1:])
     leaf_shapes = getattr(obs_space, "leaf_shapes", None)

@@ -14,8 +14,8 @@ the difference. One iteration (RLlib's synchronous sampling):
    ``apply_changes`` of deltas, never an overwrite).
 
 Seeds: runner i seeds its envs with ``seed + i * E`` (the seeds one Sampler of N*E envs would
-use) and its action sampling with ``torch.manual_seed(seed + i)``; the same seed and N give
-the same batches on every run. A runner rebuilt after a failure gets generation g > 0 and
+use) and its action sampling with a generator of its own seeded ``seed + i``; the same seed
+and N give the same batches on every run. A runner rebuilt after a failure gets generation g > 0 and
 seeds ``seed + g * 1_000_003 + ...``.
 
 Image observations travel as uint8: a float32 array whose values are exactly ``k``,
@@ -38,7 +38,7 @@ import torch
 
 from rlkit.filters import NoFilter
 from rlkit.sampling import Sampler, episode_stats
-from rlkit.seeding import private_rng
+from rlkit.utils.seeding import new_generator, private_rng
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
 GENERATION_STRIDE = 1_000_003  # seed offset of a rebuilt runner's generation
@@ -124,11 +124,7 @@ class EnvRunner:
         self.num_envs = spec["num_envs"]
         self.seed, self.generation = spec["seed"], spec["generation"]
         env_seed, torch_seed = runner_seeds(self.seed, index, self.num_envs, self.generation)
-        outer = torch.get_rng_state()
-        if torch_seed is not None:
-            torch.manual_seed(torch_seed)
-        self._rng_state = torch.get_rng_state()
-        torch.set_rng_state(outer)
+        self._generator = new_generator(torch_seed)
         self.sampler = Sampler(
             spec["env"],
             policy,
@@ -141,7 +137,7 @@ class EnvRunner:
         self._reported = 0  # episodes already sent to the driver
 
     def _own_rng(self) -> contextlib.AbstractContextManager:
-        """This object's private torch RNG stream, for a block (rlkit.seeding.private_rng)."""
+        """This runner's generator for its draws (rlkit.utils.seeding)."""
         return private_rng(self)
 
     def sample(

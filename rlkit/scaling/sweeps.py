@@ -18,7 +18,12 @@ results equal those of the same config and seed trained in this process.
 ``run_sweep("PPO", "CartPole-v1", grid={"lr": [1e-3, 3e-4]}, seeds=[0, 1], iterations=10)``
 runs every combination of the grid's values for every seed and returns every trial's
 per-iteration results; ``on_result`` sees each result as it arrives (the sweep dashboard's
-feed) and ``stop_event`` (a threading.Event) ends the sweep early.
+feed), ``on_trial`` each trial's start and end, and ``stop_event`` (a threading.Event) ends the
+sweep early.
+
+Tune's own progress table is off (``SilentReporter``): in a notebook its Jupyter reporter calls
+``clear_output`` and ``display`` from the sweep's thread, even at ``verbose=0``, which blanks
+whatever cell ran last (the sweep dashboard's, when it is re-run).
 """
 
 from __future__ import annotations
@@ -65,6 +70,11 @@ def rlkit_trainable(algorithm: str | type) -> type:
 
     class RlkitTrainable(tune.Trainable):
         def setup(self, config: dict[str, Any]) -> None:
+            if config.get("logger_config") is not None:
+                raise ValueError(
+                    "a Tune trial keeps Tune's own logs (result.json, progress.csv, events in "
+                    "the trial folder); remove logger_config from the sweep's config"
+                )
             self.trainer = cls(config=trainer_config(config))
 
         def step(self) -> dict[str, Any]:
@@ -102,6 +112,18 @@ def grid_variants(grid: dict[str, list] | list[dict] | None) -> list[dict[str, A
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
 
+class SilentReporter(tune.ProgressReporter):
+    """A Tune progress reporter that never reports (no table, no clear_output in a notebook)."""
+
+    def should_report(self, trials: list, done: bool = False) -> bool:
+        """Never: nothing is printed or displayed."""
+        return False
+
+    def report(self, trials: list, done: bool, *sys_info: str) -> None:
+        """Nothing to report (never called: ``should_report`` says no)."""
+        return None
+
+
 class _Stop(tune.stopper.Stopper):
     """Tune stopper: a trial ends after ``iterations``; every trial when the event is set."""
 
@@ -132,6 +154,7 @@ def run_sweep(
     on_result: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     stop_event: threading.Event | None = None,
     storage_path: str | None = None,
+    on_trial: Callable[[dict[str, Any], str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``algorithm`` on ``env`` for every grid point x seed with Ray Tune.
 
@@ -147,9 +170,13 @@ def run_sweep(
             where ``trial`` is {"variant": index, "changes": {...}, "seed": s}.
         stop_event: set it (from another thread) to stop every trial.
         storage_path: where Tune keeps trial directories (default: a temporary directory).
+        on_trial: called as ``on_trial(trial, state)`` when a trial's state changes, with
+            state "running" (it started), "finished" (it ended: all iterations, a scheduler's
+            or Stop's decision) or "error".
 
     Returns: one dict per trial, in (variant, seed) order: {"variant", "changes", "seed",
-        "results": [result of each iteration], "error": None or the error's text}.
+        "results": [result of each iteration], "error": None or the error's text, "state":
+        "pending" (never started), "running", "finished" or "error"}.
     """
     from rlkit.scaling.cluster import init_local_ray
 
@@ -157,11 +184,18 @@ def run_sweep(
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     variants = grid_variants(grid)
     trials: dict[tuple[int, int], dict[str, Any]] = {
-        (v, s): {"variant": v, "changes": variants[v], "seed": s, "results": [], "error": None}
+        (v, s): {
+            "variant": v,
+            "changes": variants[v],
+            "seed": s,
+            "results": [],
+            "error": None,
+            "state": "pending",
+        }
         for v in range(len(variants))
         for s in seeds
     }
-    collector = _Collector(trials, variants, on_result)
+    collector = _Collector(trials, variants, on_result, on_trial)
     param_space = {
         **dict(config or {}),
         "env": env,
@@ -178,6 +212,7 @@ def run_sweep(
             stop=_Stop(iterations, stop_event or threading.Event()),
             callbacks=[collector],
             verbose=0,
+            progress_reporter=SilentReporter(),
         ),
     )
     grid_results = tuner.fit()
@@ -186,14 +221,25 @@ def run_sweep(
         if result.error is not None and result.config is not None:
             key = collector.key_of(result.config)
             trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
+            trials[key]["state"] = "error"
+    for trial in trials.values():  # a Stop ends the experiment without on_trial_complete
+        if trial["state"] == "running":
+            trial["state"] = "finished"
     return [trials[k] for k in sorted(trials)]
 
 
 class _Collector(tune.Callback):
     """Keeps every trial's results in this process (Tune calls it here, in the driver)."""
 
-    def __init__(self, trials: dict, variants: list[dict], on_result: Callable | None):
-        self.trials, self.variants, self.on_result = trials, variants, on_result
+    def __init__(
+        self,
+        trials: dict,
+        variants: list[dict],
+        on_result: Callable | None,
+        on_trial: Callable | None = None,
+    ):
+        self.trials, self.variants = trials, variants
+        self.on_result, self.on_trial = on_result, on_trial
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the feed stays here
         return {}
@@ -201,12 +247,29 @@ class _Collector(tune.Callback):
     def key_of(self, config: dict[str, Any]) -> tuple[int, int]:
         return self.variants.index(config[VARIANT_KEY]), config["seed"]
 
+    def _set_state(self, trial: Any, state: str) -> dict:
+        record = self.trials[self.key_of(trial.config)]
+        record["state"] = state
+        if self.on_trial is not None:
+            self.on_trial(self._public(record), state)
+        return record
+
+    @staticmethod
+    def _public(record: dict) -> dict:
+        return {k: record[k] for k in ("variant", "changes", "seed")}
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self._set_state(trial, "running")
+
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         record = self.trials[self.key_of(trial.config)]
         record["results"].append(dict(result))
         if self.on_result is not None:
-            self.on_result({k: record[k] for k in ("variant", "changes", "seed")}, result)
+            self.on_result(self._public(record), result)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._set_state(trial, "finished")
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        record = self.trials[self.key_of(trial.config)]
+        record = self._set_state(trial, "error")
         record["error"] = record["error"] or "trial failed (see Tune's error file)"

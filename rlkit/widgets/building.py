@@ -19,8 +19,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlkit.config import check_keys, suggest
 from rlkit.envs import env_label, make_env
+from rlkit.utils.config import check_keys, suggest
 
 # The hyperparameters the picker gives an editor, when the algorithm has them. The rest of an
 # algorithm's config is still reachable through the picker's "more config" text.
@@ -86,7 +86,7 @@ def algorithm_class(name: str) -> type:
 def algorithm_defaults(name: str) -> dict[str, Any]:
     """Every config key of algorithm ``name`` with its default (common keys included).
 
-    The keys' types, ranges and meanings: rlkit.algorithms.keys.algorithm_keys(name).
+    The keys' types, ranges and meanings: rlkit.algorithms.config.keys.algorithm_keys(name).
     """
     keys = algorithm_class(name).config_keys()
     return copy.deepcopy({k: key.default for k, key in keys.items()})
@@ -105,6 +105,36 @@ def env_spaces(
         return probe.observation_space, probe.action_space
     finally:
         probe.close()
+
+
+class SpacesCache:
+    """``env_spaces`` remembered per env, env_config and frame settings.
+
+    A picker asks for the spaces at every change; only a change of what decides them (the
+    env, its config, the DeepMind frame keys of an ``ALE/*`` id) makes a new env.
+    """
+
+    def __init__(self):
+        self._spaces: dict[tuple, tuple] = {}
+
+    def __call__(self, choices: Choices) -> tuple[gym.Space, gym.Space]:
+        """(observation_space, action_space) for ``choices``."""
+        env_config = choices.config.get("env_config")
+        model = choices.config.get("model") or {}
+        # What decides the frames of an ALE/* id is part of the key (rlkit.atari).
+        frames = (
+            choices.config.get("preprocessor_pref"),
+            model.get("dim"),
+            model.get("framestack"),
+        )
+        key = (
+            choices.env if isinstance(choices.env, str) else id(choices.env),
+            repr(env_config),
+            repr(frames),
+        )
+        if key not in self._spaces:
+            self._spaces[key] = env_spaces(choices.env, env_config, choices.config)
+        return self._spaces[key]
 
 
 def error_text(err: BaseException) -> str:
@@ -166,11 +196,43 @@ def _net_text(model: dict, policy: Any = None) -> str:
     return f"fc{list(hiddens)} {model.get('fcnet_activation', 'tanh')}"
 
 
-def run_label(choices: Choices, policy: Any = None) -> str:
-    """A short label that tells runs apart in the comparison plot.
+# Keys a run label never lists: described otherwise (model, filter, env) or not a setting.
+_NOT_IN_LABEL = {"model", "observation_filter", "env", "seed", "output", "device", "framework"}
 
-    Example: "PPO fc[32] tanh +lstm64 MeanStdFilter on CartPole-v1" (only what differs from
-    the defaults, besides the network itself).
+
+def changed_keys(choices: Choices) -> list[str]:
+    """'key=value' for every config key that differs from the algorithm's defaults.
+
+    Model keys read 'model.key', and only those the network text does not already say.
+
+    >>> changed_keys(Choices("CartPole-v1", "PPO", {"lr": 0.001, "seed": 1}))
+    ['lr=0.001']
+    """
+    from rlkit.utils.config import MODEL_DEFAULTS
+
+    defaults = algorithm_defaults(choices.algo)
+    parts = [
+        f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
+        for key, value in choices.config.items()
+        if key not in _NOT_IN_LABEL and defaults.get(key, object()) != value
+    ]
+    said = {"fcnet_hiddens", "fcnet_activation", "conv_filters", "conv_activation", "use_lstm"}
+    said |= {"lstm_cell_size", "custom_model", "custom_action_dist", "custom_preprocessor"}
+    algo_model = algorithm_class(choices.algo).DEFAULT_CONFIG.get("model", {})
+    model_defaults = {**MODEL_DEFAULTS, **algo_model}
+    for key, value in (choices.config.get("model") or {}).items():
+        if key not in said and model_defaults.get(key, object()) != value:
+            parts.append(f"model.{key}={value}")
+    return parts
+
+
+def run_label(choices: Choices, policy: Any = None) -> str:
+    """A label that tells runs apart in the comparison plot: everything that differs.
+
+    Example: "PPO fc[32] tanh +lstm64 MeanStdFilter on CartPole-v1, lr=0.001, seed 0": the
+    algorithm, the network, the components, the env, every other key that differs from the
+    algorithm's defaults, and the seed ("unseeded" when there is none) last, so that runs of
+    one config differ only in their last words.
 
     Args:
         choices: what was picked.
@@ -188,7 +250,9 @@ def run_label(choices: Choices, policy: Any = None) -> str:
     flt = choices.config.get("observation_filter", "NoFilter")
     if flt != "NoFilter":
         parts.append(flt)
-    return " ".join(parts) + f" on {env_label(choices.env)}"
+    seed = choices.config.get("seed")
+    tail = [*changed_keys(choices), "unseeded" if seed is None else f"seed {seed}"]
+    return " ".join(parts) + f" on {env_label(choices.env)}, " + ", ".join(tail)
 
 
 # -- text editors -> values ----------------------------------------------------------------------

@@ -5,9 +5,13 @@
 
 The legend is a list beside the picture: each run (or group of seeds) has its colour, a
 checkbox that hides or shows it, and a button that removes it. A smoothing slider and a
-"pool seeds" checkbox (runs whose labels differ only by " seed N" or " (N)" become one mean
-line with a min..max band) redraw at once. The training dashboard uses it; so can any other
-view of many runs (a sweep): give it the runs dict, call ``redraw`` when it changed.
+"pool seeds" checkbox redraw at once. Pooling is honest (rlkit.widgets.compare): only runs whose
+configs are equal but for the seed become one mean line with a min..max band, over the steps
+all of them reached, and the legend says how many seeds and up to which step; an identical
+rerun is not another seed, stays a line of its own, and is drawn dashed with offset markers
+and named as identical in the legend. Runs on different envs get panels of their own.
+The training dashboard uses it; so can any other view of many runs (a sweep): give it the
+runs dict (and their configs), call ``redraw`` when it changed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from rlkit.widgets.compare import env_of, identical_runs, pool_by_config, pooled_text
 from rlkit.widgets.plots import curve_keys, group_by_config, render_curves, run_colours
 
 
@@ -30,6 +35,9 @@ class CurvesPanel(widgets.HBox):
         keys: the result keys to plot (None: what the runs report, see plots.curve_keys).
         pool_seeds: start with seeds of one config drawn as mean and band.
         smoothing: start value of the smoothing slider (EMA weight in [0, 0.95]).
+        configs: label -> the run's config (with "seed" and "env"): pooling and per-env panels
+            follow them, and a run without one is never pooled; with no configs at all, runs are
+            pooled by their labels' ", seed N" (read live, as ``runs``).
 
     Attributes:
         image: the PNG widget; hidden: labels the learner switched off; protected: labels
@@ -42,12 +50,15 @@ class CurvesPanel(widgets.HBox):
         keys: Sequence[str] | None = None,
         pool_seeds: bool = False,
         smoothing: float = 0.0,
+        configs: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         self.runs = runs if runs is not None else {}
+        self.configs = configs if configs is not None else {}
         self.plot_keys = list(keys) if keys else None
         self.hidden: set[str] = set()
         self.protected: set[str] = set()
         self._legend_for: tuple = ()
+        self._texts: dict[str, widgets.HTML] = {}  # legend name -> its row's words
         self._removed: list[Callable[[str], None]] = []
         self.image = widgets.Image(
             format="png", layout={"width": "540px", "max_width": "100%", "display": "none"}
@@ -86,9 +97,14 @@ class CurvesPanel(widgets.HBox):
 
     def groups(self, labels: Sequence[str]) -> dict[str, list[str]]:
         """Legend name -> run labels: pooled by config when "pool seeds" is on."""
-        if self.pool.value:
-            return group_by_config(labels)
-        return {label: [label] for label in labels}
+        if not self.pool.value:
+            return {label: [label] for label in labels}
+        if self.configs:  # a run whose config is not known (loaded from a folder) stays alone
+            return pool_by_config({label: self.configs.get(label) for label in labels})
+        return group_by_config(labels)
+
+    def _envs(self, groups: dict[str, list[str]]) -> dict[str, str]:
+        return {name: env_of(self.configs.get(members[0])) for name, members in groups.items()}
 
     def redraw(self) -> None:
         """Redraw the picture (and the legend when the set of runs changed)."""
@@ -108,32 +124,58 @@ class CurvesPanel(widgets.HBox):
             groups=shown,
             colours=colours,
             legend=False,
+            envs=self._envs(shown),
         )
         self.image.layout.display = None
 
+    def _notes(self, groups: dict[str, list[str]], runs: Mapping) -> dict[str, str]:
+        """Legend name -> what its line claims: pooled seeds and steps, or an identical twin."""
+        alone = [name for name, members in groups.items() if len(members) == 1]
+        twins = identical_runs({n: runs.get(groups[n][0], ()) for n in alone}, alone)
+        notes = {n: f"identical to {first}: drawn dashed" for n, first in twins.items()}
+        for name, members in groups.items():
+            if len(members) > 1:
+                notes[name] = pooled_text(runs, members)
+        return notes
+
     def _update_legend(self, groups: dict[str, list[str]], colours: dict[str, str]) -> None:
+        runs = {label: list(results) for label, results in list(self.runs.items())}
+        notes = self._notes(groups, runs)
         key = (tuple((n, len(m)) for n, m in groups.items()), frozenset(self.protected))
-        if key == self._legend_for:
-            return  # rebuilding the rows would drop a click in flight
+        if key == self._legend_for:  # same rows: only their words may change, in place
+            for name in groups:  # (rebuilding the rows would drop a click in flight)
+                text = self._texts.get(name)
+                value = self._legend_text(name, colours[name], notes.get(name, ""))
+                if text is not None and text.value != value:
+                    text.value = value
+            return
         self._legend_for = key
+        self._texts = {}
         self.legend.children = [
-            self._legend_row(name, members, colours[name]) for name, members in groups.items()
+            self._legend_row(name, members, colours[name], notes.get(name, ""))
+            for name, members in groups.items()
         ]
 
-    def _legend_row(self, name: str, members: list[str], colour: str) -> widgets.HBox:
+    @staticmethod
+    def _legend_text(name: str, colour: str, note: str) -> str:
+        extra = f"<br><i>{html.escape(note)}</i>" if note else ""
+        return (
+            f"<span style='display:inline-block;width:14px;height:4px;margin:0 4px 3px 0;"
+            f"background:{colour}'></span>{html.escape(name)}{extra}"
+        )
+
+    def _legend_row(self, name: str, members: list[str], colour: str, note: str) -> widgets.HBox:
         show = widgets.Checkbox(
             value=name not in self.hidden, indent=False, layout={"width": "22px"}
         )
-        count = f" ({len(members)} runs)" if len(members) > 1 else ""
         text = widgets.HTML(
-            f"<span style='display:inline-block;width:14px;height:4px;margin:0 4px 3px 0;"
-            f"background:{colour}'></span>{html.escape(name)}{count}",
-            layout={"flex": "1 1 auto", "min_width": "0"},
+            self._legend_text(name, colour, note), layout={"flex": "1 1 auto", "min_width": "0"}
         )
+        self._texts[name] = text
         remove = widgets.Button(
             icon="times",
             tooltip=f"remove {name}",
-            layout={"width": "32px"},
+            layout={"width": "36px", "padding": "0"},
             disabled=bool(self.protected & set(members)),
         )
         show.observe(lambda change: self._toggle(name, change["new"]), names="value")

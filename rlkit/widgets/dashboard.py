@@ -9,12 +9,17 @@ redrawn about once a second (at least every 2 s). The status line always says wh
 happening: building, iteration N running, stopping after this iteration, stopped, finished.
 A new trainer (``set_trainer``) starts a new run; the earlier runs stay in the plot as
 labelled curves (hide or remove them in the legend), so the effect of a swapped component
-shows side by side.
+shows side by side. Each run's config is kept (``configs``), so "mean and band" pools only
+runs whose configs are equal but for the seed, and runs on different envs get their own axes.
+The progress bar always belongs to the run the status line names: empty for a run that has
+not started, full only for one that finished. ``wait()`` blocks a cell but not Stop.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +33,7 @@ from rlkit.widgets.building import error_text
 from rlkit.widgets.curves import CurvesPanel
 from rlkit.widgets.plots import curve_keys
 from rlkit.widgets.training import Throttle, device_name, train_in_chunks
+from rlkit.widgets.waiting import wait_hearing
 
 
 def error_html(message: str, note: str = "") -> str:
@@ -53,6 +59,7 @@ class TrainingDashboard(widgets.VBox):
 
     Attributes:
         runs: label -> list of train() results, for every run (the current one included).
+        configs: label -> the run's trainer config (what pooling and per-env axes read).
         trainer, label: the current run.
         state: "idle", "ready", "blocked", "building", "running", "stopping", "stopped",
             "finished" or "failed"; the status line says the same in words.
@@ -68,6 +75,7 @@ class TrainingDashboard(widgets.VBox):
         redraw_interval_s: float = 1.0,
     ):
         self.runs: dict[str, list[dict]] = {}
+        self.configs: dict[str, dict] = {}
         self.trainer, self.label, self.error, self.state = None, "", "", "idle"
         self._blocked = ""
         self._factory: Callable[[], Any] | None = None
@@ -98,7 +106,7 @@ class TrainingDashboard(widgets.VBox):
         self.status = widgets.HTML("no run yet", layout={"width": "100%"})
         self.device = widgets.HTML(self._device_text())
         self.error_box = widgets.HTML("", layout={"width": "100%"})
-        self.plot = CurvesPanel(self.runs)
+        self.plot = CurvesPanel(self.runs, configs=self.configs)
         self.curves = self.plot.image  # the PNG, e.g. for IPython.display.Image(curves.value)
         self.status.add_class("rlkit-status")  # CSS hook for the browser test
         self.train_button.on_click(lambda _: self.train())
@@ -121,15 +129,26 @@ class TrainingDashboard(widgets.VBox):
             owned: the dashboard built the trainer, so it closes its envs when replaced.
         """
         self._require_idle("switch trainers")
+        self._new_run(trainer, label, owned)
+        self._set_state("ready", f"run <b>{html.escape(self.label)}</b>: press Train")
+        self.redraw()
+
+    def _new_run(self, trainer: Any, label: str, owned: bool) -> None:
         if self._owns_trainer and self.trainer is not None and self.trainer is not trainer:
             self.trainer.stop()
         self._factory = None
         self.trainer, self._owns_trainer = trainer, owned
         self.label = self._unique(label)
         self.runs[self.label] = []
+        self.configs[self.label] = dict(getattr(trainer, "config", None) or {})
         self.device.value = self._device_text()
-        self._set_state("ready", f"run <b>{html.escape(self.label)}</b>: press Train")
-        self.redraw()
+        self._reset_progress()
+
+    def _reset_progress(self, total: int | None = None) -> None:
+        """An empty bar for a run that has not started (never the last run's full one)."""
+        self.progress.max, self.progress.value = total or self.iterations.value, 0
+        self.progress.bar_style = ""
+        self.progress.description = f"0 / {self.progress.max}"
 
     def set_trainer_factory(self, factory: Callable[[], Any], label: str) -> None:
         """Build the next run's trainer only when Train is pressed (a picker change is cheap).
@@ -141,6 +160,7 @@ class TrainingDashboard(widgets.VBox):
         self.error, self.error_box.value = "", ""
         self.train_button.disabled = False
         self.train_button.tooltip = ""
+        self._reset_progress()
         self._set_state("ready", f"next Train starts run <b>{html.escape(label)}</b>")
 
     def block(self, reason: str) -> None:
@@ -150,6 +170,11 @@ class TrainingDashboard(widgets.VBox):
             self.train_button.disabled = True
             self.train_button.tooltip = reason
             self._set_state("blocked", f"⚠ Train is off: {html.escape(reason)}")
+
+    @property
+    def next_label(self) -> str:
+        """The name of the run the next Train starts (or continues)."""
+        return self._factory_label if self._factory is not None else self.label
 
     @property
     def stale(self) -> bool:
@@ -201,19 +226,20 @@ class TrainingDashboard(widgets.VBox):
         if self.running or self._blocked:
             return None
         self.error, self.error_box.value = "", ""
+        n = int(iterations or self.iterations.value)
         if self._factory is not None:
+            self._reset_progress(n)
             self._set_state("building", f"building run <b>{html.escape(self._factory_label)}</b>…")
             try:
                 trainer = self._factory()
             except Exception as err:
                 self._fail(error_text(err), "the trainer could not be built")
                 return None
-            self.set_trainer(trainer, self._factory_label, owned=True)
+            self._new_run(trainer, self._factory_label, owned=True)  # no "press Train": it was
         if self.trainer is None:
             self._fail("no trainer yet", "give one with set_trainer(trainer, label)")
             return None
-        n = int(iterations or self.iterations.value)
-        self.progress.max, self.progress.value = n, 0
+        self._reset_progress(n)
         self._stop_event.clear()
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.plot.protected = {self.label}
@@ -243,9 +269,11 @@ class TrainingDashboard(widgets.VBox):
             self._stop_event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the training thread ends; returns False on timeout."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Block until the training thread ends; returns False on timeout.
+
+        The Stop button still works while a cell waits here (rlkit.widgets.waiting).
+        """
+        wait_hearing(self._thread, timeout, [(self.stop_button, self.stop)])
         return not self.running
 
     def _run(self, iterations: int) -> None:
@@ -262,7 +290,7 @@ class TrainingDashboard(widgets.VBox):
             nonlocal done
             results.append(result)
             done += 1
-            self.progress.value = done
+            self.progress.value, self.progress.description = done, f"{done} / {iterations}"
             self._seconds_per_iteration = (time.perf_counter() - start) / done
             self._throttle.maybe_run(self.redraw)
 
@@ -270,6 +298,7 @@ class TrainingDashboard(widgets.VBox):
             train_in_chunks(self.trainer, self._stop_event, iterations, on_result, before)
             end = "stopped" if done < iterations else "finished"
             verb = f"stopped after {done} of {iterations}" if done < iterations else "finished"
+            self.progress.bar_style = "warning" if done < iterations else "success"
             with self._state_lock:
                 self._set_state(
                     end,
@@ -313,9 +342,31 @@ class TrainingDashboard(widgets.VBox):
         )
 
     def _fail(self, message: str, note: str = "") -> None:
+        self.progress.bar_style = "danger"
         self.error = message
         self.error_box.value = error_html(message, note)
         self._set_state("failed", "training stopped by an error (below)")
+
+    def load_run(self, folder: str, label: str | None = None) -> str:
+        """Add a past run from its folder (result.json or progress.csv) to the comparison.
+
+        Folders written by ``logger_config`` or ``python -m rlkit train --out``, or Tune
+        trial folders (rlkit.records.runs). Returns the run's label (the folder's name, or
+        ``label``; a number is added if the name is taken).
+        """
+        from rlkit.records.runs import load_results, run_label
+
+        results = load_results(folder)
+        name = self._unique(label or run_label(folder))
+        self.runs[name] = results
+        params = os.path.join(folder, "params.json")  # the run's config, when it was logged
+        try:
+            with open(params, encoding="utf-8") as f:
+                self.configs[name] = json.load(f)
+        except (OSError, ValueError):
+            pass  # not known: the run is never pooled with others
+        self.redraw()
+        return name
 
     # -- pictures -----------------------------------------------------------------------------
     def curve_keys(self) -> list[str]:

@@ -3,7 +3,10 @@
     env -> preprocessor -> filter -> model -> distribution -> action
 
 Each stage is a card: its name, its component, its shape and dtype as text, and a small
-picture of its values. Cards wrap onto a second row in a narrow column instead of squeezing.
+picture of its values. Text is never under 12 px; a long component name breaks only between
+its words ("Fully|Connected|Network"), numbers are printed in a cell only when they fit it,
+in black or white, whichever contrasts more with the cell (WCAG AA: 4.5:1 or more).
+Cards wrap onto a second row in a narrow column instead of squeezing.
 Vectors are heat strips on ONE colour scale shared by every card (so equal numbers get equal
 colours), drawn once, labelled, under the cards; hovering a cell shows its index and value,
 and short vectors print their values in the cells. Frames are shown as PNG at their own
@@ -27,6 +30,8 @@ CARD_PX = 132  # card width; the pictures are PICTURE_PX wide inside it
 PICTURE_PX = 120
 _MAX_STRIP = 48  # longer vectors wrap into a square-ish grid, so every entry stays visible
 _MAX_ROWS = 5  # leaves of a nested observation shown; further ones are only counted
+FONT_PX = 12  # the smallest text in the picture
+_CHAR_PX = 0.62 * FONT_PX  # the widest digit's advance in the default sans-serif, roughly
 _GAUSSIANS = ("DiagGaussian", "SquashedGaussian")
 # Diverging colours (blue < 0 < red), as matplotlib's "coolwarm" ends and middle.
 _NEG, _MID, _POS = np.array([59, 76, 192]), np.array([221, 221, 221]), np.array([180, 4, 38])
@@ -40,6 +45,40 @@ def colour(value: float, bound: float) -> str:
     end = _POS if t >= 0 else _NEG
     rgb = np.rint(_MID + abs(t) * (end - _MID)).astype(int)
     return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def contrast(rgb_a: tuple, rgb_b: tuple) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours (0-255 each): 1 (same) to 21 (black/white)."""
+
+    def luminance(rgb: tuple) -> float:
+        c = np.asarray(rgb, np.float64) / 255.0
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+
+    hi, lo = sorted((luminance(rgb_a), luminance(rgb_b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever contrasts more with ``fill`` ("#rrggbb")."""
+    rgb = tuple(int(fill[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000000" if contrast(rgb, (0, 0, 0)) >= contrast(rgb, (255, 255, 255)) else "#ffffff"
+
+
+def breakable(text: str) -> str:
+    """HTML of ``text`` that may wrap only between words.
+
+    "FullyConnectedNetwork" gets a <wbr> before "Connected" and "Network"; one also follows
+    "(", "_", ".", ",", ":" and "/".
+    """
+    import re
+
+    escaped = html.escape(text)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[(_.,:/])(?=\w)", "<wbr>", escaped)
+
+
+def _fits(text: str, width: float) -> bool:
+    return len(text) * _CHAR_PX + 4 <= width
 
 
 def _num(value: float) -> str:
@@ -118,20 +157,22 @@ def strip_svg(arr: np.ndarray, bound: float, mask: np.ndarray | None = None) -> 
             f'<rect x="{x:.2f}" y="{y:.2f}" width="{cell:.2f}" height="{row_h:.2f}" '
             f'fill="{colour(v, bound)}"><title>[{i}] {_num(v)}</title></rect>'
         )
+        ink = text_colour(colour(v, bound))
         if mask is not None and i < len(mask) and mask[i] == 0:
-            parts.append(_centre_text(x + cell / 2, y + row_h / 2, "×", 14))
-        elif rows == 1 and cell >= 40:
-            parts.append(_centre_text(x + cell / 2, y + row_h / 2, _num(v), 10))
+            parts.append(_centre_text(x + cell / 2, y + row_h / 2, "×", 14, fill=ink))
+        elif rows == 1 and all(_fits(_num(w), cell) for w in flat):
+            parts.append(_centre_text(x + cell / 2, y + row_h / 2, _num(v), FONT_PX, fill=ink))
     picture = _svg(PICTURE_PX, height, "".join(parts))
-    if n <= 8 and cell < 40:  # no room in the cells: the values beside the strip
+    in_cells = rows == 1 and all(_fits(_num(w), cell) for w in flat)
+    if n <= 8 and not in_cells:  # no room in the cells: the values beside the strip
         values = ", ".join(_num(v) for v in flat)
         picture += f"<div class='rlkit-leaf rlkit-values'>{html.escape(values)}</div>"
     return picture
 
 
-def _centre_text(x: float, y: float, text: str, size: int, weight: str = "normal") -> str:
+def _centre_text(x: float, y: float, text: str, size: int, fill: str = "#000000") -> str:
     return (
-        f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size}" font-weight="{weight}" '
+        f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size}" fill="{fill}" '
         f'text-anchor="middle" dominant-baseline="central" pointer-events="none">'
         f"{html.escape(text)}</text>"
     )
@@ -164,9 +205,18 @@ def image_html(arr: np.ndarray) -> str:
 
 
 def probs_svg(probs: np.ndarray, taken: int, mask: np.ndarray | None) -> str:
-    """Action probabilities as bars: the action taken black, masked actions grey and dashed."""
+    """Action probabilities as bars: the action taken black, masked actions grey and dashed.
+
+    Values and action numbers are printed where they fit (over and under the bars); with
+    more actions than room, up to 12 are listed under the bars as "action: p", wrapping
+    between entries, never overlapping.
+    """
     n = len(probs)
-    bar, top, height = PICTURE_PX / n, 14.0, 60.0
+    bar, height = PICTURE_PX / n, 60.0
+    values = [f"{float(p):.2f}" for p in probs]
+    on_bars = all(_fits(v, bar) for v in values)
+    numbered = _fits(str(n - 1), bar)
+    top = FONT_PX + 4.0 if on_bars else 2.0
     parts = []
     for i, p in enumerate(probs):
         masked = mask is not None and i < len(mask) and mask[i] == 0
@@ -178,11 +228,17 @@ def probs_svg(probs: np.ndarray, taken: int, mask: np.ndarray | None) -> str:
             f'height="{h:.2f}" fill="{fill}"{extra}><title>action {i}: p = {_num(float(p))}'
             f"{' (masked)' if masked else ''}</title></rect>"
         )
-        if n <= 8:
-            parts.append(_centre_text(i * bar + bar / 2, 6, f"{float(p):.2f}", 10))
-        if n <= 12:
-            parts.append(_centre_text(i * bar + bar / 2, top + height + 7, str(i), 10))
-    return _svg(PICTURE_PX, top + height + 14, "".join(parts))
+        if on_bars:
+            parts.append(_centre_text(i * bar + bar / 2, FONT_PX / 2 + 1, values[i], FONT_PX))
+        if numbered:
+            parts.append(_centre_text(i * bar + bar / 2, top + height + 8, str(i), FONT_PX))
+    picture = _svg(PICTURE_PX, top + height + (FONT_PX + 4 if numbered else 2), "".join(parts))
+    if not on_bars and n <= 12:
+        items = "".join(
+            f"<span style='white-space:nowrap'>{i}: {v}</span> " for i, v in enumerate(values)
+        )
+        picture += f"<div class='rlkit-leaf rlkit-probs'>{items}</div>"
+    return picture
 
 
 def gaussian_html(inputs: np.ndarray) -> str:
@@ -244,17 +300,17 @@ def colour_scale_html(bound: float) -> str:
 
 DIAGRAM_CSS = f"""
 .rlkit-flow {{display:flex; flex-wrap:wrap; align-items:flex-start; gap:6px 0;
-  max-width:100%; font-size:12px; line-height:1.3}}
+  max-width:100%; font-size:{FONT_PX}px; line-height:1.3}}
 .rlkit-stage {{box-sizing:border-box; width:{CARD_PX}px; padding:4px 5px;
-  border:1px solid #d0d0d0; border-radius:4px; background:#fff}}
-.rlkit-stage code {{font-size:11px; overflow-wrap:anywhere; background:none}}
+  border:1px solid #d0d0d0; border-radius:4px; background:#fff; color:#000}}
+.rlkit-stage code {{font-size:{FONT_PX}px; background:none; color:#000}}
 .rlkit-arrow {{width:16px; text-align:center; font-size:16px; align-self:center}}
-.rlkit-shape {{font-size:11px; color:#444; overflow-wrap:anywhere}}
-.rlkit-leaf {{font-size:10px; color:#555; margin-top:2px}}
-.rlkit-value, .rlkit-action {{font-size:14px; font-weight:bold; overflow-wrap:anywhere}}
-.rlkit-foot {{font-size:11px; color:#444}}
+.rlkit-shape {{font-size:{FONT_PX}px; color:#333}}
+.rlkit-leaf {{font-size:{FONT_PX}px; color:#333; margin-top:2px}}
+.rlkit-value, .rlkit-action {{font-size:14px; font-weight:bold}}
+.rlkit-foot {{font-size:{FONT_PX}px; color:#333}}
 .rlkit-scale {{display:flex; flex-wrap:wrap; gap:2px 6px; align-items:center;
-  font-size:11px; color:#444; margin-top:4px}}
+  font-size:{FONT_PX}px; color:#333; margin-top:4px}}
 """
 
 
@@ -263,7 +319,7 @@ def stage_label(stage: Any) -> str:
     from rlkit.widgets.drawing import stage_text
 
     return (
-        f"<b>{html.escape(stage.name)}</b><br><code>{html.escape(stage.component)}</code><br>"
+        f"<b>{html.escape(stage.name)}</b><br><code>{breakable(stage.component)}</code><br>"
         f"<span class='rlkit-shape'>{html.escape(stage_text(stage))}</span>"
     )
 

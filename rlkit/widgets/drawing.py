@@ -82,10 +82,16 @@ def _as_image(arr: np.ndarray) -> tuple[np.ndarray, str | None]:
             arr = arr[..., -1]
     if arr.dtype == np.uint8 and arr.max(initial=0) > 16:
         return arr, (None if arr.ndim == 3 else "gray")
-    # Preprocessed frames are floats around [-1, 1] and small-integer grids (MiniGrid) are
-    # nearly black as raw pixels: stretch every picture to its own range.
     x = arr.astype(np.float32)
     lo, hi = float(x.min(initial=0.0)), float(x.max(initial=0.0))
+    if arr.dtype.kind == "f" and lo >= -1.0 and hi <= 1.0 and hi - lo > 16 / 255:
+        # Frames the ImagePreprocessor scaled ((x - 128) / 128, or x / 255) are shown with
+        # that map undone, so they look as the env's bytes do: stretching each to its own
+        # range turned Pong's grey background black.
+        x = (x + 1.0) / 2.0 if lo < 0.0 else x
+        return x, (None if x.ndim == 3 else "gray")
+    # Small-integer grids (MiniGrid) and other ranges are nearly black as raw pixels:
+    # stretch every such picture to its own range.
     x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
     return x, (None if x.ndim == 3 else "gray")
 

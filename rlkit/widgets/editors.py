@@ -37,9 +37,28 @@ MODEL_EDITOR_KEYS = (
     "custom_preprocessor",
 )
 _STYLE = {"description_width": "130px"}
-_WIDE = {"width": "100%"}
-_INDENT = {"margin": "0 0 0 136px"}  # line checkboxes up with the editors' boxes
-_BAD = "2px solid #b00020"  # outline of the editor whose value does not work
+_WIDE = {"width": "auto"}  # the column's width, set by EDITOR_CSS (class "rlkit-editor")
+# The picker's own CSS, shown with it. Editors fill the column exactly (no 100% plus margins
+# that overflow it by 4 px); the outline of a bad editor is drawn inside its box, so the
+# panel's edge never clips it; in a column narrower than 330 px (a Playground beside its
+# picture on a 1000 px screen with the file browser open) each label goes above its box.
+EDITOR_CSS = """
+.rlkit-picker {container-type: inline-size; box-sizing: border-box}
+.rlkit-picker .rlkit-editor {width: auto !important; max-width: 100%; align-self: stretch;
+  margin: 2px 0 !important; box-sizing: border-box; min-width: 0}
+.rlkit-picker .rlkit-editor > select, .rlkit-picker .rlkit-editor > input {min-width: 0;
+  flex: 1 1 auto; width: auto}
+.rlkit-picker .rlkit-indent {margin-left: 136px; flex-wrap: wrap; gap: 0 8px}
+.rlkit-picker .rlkit-bad {outline: 2px solid #b00020; outline-offset: -2px; border-radius: 2px}
+@container (max-width: 330px) {
+  .rlkit-picker .rlkit-editor {flex-direction: column; align-items: stretch; height: auto}
+  .rlkit-picker .rlkit-editor > select, .rlkit-picker .rlkit-editor > input {flex: 0 0 auto;
+    height: 28px}
+  .rlkit-picker .rlkit-editor > .widget-label {width: auto !important; max-width: none;
+    text-align: left; line-height: 18px; height: auto}
+  .rlkit-picker .rlkit-indent {margin-left: 0}
+}
+"""
 
 
 def named_options(first: tuple, names: list, current: Any) -> list[tuple[str, Any]]:
@@ -50,16 +69,59 @@ def named_options(first: tuple, names: list, current: Any) -> list[tuple[str, An
     return options
 
 
+# The first option of each component dropdown: the choice the catalog makes by itself.
+_AUTO = {
+    "model": ("default (FC / Vision)", ""),
+    "preprocessor": ("auto", ""),
+    "action distribution": ("auto", ""),
+}
+
+
+def registered_names() -> dict[str, list]:
+    """What each component dropdown offers: every name registered with ModelCatalog.
+
+    The action distribution dropdown also lists the built-in distributions, first.
+    """
+    from rlkit.catalog import ModelCatalog
+    from rlkit.distributions import BUILTIN_DISTRIBUTIONS
+
+    registered = ModelCatalog.registered()
+    return {
+        "model": list(registered["models"]),
+        "preprocessor": list(registered["preprocessors"]),
+        "action distribution": list(BUILTIN_DISTRIBUTIONS) + list(registered["action_dists"]),
+    }
+
+
+def component_dropdown(what: str, current: Any) -> widgets.Dropdown:
+    """The dropdown of ``what`` ("model", "preprocessor", "action distribution")."""
+    options = named_options(_AUTO[what], registered_names()[what], current)
+    return dropdown(what, options, current or "")
+
+
+def refresh_options(editors: dict[str, widgets.Dropdown]) -> None:
+    """Give component dropdowns every name registered by now, keeping their values."""
+    names = registered_names()
+    for what, editor in editors.items():
+        options = named_options(_AUTO[what], names[what], editor.value)
+        if list(editor.options) != options:
+            value = editor.value
+            editor.options = options
+            editor.value = value
+
+
 def dropdown(description: str, options: Any, value: Any) -> widgets.Dropdown:
     """A full-width dropdown with the picker's label width."""
-    return widgets.Dropdown(
+    editor = widgets.Dropdown(
         options=options, value=value, description=description, style=_STYLE, layout=_WIDE
     )
+    editor.add_class("rlkit-editor")
+    return editor
 
 
 def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
     """A full-width text box that reports its value on Enter or when it loses focus."""
-    return widgets.Text(
+    editor = widgets.Text(
         value=value,
         description=description,
         placeholder=placeholder,
@@ -67,6 +129,8 @@ def text(description: str, value: str, placeholder: str = "") -> widgets.Text:
         style=_STYLE,
         layout=_WIDE,
     )
+    editor.add_class("rlkit-editor")
+    return editor
 
 
 def checkbox(description: str, value: bool) -> widgets.Checkbox:
@@ -83,10 +147,10 @@ _NOT_EDITED = {"env", "model", "observation_filter", "framework", "device", "num
 def editable_keys(algo: str) -> list[Any]:
     """The config keys of ``algo`` that get an editor: numbers, flags and choices.
 
-    From the algorithm's key table (rlkit.algorithms.keys): the main hyperparameters first,
+    From the algorithm's key table (rlkit.algorithms.config.keys): the main hyperparameters first,
     then the rest by name. Keys whose default is None stay in "more config".
     """
-    from rlkit.algorithms.keys import algorithm_keys
+    from rlkit.algorithms.config.keys import algorithm_keys
 
     table = algorithm_keys(algo)
     chosen = [
@@ -120,6 +184,7 @@ def hyperparameter_editors(algo: str, values: dict) -> dict[str, widgets.Widget]
         else:
             editor = widgets.FloatText(value=value, **common)
         editor.tooltip = f"{key.doc} (takes {key.takes()})"
+        editor.add_class("rlkit-editor")
         editors[key.name] = editor
     return editors
 
@@ -141,7 +206,9 @@ class EditorRows:
 
     def row(self, *editors: widgets.Widget, indent: bool = False) -> widgets.VBox:
         """A line of editors (side by side and indented when ``indent``)."""
-        line = widgets.HBox(list(editors), layout=_INDENT) if indent else editors[0]
+        line = widgets.HBox(list(editors)) if indent else editors[0]
+        if indent:
+            line.add_class("rlkit-indent")  # lines checkboxes up with the editors' boxes
         row = widgets.VBox([line], layout={"width": "100%"})
         for editor in editors:
             self._rows[id(editor)] = row
@@ -164,7 +231,6 @@ class EditorRows:
             the row marked (None when cleared).
         """
         if self.bad is not None:
-            self.bad.layout.border = None
             self.bad.remove_class("rlkit-bad")
             row = self._rows.get(id(self.bad))
             if row is not None:
@@ -176,8 +242,7 @@ class EditorRows:
         if id(editor) not in self._rows:
             editor = fallback
         self.bad = editor
-        editor.layout.border = _BAD
-        editor.add_class("rlkit-bad")
+        editor.add_class("rlkit-bad")  # outlined by EDITOR_CSS
         row = self._rows[id(editor)]
         row.children = (row.children[0], self.message)
         return row

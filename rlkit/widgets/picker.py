@@ -17,16 +17,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from rlkit.algorithms.keys import algorithm_keys
-from rlkit.catalog import ModelCatalog
-from rlkit.config import ACTIVATIONS, MODEL_DEFAULTS
-from rlkit.distributions import BUILTIN_DISTRIBUTIONS
+from rlkit.algorithms.config.keys import algorithm_keys
 from rlkit.envs import env_label
+from rlkit.utils.config import ACTIVATIONS, MODEL_DEFAULTS
 from rlkit.widgets.building import (
     Choices,
+    SpacesCache,
     algorithm_class,
     build_policy,
-    env_spaces,
     error_text,
     parse_dict,
     parse_int_list,
@@ -35,14 +33,16 @@ from rlkit.widgets.building import (
 from rlkit.widgets.dashboard import error_html
 from rlkit.widgets.editors import (
     DEFAULT_ENVS,
+    EDITOR_CSS,
     FILTERS,
     MODEL_EDITOR_KEYS,
     EditorRows,
     checkbox,
+    component_dropdown,
     dropdown,
     editable_keys,
     hyperparameter_editors,
-    named_options,
+    refresh_options,
     text,
 )
 
@@ -85,14 +85,12 @@ class ComponentPicker(widgets.VBox):
         self._callbacks: list[Callable] = []
         self._error_callbacks: list[Callable] = []
         self._culprit = self._last_changed = None
-        self._spaces: dict[tuple, tuple] = {}
+        self._spaces = SpacesCache()  # a model change does not remake the env
         self._quiet = False
         effective = {**MODEL_DEFAULTS, **algorithm_class(algo).DEFAULT_CONFIG.get("model", {})}
-        effective.update(model)
         env_options = list(envs or DEFAULT_ENVS)
-        if env not in env_options:
-            env_options.insert(0, env)
-        self._make_editors(env_options, env, algo, observation_filter, effective)
+        env_options = env_options if env in env_options else [env, *env_options]
+        self._make_editors(env_options, env, algo, observation_filter, {**effective, **model})
         extra_model = {k: v for k, v in model.items() if k not in MODEL_EDITOR_KEYS}
         self.more_model.value = repr(extra_model) if extra_model else ""
         self.more_config.value = repr(config) if config else ""
@@ -100,7 +98,9 @@ class ComponentPicker(widgets.VBox):
         self.error_box = widgets.HTML("", layout={"width": "100%"})
         self.error_box.add_class("rlkit-error")
         self.explain = widgets.HTML("")
-        super().__init__(self._layout())
+        css = widgets.HTML(f"<style>{EDITOR_CSS}</style>", layout={"display": "none"})
+        super().__init__([css, *self._layout()])
+        self.add_class("rlkit-picker")
         for editor in self._editors():
             editor.observe(self._changed, names="value")
         if not self.rebuild():
@@ -114,22 +114,12 @@ class ComponentPicker(widgets.VBox):
         """
         from rlkit.algorithms import ALGORITHMS
 
-        registered = ModelCatalog.registered()
         self.env = dropdown("environment", [(env_label(e), e) for e in envs], env)
         self.algo = dropdown("algorithm", list(ALGORITHMS), algo)
-        pre = model["custom_preprocessor"]
-        self.preprocessor = dropdown(
-            "preprocessor",
-            named_options(("auto", ""), registered["preprocessors"], pre),
-            pre or "",
-        )
+        self.preprocessor = component_dropdown("preprocessor", model["custom_preprocessor"])
         self.filter = dropdown("filter", list(FILTERS), flt)
-        self._make_model_editors(model, registered["models"])
-        dist = model["custom_action_dist"]
-        dist_names = list(BUILTIN_DISTRIBUTIONS) + registered["action_dists"]
-        self.action_dist = dropdown(
-            "action distribution", named_options(("auto", ""), dist_names, dist), dist or ""
-        )
+        self._make_model_editors(model)
+        self.action_dist = component_dropdown("action distribution", model["custom_action_dist"])
         self.more_config = text("more config", "", "{'seed': 0}")
         self.refresh_button = widgets.Button(
             description="reload registered components", icon="refresh", layout={"width": "auto"}
@@ -137,13 +127,8 @@ class ComponentPicker(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh_registered())
         self.algo.observe(self._algo_changed, names="value")
 
-    def _make_model_editors(self, model: dict, custom_models: list) -> None:
-        custom = model["custom_model"]
-        self.model = dropdown(
-            "model",
-            named_options(("default (FC / Vision)", ""), custom_models, custom),
-            custom or "",
-        )
+    def _make_model_editors(self, model: dict) -> None:
+        self.model = component_dropdown("model", model["custom_model"])
         cmc = model["custom_model_config"]
         self.custom_model_config = text("custom_model_config", repr(cmc) if cmc else "", "{}")
         self.fcnet_hiddens = text("fcnet_hiddens", ", ".join(map(str, model["fcnet_hiddens"])))
@@ -342,24 +327,6 @@ class ComponentPicker(widgets.VBox):
                 config[key] = editor.value
         return config
 
-    def _env_spaces(self, choices: Choices) -> tuple:
-        env_config = choices.config.get("env_config")
-        model = choices.config.get("model") or {}
-        # What decides the frames of an ALE/* id is part of the key (rlkit.atari).
-        frames = (
-            choices.config.get("preprocessor_pref"),
-            model.get("dim"),
-            model.get("framestack"),
-        )
-        key = (
-            choices.env if isinstance(choices.env, str) else id(choices.env),
-            repr(env_config),
-            repr(frames),
-        )
-        if key not in self._spaces:
-            self._spaces[key] = env_spaces(choices.env, env_config, choices.config)
-        return self._spaces[key]
-
     def rebuild(self) -> bool:
         """Rebuild the policy from the editors; returns whether it worked.
 
@@ -367,9 +334,10 @@ class ComponentPicker(widgets.VBox):
         the last working one and the ``on_error`` callbacks run.
         """
         self._culprit = None
+        self.refresh_registered()
         try:
             choices = self.read_choices()
-            policy, error = build_policy(choices, self._env_spaces(choices))
+            policy, error = build_policy(choices, self._spaces(choices))
         except Exception as err:
             policy, error = None, error_text(err)
         if policy is None:
@@ -413,18 +381,19 @@ class ComponentPicker(widgets.VBox):
             editor.disabled = not enabled
 
     def refresh_registered(self) -> None:
-        """Offer components registered with ModelCatalog since the picker was made."""
-        registered = ModelCatalog.registered()
-        dist_names = list(BUILTIN_DISTRIBUTIONS) + registered["action_dists"]
+        """Offer components registered with ModelCatalog since the picker was made.
+
+        Also done before every rebuild, so a component registered in a later cell appears
+        in its dropdown at the next change.
+        """
         self._quiet = True
         try:
-            for editor, first, names in (
-                (self.model, ("default (FC / Vision)", ""), registered["models"]),
-                (self.action_dist, ("auto", ""), dist_names),
-                (self.preprocessor, ("auto", ""), registered["preprocessors"]),
-            ):
-                value = editor.value
-                editor.options = named_options(first, names, value)
-                editor.value = value
+            refresh_options(
+                {
+                    "model": self.model,
+                    "preprocessor": self.preprocessor,
+                    "action distribution": self.action_dist,
+                }
+            )
         finally:
             self._quiet = False

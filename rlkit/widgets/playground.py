@@ -23,6 +23,23 @@ from rlkit.widgets.dataflow import DataFlowView
 from rlkit.widgets.picker import ComponentPicker
 from rlkit.widgets.replay import EpisodeReplay
 
+# Components beside the picture while the output is 560 px or wider (see Playground._layout).
+PLAYGROUND_CSS = """
+.rlkit-top {container-type: inline-size; width: 100%; display: block}
+.rlkit-top .rlkit-columns {display: flex; flex-flow: row wrap; align-items: flex-start;
+  gap: 0 16px; width: 100%}
+.rlkit-panel {min-width: 0; box-sizing: border-box}
+.rlkit-top .rlkit-panel-components {flex: 0 1 420px}
+.rlkit-top .rlkit-panel-dataflow {flex: 1 1 300px}
+@container (max-width: 800px) {
+  .rlkit-top .rlkit-panel-components {flex-basis: 250px}
+  .rlkit-top .rlkit-panel-dataflow {flex-basis: 290px}
+}
+@container (max-width: 559px) {
+  .rlkit-top .rlkit-panel-components, .rlkit-top .rlkit-panel-dataflow {flex-basis: 100%}
+}
+"""
+
 
 class Playground(widgets.VBox):
     """Every widget of rlkit.widgets in one place.
@@ -64,28 +81,34 @@ class Playground(widgets.VBox):
     def _layout(self) -> list[widgets.Widget]:
         """Swap controls beside the data flow, then training and the replay at full width.
 
-        The first two wrap into one column when the page is too narrow for both.
+        The first two stay side by side down to an output 560 px wide (JupyterLab at 1000 px
+        with its file browser open gives 570): the components become a compact column (labels
+        above boxes) and the picture keeps two cards a row, so a swap and its picture are seen
+        together without scrolling. Narrower still, they stack (PLAYGROUND_CSS).
         """
 
-        def panel(title: str, body: widgets.Widget, name: str, flex: str) -> widgets.VBox:
+        def panel(title: str, body: widgets.Widget, name: str) -> widgets.VBox:
             head = widgets.HTML(f"<h3 style='margin:4px 0'>{title}</h3>")
-            box = widgets.VBox([head, body], layout={"flex": flex, "min_width": "0"})
+            box = widgets.VBox([head, body])
             box.add_class("rlkit-panel")
-            box.add_class(f"rlkit-panel-{name}")  # hooks for the browser test
+            box.add_class(f"rlkit-panel-{name}")  # hooks for the CSS and the browser test
             return box
 
-        top = widgets.HBox(
+        columns = widgets.HBox(
             [
-                panel("Components", self.picker, "components", "1 1 360px"),
-                panel("Data flow", self.view, "dataflow", "2 1 500px"),
-            ],
-            layout={"flex_flow": "row wrap", "align_items": "flex-start", "grid_gap": "0 16px"},
+                panel("Components", self.picker, "components"),
+                panel("Data flow", self.view, "dataflow"),
+            ]
         )
-        self.picker.layout.max_width = "460px"
+        columns.add_class("rlkit-columns")
+        top = widgets.Box([columns])
+        top.add_class("rlkit-top")  # the container the column widths follow
+        css = widgets.HTML(f"<style>{PLAYGROUND_CSS}</style>", layout={"display": "none"})
         return [
+            css,
             top,
-            panel("Training", self.dashboard, "training", "1 1 auto"),
-            panel("Episode replay", self.replay, "replay", "1 1 auto"),
+            panel("Training", self.dashboard, "training"),
+            panel("Episode replay", self.replay, "replay"),
         ]
 
     @property

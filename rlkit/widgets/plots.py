@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -149,14 +150,17 @@ def mean_band(curves: Sequence[tuple[Sequence, Sequence]]) -> tuple[np.ndarray, 
 
 
 def group_by_config(labels: Sequence[str]) -> dict[str, list[str]]:
-    """Runs whose labels differ only by a " seed N" or " (N)" suffix form one group.
+    """Runs whose labels differ only by their seed (", seed N" or " seed N") form one group.
 
-    >>> group_by_config(["PPO seed 0", "PPO seed 1", "DQN"])
-    {'PPO': ['PPO seed 0', 'PPO seed 1'], 'DQN': ['DQN']}
+    For runs whose configs are not known; a rerun ("... (2)") is not another seed and stays
+    alone. With configs, ``rlkit.widgets.compare.pool_by_config`` decides instead.
+
+    >>> group_by_config(["PPO seed 0", "PPO seed 1", "PPO seed 0 (2)", "DQN"])
+    {'PPO': ['PPO seed 0', 'PPO seed 1'], 'PPO seed 0 (2)': ['PPO seed 0 (2)'], 'DQN': ['DQN']}
     """
     groups: dict[str, list[str]] = {}
     for label in labels:
-        groups.setdefault(re.sub(r"( seed \d+| \(\d+\))+$", "", label), []).append(label)
+        groups.setdefault(re.sub(r",? seed \d+$", "", label), []).append(label)
     return groups
 
 
@@ -170,8 +174,12 @@ def _lines(
     key: str,
     groups: Mapping[str, Sequence[str]],
     smoothing: float,
-) -> list[tuple[str, np.ndarray, np.ndarray, tuple | None]]:
-    """(name, x, y, (low, high) or None) per line of one panel."""
+) -> list[tuple[str, np.ndarray, np.ndarray, tuple | None, list]]:
+    """(name, x, y, (low, high) or None, tails) per line of one panel.
+
+    tails: (x, y) of each member of a pooled group past the steps every member reached, so a
+    longer run is never hidden by the band's cut.
+    """
     data = curve_data(runs, [key])
     lines = []
     for name, members in groups.items():
@@ -180,12 +188,45 @@ def _lines(
             continue
         if len(curves) == 1:
             x, y = curves[0]
-            lines.append((name, np.asarray(x), smooth(y, smoothing), None))
+            lines.append((name, np.asarray(x), smooth(y, smoothing), None, []))
             continue
         x, mean, low, high = mean_band(curves)
         band = (smooth(low, smoothing), smooth(high, smoothing))
-        lines.append((name, x, smooth(mean, smoothing), band))
+        end = x[-1] if len(x) else -np.inf
+        tails = [
+            (np.asarray(cx)[np.asarray(cx) >= end], smooth(cy, smoothing)[np.asarray(cx) >= end])
+            for cx, cy in curves
+            if cx[-1] > end
+        ]
+        lines.append((name, x, smooth(mean, smoothing), band, tails))
     return lines
+
+
+def _panels(keys: Sequence[str], envs: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """(key, env) per panel: one panel per key, per env when the runs trained on several."""
+    names = sorted(set((envs or {}).values()) - {""})
+    return [(key, env) for key in keys for env in (names if len(names) > 1 else [""])]
+
+
+def _draw_panel(ax: Any, lines: list, labels: Mapping, colours: Mapping, twins: Mapping) -> None:
+    for name, x, y, band, tails in lines:
+        colour, label = colours.get(name, "black"), labels[name]
+        if name in twins:  # point for point another run's: dashed, markers offset, visible
+            ax.plot(x, y, color=colour, label=label, linestyle="--", marker="o", markevery=(1, 2))
+            continue
+        ax.plot(x, y, color=colour, label=label, marker="." if len(x) < 3 else None)
+        if band is not None:
+            ax.fill_between(x, *band, color=colour, alpha=0.2, linewidth=0)
+        for tx, ty in tails:
+            ax.plot(tx, ty, color=colour, linewidth=0.8, alpha=0.6)
+
+
+def _line_label(name: str, band: Any, runs: Mapping, groups: Mapping, twins: Mapping) -> str:
+    from rlkit.widgets.compare import pooled_text
+
+    if name in twins:
+        return f"{name} (identical to {twins[name]}: dashed)"
+    return name if band is None else f"{name}: {pooled_text(runs, groups[name])}"
 
 
 def draw_curves(
@@ -195,6 +236,7 @@ def draw_curves(
     smoothing: float = 0.0,
     groups: Mapping[str, Sequence[str]] | None = None,
     colours: Mapping[str, str] | None = None,
+    envs: Mapping[str, str] | None = None,
 ) -> list:
     """One panel per key (two columns), one line per run or group (x = env steps).
 
@@ -203,35 +245,40 @@ def draw_curves(
         runs: label -> list of train() results.
         keys: result keys, one panel each.
         smoothing: EMA weight in [0, 1) (see ``smooth``).
-        groups: name -> run labels drawn as one mean line with a min..max band (seeds of
-            one config); None draws every run alone.
+        groups: name -> run labels drawn as one mean line with a min..max band over the
+            steps all of them reached (seeds of one config); None draws every run alone.
         colours: name -> matplotlib colour (default ``run_colours`` of the names).
+        envs: name -> the env it trained on; runs on several envs get a panel per key and env
+            (an entropy axis shared by CartPole and Pong would squash one of them).
 
     Returns:
-        the axes, for a caller that adds a legend.
+        the axes, for a caller that adds a legend (handles carry each line's label).
     """
+    from rlkit.widgets.compare import identical_runs
+
     groups = dict(groups) if groups is not None else {label: [label] for label in runs}
     colours = dict(colours or run_colours(list(groups)))
-    cols = 1 if len(keys) == 1 else 2
-    axes = fig.subplots(math.ceil(len(keys) / cols), cols, squeeze=False).reshape(-1)
-    for ax in axes[len(keys) :]:
+    alone = [name for name, members in groups.items() if len(members) == 1]
+    twins = identical_runs({name: runs.get(groups[name][0], ()) for name in alone}, alone)
+    panels = _panels(keys, envs)
+    cols = 1 if len(panels) == 1 else 2
+    axes = fig.subplots(math.ceil(len(panels) / cols), cols, squeeze=False).reshape(-1)
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    for ax, key in zip(axes, keys):
-        for name, x, y, band in _lines(runs, key, groups, smoothing):
-            colour = colours.get(name, "black")
-            label = name if band is None else f"{name} ({len(groups[name])} runs)"
-            ax.plot(x, y, color=colour, label=label, marker="." if len(x) < 3 else None)
-            if band is not None:
-                ax.fill_between(x, *band, color=colour, alpha=0.2, linewidth=0)
-        ax.set_title(key, fontsize=10, pad=3)
+    for ax, (key, env) in zip(axes, panels):
+        shown = {n: m for n, m in groups.items() if not env or (envs or {}).get(n) == env}
+        lines = _lines(runs, key, shown, smoothing)
+        labels = {line[0]: _line_label(line[0], line[3], runs, groups, twins) for line in lines}
+        _draw_panel(ax, lines, labels, colours, twins)
+        ax.set_title(f"{key} · {env}" if env else key, fontsize=12, pad=3)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=10)
+        ax.tick_params(labelsize=12)
         # An offset ("1e-6+6.93e-1") would sit on the title; plain tick labels read better.
         ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
         ax.locator_params(nbins=4)  # tick labels are most of the drawing time: keep few
-    for ax in axes[max(0, len(keys) - cols) : len(keys)]:
-        ax.set_xlabel("env steps", fontsize=10)
-    return list(axes[: len(keys)])
+    for ax in axes[max(0, len(panels) - cols) : len(panels)]:
+        ax.set_xlabel("env steps", fontsize=12)
+    return list(axes[: len(panels)])
 
 
 def render_curves(
@@ -243,6 +290,7 @@ def render_curves(
     groups: Mapping[str, Sequence[str]] | None = None,
     colours: Mapping[str, str] | None = None,
     legend: bool = True,
+    envs: Mapping[str, str] | None = None,
 ) -> bytes:
     """PNG (2x pixels, for HiDPI screens) of the curves: every run or group as a line.
 
@@ -259,29 +307,36 @@ def render_curves(
         colours: name -> matplotlib colour (default ``run_colours`` of the names).
         legend: draw the legend to the right of the panels (a widget that shows its own,
             with toggles, passes False).
+        envs: name -> env, for a panel per key and env (see ``draw_curves``).
+
+    Text is 12 px or more where the PNG is shown at ``width`` x 72 px.
     """
     keys = list(keys) if keys else curve_keys(runs)
-    rows = math.ceil(len(keys) / (1 if len(keys) == 1 else 2))
-    height = height or 0.5 + 2.1 * rows
+    panels = len(_panels(keys, envs))
+    rows = math.ceil(panels / (1 if panels == 1 else 2))
+    height = height or 0.6 + 2.2 * rows
     fig = new_figure(width + (3.0 if legend else 0.0), height, dpi=144)
-    axes = draw_curves(fig, runs, keys, smoothing, groups, colours)
+    axes = draw_curves(fig, runs, keys, smoothing, groups, colours, envs)
     right = width / (width + 3.0) if legend else 1.0
     fig.subplots_adjust(
         left=0.09 * right,
         right=right - 0.04 * right,
-        bottom=0.45 / height,
+        bottom=0.5 / height,
         top=1 - 0.3 / height,
-        wspace=0.28,
-        hspace=0.55,
+        wspace=0.3,
+        hspace=0.6,
     )
-    handles, labels = axes[0].get_legend_handles_labels() if axes else ([], [])
-    if legend and handles:
+    found: dict[str, Any] = {}  # every panel's lines: per-env panels show different runs
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(label, handle)
+    if legend and found:
         fig.legend(
-            handles,
-            labels,
+            list(found.values()),
+            [textwrap.fill(label, 30) for label in found],
             loc="upper left",
             bbox_to_anchor=(right, 1 - 0.3 / height),
-            fontsize=9,
+            fontsize=12,
             frameon=False,
         )
     return png_bytes(fig)
@@ -313,7 +368,7 @@ def plot_learning_curves(
     fig.tight_layout()
     handles, labels = axes[0].get_legend_handles_labels() if axes else ([], [])
     if handles:  # under the panels, never over a curve
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8)
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=10)
     if path is None:
         return fig
     fig.savefig(path, dpi=100, bbox_inches="tight")

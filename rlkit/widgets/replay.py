@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+import os
 from typing import Any
 
 import ipywidgets as widgets
@@ -46,7 +47,7 @@ class EpisodeReplay(widgets.VBox):
         fps: int = 20,
     ):
         self.policy, self.env, self.env_config = policy, env, env_config
-        self.max_steps = max_steps
+        self.max_steps, self.fps = max_steps, fps
         self.recording = EpisodeRecording()
         self._seed = 0
         self.record_button = widgets.Button(description="Record episode", icon="video-camera")
@@ -60,11 +61,25 @@ class EpisodeReplay(widgets.VBox):
         self.status = widgets.HTML("press Record episode")
         self.status.add_class("rlkit-replay-status")
         self.record_button.on_click(lambda _: self.record())
+        # Save: the recording as a GIF or MP4 (the name's extension), beside the notebook.
+        self.save_path = widgets.Text(value="episode.gif", layout={"width": "150px"})
+        self.save_button = widgets.Button(
+            description="Save", icon="save", tooltip="save as GIF or MP4 (by the extension)"
+        )
+        self.save_button.on_click(lambda _: self.save(self.save_path.value))
+        self.save_button.layout.width = "auto"
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         self.record_button.layout.width = "auto"
         self.explore.indent, self.explore.layout.width = False, "130px"
         controls = widgets.HBox(
-            [self.record_button, self.explore, self.play, self.slider],
+            [
+                self.record_button,
+                self.explore,
+                self.play,
+                self.slider,
+                self.save_path,
+                self.save_button,
+            ],
             layout={"flex_flow": "row wrap", "align_items": "center"},
         )
         super().__init__([controls, self.status, self.image])
@@ -133,6 +148,22 @@ class EpisodeReplay(widgets.VBox):
             self.image.layout.width = f"{min(scale * frame.shape[1], MAX_WIDTH_PX)}px"
             self.image.layout.height = "auto"
             self.image.layout.display = None
+
+    def save(self, path: str, fps: float | None = None, size: Any = None) -> str | None:
+        """What Save does: write the recording to ``path`` (.gif or .mp4; rlkit.records.video).
+
+        Returns the path, or None after showing the error (no recording, a bad name...).
+        """
+        from rlkit.records.video import write_video
+
+        try:
+            write_video(self.recording.frames, path, fps=fps or self.fps, size=size)
+        except Exception as err:
+            self.status.value = error_html(error_text(err))
+            return None
+        where = html.escape(os.path.abspath(path))
+        self.status.value = f"saved {len(self.recording.frames)} frames to {where}"
+        return path
 
     def gif(self, fps: int = 20) -> bytes:
         """The recording as an animated GIF (to save or to show with IPython.display.Image)."""
