@@ -167,7 +167,8 @@ def table(runs: list[dict]) -> str:
     rows = list(dict.fromkeys(r["row"] for r in runs))
     med = {
         row: {
-            k: statistics.median(r[k] for r in runs if r["row"] == row) for k in ("total", *PARTS)
+            k: statistics.median(r[k] for r in runs if r["row"] == row)
+            for k in ("total", "cpu", *PARTS)
         }
         for row in rows
     }
