@@ -50,9 +50,9 @@ from threadpoolctl import ThreadpoolController
 
 AUTO = "auto"
 # Multiply-adds per thread below which a call is split no further. Measured on 2 cores
-# (benchmarks/README.md, "Threads"): a second thread lost 0.57-0.88x on a 64-64 MLP's 256-row
-# step (3.5M) and won 1.8x on a Nature CNN's (0.7G forward and backward); under a neighbour,
-# 2 threads on 8 frames (30M) took 4x longer than 1.
+# (benchmarks/README.md, "Kernels"): a second thread ran a 64-64 MLP's 256-row step (3.5M) at
+# 0.57-0.88x the speed of one and a Nature CNN's (7G with the backward) at up to 1.8x; on a
+# loaded machine 2 threads on 8 frames (30M) took 4x longer than 1.
 MIN_WORK_PER_THREAD = 100e6
 
 _local = threading.local()  # depth of limited calls in this thread
