@@ -50,7 +50,16 @@ NATURE = {
     "conv_filters": [[32, [8, 8], 4], [64, [4, 4], 2], [64, [3, 3], 1]],
     "post_fcnet_hiddens": [512],
 }
-ROWS = ("rlkit-nature", "sb3", "rlkit", "rlkit-sync", "rlkit-sb3cnn", "rlkit-2threads")
+ROWS = (
+    "rlkit-nature",
+    "sb3",
+    "rlkit",
+    "rlkit-sync",
+    "rlkit-sb3cnn",
+    "rlkit-1thread",
+    "rlkit-2threads",
+)
+DEFAULT_ROWS = ("sb3", "rlkit", "rlkit-sb3cnn", "rlkit-1thread")
 
 
 def register_sb3_cnn() -> None:
@@ -97,7 +106,8 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def run_rlkit(row: str, steps: int, seed: int) -> dict:
+def build_rlkit(row: str, seed: int, threads: object = None):
+    """The rlkit PPO trainer of ``row`` (RL Zoo's Atari settings), not yet trained."""
     from rlkit.algorithms import PPO
 
     model = {"vf_share_layers": True, **(NATURE if row in ("rlkit-nature", "rlkit-sync") else {})}
@@ -123,21 +133,35 @@ def run_rlkit(row: str, steps: int, seed: int) -> dict:
     }
     if row == "rlkit-2threads":
         config["num_threads"] = 2
-    trainer = PPO(env=ENV, config=config)
+    if row == "rlkit-1thread":
+        config["num_threads"] = 1
+    if threads is not None:
+        config["num_threads"] = threads
+    return PPO(env=ENV, config=config)
+
+
+def run_rlkit(row: str, steps: int, seed: int) -> dict:
+    """Train ``row`` for ``steps`` env steps; seconds of training (construction excluded)."""
+    trainer = build_rlkit(row, seed)
     start = time.perf_counter()
+    threads = []
     while trainer.timesteps_total < steps:
-        trainer.train()
+        threads.append(trainer.train().get("num_threads", trainer.config["num_threads"]))
     seconds = time.perf_counter() - start
     done = trainer.timesteps_total
-    threads = trainer.config["num_threads"]
     trainer.stop()
-    return {"steps": done, "seconds": seconds, "torch_threads": threads}
+    return {"steps": done, "seconds": seconds, "torch_threads": _threads_seen(threads)}
 
 
-def run_sb3(steps: int, seed: int) -> dict:
+def _threads_seen(threads: list) -> str:
+    """The thread counts of the iterations: '2', or '2-1' when they changed."""
+    return "-".join(str(n) for n in sorted(set(threads), reverse=True))
+
+
+def build_sb3(seed: int):
+    """SB3's PPO at RL Zoo's Atari settings on its AtariWrapper envs, not yet trained."""
     import ale_py
     import gymnasium as gym
-    import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_atari_env
     from stable_baselines3.common.vec_env import VecFrameStack
@@ -145,7 +169,7 @@ def run_sb3(steps: int, seed: int) -> dict:
     gym.register_envs(ale_py)
     env = make_atari_env(ENV, n_envs=ZOO["n_envs"], seed=seed, env_kwargs={"frameskip": 1})
     env = VecFrameStack(env, n_stack=4)
-    model = PPO(
+    return PPO(
         "CnnPolicy",
         env,
         n_steps=ZOO["n_steps"],
@@ -161,79 +185,122 @@ def run_sb3(steps: int, seed: int) -> dict:
         seed=seed,
         verbose=0,
     )
+
+
+def run_sb3(steps: int, seed: int) -> dict:
+    """Train SB3 for ``steps`` env steps; seconds of training (construction excluded)."""
+    import torch
+
+    model = build_sb3(seed)
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     seconds = time.perf_counter() - start
     done = model.num_timesteps
-    env.close()
-    return {"steps": done, "seconds": seconds, "torch_threads": torch.get_num_threads()}
+    model.env.close()
+    return {"steps": done, "seconds": seconds, "torch_threads": str(torch.get_num_threads())}
 
 
-def worker(row: str, steps: int, seed: int) -> None:
+TINY = {"n_envs": 2, "n_steps": 16, "batch_size": 16}  # --tiny: the smoke test's sizes
+
+
+def worker(row: str, steps: int, seed: int, tiny: bool = False) -> None:
     """One run in this process; prints one JSON line."""
+    if tiny:
+        ZOO.update(TINY)
     result = run_sb3(steps, seed) if row == "sb3" else run_rlkit(row, steps, seed)
     result.update(row=row, frames_per_s=4 * result["steps"] / result["seconds"], peak_mb=_peak_mb())
     print(json.dumps(result))
 
 
-def run_one(row: str, steps: int, seed: int) -> dict:
+def run_one(row: str, steps: int, seed: int, tiny: bool = False) -> dict:
+    """``worker`` in a fresh process without thread variables; the load average before it."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     command = [sys.executable, __file__, "--worker", row, "--steps", str(steps)]
-    out = subprocess.run(
-        command + ["--seed", str(seed)], capture_output=True, text=True, env=env, check=False
-    )
+    command += ["--seed", str(seed)] + (["--tiny"] if tiny else [])
+    load = os.getloadavg()[0]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{row} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "load_before": load}
 
 
-def table(runs: list[dict]) -> str:
-    by_row = {row: [r for r in runs if r["row"] == row] for row in ROWS}
-    sb3 = statistics.median(r["frames_per_s"] for r in by_row["sb3"])
+def summary(runs: list[dict]) -> dict:
+    """Per row: median frames/s, ratio to SB3's, peak memory and its ratio, threads, load."""
+    rows = list(dict.fromkeys(r["row"] for r in runs))
+    out = {}
+    for row in rows:
+        rs = [r for r in runs if r["row"] == row]
+        out[row] = {
+            "frames_per_s": statistics.median(r["frames_per_s"] for r in rs),
+            "peak_mb": max(r["peak_mb"] for r in rs),
+            "torch_threads": "/".join(dict.fromkeys(str(r["torch_threads"]) for r in rs)),
+            "load": [round(r["load_before"], 1) for r in rs],
+        }
+    if "sb3" in out:
+        for v in out.values():
+            v["vs_sb3"] = v["frames_per_s"] / out["sb3"]["frames_per_s"]
+            v["memory_vs_sb3"] = v["peak_mb"] / out["sb3"]["peak_mb"]
+    return out
+
+
+def table(rows: dict) -> str:
+    """Markdown of ``summary``'s figures."""
     lines = [
-        "| run | env frames/s (median) | vs SB3 | peak memory (MB) | torch threads |",
-        "|---|---|---|---|---|",
+        "| run | env frames/s (median) | vs SB3 | peak memory (MB) | vs SB3 | torch threads "
+        "| load average before each run |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for row, rs in by_row.items():
-        if not rs:
-            continue
-        fps = statistics.median(r["frames_per_s"] for r in rs)
-        peak = max(r["peak_mb"] for r in rs)
+    for row, v in rows.items():
+        fps, mem = v.get("vs_sb3", float("nan")), v.get("memory_vs_sb3", float("nan"))
         lines.append(
-            f"| {row} | {fps:,.0f} | {fps / sb3:.2f}x | {peak:,.0f} | {rs[0]['torch_threads']} |"
+            f"| {row} | {v['frames_per_s']:,.0f} | {fps:.2f}x | {v['peak_mb']:,.0f} | "
+            f"{mem:.2f}x | {v['torch_threads']} | {', '.join(map(str, v['load']))} |"
         )
     return "\n".join(lines)
 
 
+def measure(rows: list[str], steps: int, rounds: int, conditions: list[str], tiny: bool) -> dict:
+    """Every row in every condition, fresh processes, rows alternating; summary per condition."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from users import neighbour
+
+    results = {}
+    for condition in conditions:
+        runs = []
+        with neighbour(condition):
+            for r in range(rounds):
+                for row in rows if r % 2 == 0 else rows[::-1]:
+                    runs.append({**run_one(row, steps, r, tiny), "condition": condition})
+                    print(json.dumps(runs[-1]), flush=True)
+        results[condition] = summary(runs)
+    return results
+
+
 def main() -> None:
+    """Run the rows (or one ``--worker`` run) and print the tables and a JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", choices=ROWS)
     parser.add_argument("--steps", type=int, default=4_096)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--rows", default=",".join(DEFAULT_ROWS))
     parser.add_argument("--conditions", default="quiet", help="quiet, busy or quiet,busy")
+    parser.add_argument("--tiny", action="store_true", help="2 envs x 16 steps (smoke test)")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.steps, args.seed)
+        worker(args.worker, args.steps, args.seed, args.tiny)
         return
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from users import neighbour
-
-    rows = args.rows.split(",")
-    tables = []
-    for condition in args.conditions.split(","):
-        runs = []
-        with neighbour(condition):
-            for r in range(args.rounds):
-                order = rows if r % 2 == 0 else rows[::-1]
-                for row in order:
-                    runs.append({**run_one(row, args.steps, r), "condition": condition})
-                    print(json.dumps(runs[-1]), flush=True)
-        load = os.getloadavg()[0]
-        tables.append(f"{condition} (load average {load:.1f} at the end):\n\n{table(runs)}")
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
-    print("\n\n".join(tables))
+    unknown = sorted(set(args.rows.split(",")) - set(ROWS))
+    if unknown:
+        parser.error(f"--rows: unknown {unknown}; rows are {', '.join(ROWS)}")
+    start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = measure(
+        args.rows.split(","), args.steps, args.rounds, args.conditions.split(","), args.tiny
+    )
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, from {start}")
+    for condition, rows in results.items():
+        print(f"\n{condition}:\n\n{table(rows)}")
+    print(json.dumps({"summary": results}))
 
 
 if __name__ == "__main__":

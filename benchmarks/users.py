@@ -4,13 +4,14 @@
     .venv/bin/python benchmarks/run.py --users --seeds 1 --solve-seeds 1 --quick   # a smoke run
 
 Nobody sets ``OMP_NUM_THREADS`` in a notebook, so no thread environment variable reaches either
-library's process (the harness removes them) and neither worker calls ``set_num_threads``:
-SB3 runs with torch's defaults, rlkit with its own ``num_threads`` (1, applied inside its
-calls). Each figure is measured twice: with the machine as it is ("quiet"), and with a
-neighbour process keeping one core busy ("busy"; the harness starts it, and stops it by its
-PID when that condition's runs are done), which is a shared JupyterHub, Binder or a laptop
-with a browser open. rlkit runs with its default engine (``"torch"``: the code a student
-reads) and with the opt-in ``engine="numpy"`` twin, so the table shows both against SB3.
+library's process (the harness removes them) and neither worker calls ``set_num_threads``: SB3
+runs with torch's defaults, rlkit with its own ``num_threads`` ("auto": one thread for these
+MLPs, applied inside its calls). Each figure is measured twice: with the machine as it is
+("quiet"), and with a neighbour process keeping one core busy ("busy"; the harness starts it,
+and stops it by its PID when that condition's runs are done), which is a shared JupyterHub,
+Binder or a laptop with a browser open. rlkit runs with its default engine (``"torch"``: the
+code a student reads) and with the opt-in ``engine="numpy"`` twin, so the table shows both
+against SB3.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ PREFERENCES = ("deepmind", "rllib", None)
 _MAX_DIM = 160  # DeepMind preprocessing shrinks 210x160 frames; it never upscales them.
 # env_config keys both builds understand; anything else goes to the gymnasium wrappers only.
 _NATIVE_KEYS = ("repeat_action_probability", "full_action_space", "max_num_frames_per_episode")
+# ale-py's AtariVectorEnv settings that never change (episodic life, clipping: the module doc).
+_NATIVE_FIXED = {"grayscale": True, "maxpool": True, "use_fire_reset": True}
+_NATIVE_FIXED.update(episodic_life=False, reward_clipping=False)
 
 
 @dataclass(frozen=True)
@@ -64,18 +67,12 @@ class DeepMindSettings:
     def describe(self) -> str:
         """What is applied, in one line (for explain())."""
         stack = f"stack of {self.framestack}" if self.framestack > 1 else "no frame stack"
-        training = [
-            name
-            for name, on in (
-                ("episodic life", self.episodic_life),
-                ("reward clipping", self.clip_rewards),
-            )
-            if on
-        ]
+        parts = [("episodic life", self.episodic_life), ("reward clipping", self.clip_rewards)]
+        training = " and ".join(name for name, on in parts if on)
         return (
             f"DeepMind preprocessing: no-op reset ({self.noop_max}), frame skip "
             f"{self.frame_skip} with max-pool, {self.dim}x{self.dim} grayscale, fire reset, "
-            f"{stack}" + (f"; in training {' and '.join(training)}" if training else "")
+            f"{stack}" + (f"; in training {training}" if training else "")
         )
 
 
@@ -136,7 +133,6 @@ def evaluation(settings: DeepMindSettings) -> DeepMindSettings:
     return replace(settings, episodic_life=False, clip_rewards=False)
 
 
-# -- the checks made before anything is built ---------------------------------------------------
 def check_ale_env(env_id: str, env_config: dict) -> dict:
     """The registry kwargs of ``env_id`` updated by ``env_config``, after checking the ROM.
 
@@ -164,12 +160,8 @@ def check_ale_env(env_id: str, env_config: dict) -> dict:
     return kwargs
 
 
-# -- one env, gymnasium's wrappers --------------------------------------------------------------
 class FireReset(gym.Wrapper):
-    """After a reset, press FIRE in games that wait for it (then UP, as DeepMind's wrapper).
-
-    Games without a FIRE action are left alone.
-    """
+    """After a reset, press FIRE (then UP, as DeepMind's wrapper) in games that have FIRE."""
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
@@ -230,7 +222,6 @@ def make_atari_env(
     return ChannelsLast(env)
 
 
-# -- a vector of envs: ale-py's native one or gymnasium's wrappers ------------------------------
 class DeepMindTraining(gym.vector.VectorWrapper):
     """The training-only part of the DeepMind preprocessing, over a vector of ALE envs.
 
@@ -263,19 +254,16 @@ class DeepMindTraining(gym.vector.VectorWrapper):
         self.settings = settings
         self._channels_first = channels_first
         self._restart_action = restart_action
-        self.single_observation_space = gym.spaces.Box(0, 255, settings.obs_shape, np.uint8)
-        self.observation_space = gym.vector.utils.batch_space(
-            self.single_observation_space, env.num_envs
-        )
+        space = gym.spaces.Box(0, 255, settings.obs_shape, np.uint8)
+        self.single_observation_space = space
+        self.observation_space = gym.vector.utils.batch_space(space, env.num_envs)
         self._start(np.zeros(env.num_envs, dtype=np.int64))
 
     def _start(self, lives: np.ndarray) -> None:
         E = self.num_envs
-        self._lives = np.array(lives, dtype=np.int64)
-        self._score = np.zeros(E)
+        self._lives, self._score = np.array(lives, dtype=np.int64), np.zeros(E)
         self._length = np.zeros(E, dtype=np.int64)
-        self._life_lost = np.zeros(E, dtype=bool)
-        self._game_over = np.zeros(E, dtype=bool)
+        self._life_lost, self._game_over = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
 
     def _frames(self, obs: np.ndarray) -> np.ndarray:
         return np.moveaxis(obs, 1, -1) if self._channels_first else obs  # -> [E, H, W, stack]
@@ -366,14 +354,10 @@ def make_atari_vec_env(
             num_envs,
             img_height=settings.dim,
             img_width=settings.dim,
-            grayscale=True,
             stack_num=settings.framestack,
             frameskip=settings.frame_skip,
-            maxpool=True,
             noop_max=settings.noop_max,
-            use_fire_reset=True,
-            episodic_life=False,  # ale-py's restarts the game at every lost life
-            reward_clipping=False,  # would change the reported score
+            **_NATIVE_FIXED,
             **{k: kwargs[k] for k in _NATIVE_KEYS if k in kwargs},
         )
         return DeepMindTraining(vec, settings, True, restart)

@@ -15,6 +15,7 @@ passes back to ``dist.logp``):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -27,13 +28,18 @@ import torch
 
 from rlkit.catalog import ModelCatalog
 from rlkit.engines import Acting, select_engine
-from rlkit.engines.torch_engine import flatten_actions, model_input
+from rlkit.engines.torch_engine import (
+    VALUE_CHUNK_BYTES,
+    flatten_actions,
+    model_input,
+    trim_heap,
+)
 from rlkit.filters import NoFilter
 from rlkit.models.checks import dummy_input_dict
 from rlkit.spaces import build_nested, leaf_paths
 from rlkit.trace import Explanation, Stage, explain_components, trace_policy
 from rlkit.utils.config import check_keys
-from rlkit.utils.threads import check_num_threads, limit_threads
+from rlkit.utils.threads import ThreadBudget, count_macs, limit_threads
 
 POLICY_KEYS = ("model", "observation_filter", "num_threads", "engine")
 
@@ -45,8 +51,8 @@ class Policy:
         observation_space: the env's (raw) observation space.
         action_space: the env's action space.
         config: ``{"model": {...}, "observation_filter": "NoFilter" | "MeanStdFilter",
-            "num_threads": 1, "engine": "torch"}`` (threads of every pool while the policy
-            acts: rlkit.utils.threads; what runs the model: rlkit.engines).
+            "num_threads": "auto", "engine": "torch"}`` (threads of every pool while the
+            policy acts: rlkit.utils.threads; what runs the model: rlkit.engines).
 
     Attributes: preprocessor, filter, model, dist_class, num_outputs, model_config;
     ``byte_scale``: a ``rlkit.preprocessors.ByteScale`` when image observations are kept as
@@ -75,7 +81,6 @@ class Policy:
         frames_only_scale = getattr(self.preprocessor, "byte_scale", None)
         self.byte_scale = frames_only_scale if isinstance(self.filter, NoFilter) else None
         self.model = parts.model
-        self.num_threads = check_num_threads(config.get("num_threads", 1))
         self._leaves = leaf_paths(action_space)
         # What the env side did before observation_space (a trainer sets it: Atari's DeepMind
         # preprocessing); explain() prints it first.
@@ -87,7 +92,15 @@ class Policy:
         # What runs the model, torch by default (rlkit.engines); a trainer replaces it with
         # the one it chose for acting and learning together.
         self.engine = select_engine(config.get("engine", "torch"), self.acting)
-        self.action_shape, self.action_dtype = self._probe_action_layout()
+        self.action_shape, self.action_dtype, macs = self._probe_action_layout()
+        # Threads of each call (rlkit.utils.threads): "auto" sizes them by the model's work per
+        # row; a trainer tells the budget its minibatch and env counts.
+        self.threads = ThreadBudget(config.get("num_threads", "auto"), macs)
+
+    @property
+    def num_threads(self) -> int | str:
+        """The ``num_threads`` setting ("auto" or an int); ``threads`` applies it per call."""
+        return self.threads.setting
 
     @property
     def model(self) -> Any:
@@ -112,17 +125,27 @@ class Policy:
         self.__dict__.update(state)
         self.lock = threading.RLock()
 
-    def _probe_action_layout(self) -> tuple[tuple, np.dtype]:
-        """Per-row shape and dtype of learner-layout actions, from one sample on zeros."""
+    def _probe_action_layout(self) -> tuple[tuple, np.dtype, float]:
+        """Per-row shape and dtype of learner-layout actions, from one sample on zeros.
+
+        Also the model's multiply-adds per row (forward and value), counted on the way.
+        """
         input_dict = dummy_input_dict(
             self.model, self.preprocessor.observation_space, self.action_space, batch=1
         )
         state = self.get_initial_state(1)
         seq_lens = torch.ones(1, dtype=torch.long) if state else None
+        out = {}
+
+        def run() -> None:
+            out["dist_inputs"], _ = self.model(input_dict, state, seq_lens)
+            with contextlib.suppress(NotImplementedError):  # a model without a critic
+                self.model.value_function()  # its own tower's work counts too
+
         with torch.inference_mode():
-            dist_inputs, _ = self.model(input_dict, state, seq_lens)
-            flat = self.flatten_actions(self.dist_class(dist_inputs, self.model).sample())
-        return tuple(flat.shape[1:]), flat.cpu().numpy().dtype
+            macs = count_macs(self.model, run)
+            flat = self.flatten_actions(self.dist_class(out["dist_inputs"], self.model).sample())
+        return tuple(flat.shape[1:]), flat.cpu().numpy().dtype, macs
 
     # -- the hot path: one batch of raw observations -> actions --------------------------------
     @property
@@ -224,7 +247,7 @@ class Policy:
                     "actions": learner layout (see module doc),
                     "action_logp": [B], "action_dist_inputs": [B, num_outputs]}
         """
-        with limit_threads(self.num_threads):
+        with limit_threads(self.threads.acting()):
             unfiltered, obs = self._preprocess(obs_batch, update_filter)
             if state is None:
                 state = self.get_initial_state(obs.shape[0])
@@ -253,7 +276,7 @@ class Policy:
             rng: a context manager factory entered around whatever may draw random numbers
                 (a trainer's own RNG stream); the numpy engine's greedy action draws none.
         """
-        with limit_threads(self.num_threads, blas=False):  # one row: see rlkit.utils.threads
+        with limit_threads(self.threads.for_rows(1), blas=False):  # one row: rlkit.utils.threads
             obs = self._preprocess(obs_batch, update_filter=False)[1]
             return self.to_env_actions(self.engine.act(self.acting, obs, explore, rng))
 
@@ -267,8 +290,12 @@ class Policy:
             prev_actions: [N, ...] previous actions, for models that read them.
             prev_rewards: [N] previous rewards, for models that read them.
         """
-        with limit_threads(self.num_threads):
-            return self.engine.values(self.acting, obs, (prev_actions, prev_rewards))
+        rows = len(obs) if hasattr(obs, "__len__") else self.threads.acting_rows
+        with limit_threads(self.threads.for_rows(rows)):
+            values = self.engine.values(self.acting, obs, (prev_actions, prev_rewards))
+        if getattr(obs, "nbytes", 0) >= VALUE_CHUNK_BYTES:  # a rollout of frames
+            trim_heap()  # the chunks' freed tensors go back to the OS before the learner runs
+        return values
 
     def pin_engine(self):
         """A context manager for a rollout: the engine checks the model once, on entry.

@@ -156,7 +156,7 @@ class Sampler:
             compute_actions: replaces policy.compute_actions (DQN's epsilon-greedy); same
                 signature and return values.
         """
-        with limit_threads(self.policy.num_threads):
+        with limit_threads(self.policy.threads.acting()):  # the value pass asks for its own
             return self._sample(num_steps, with_value, compute_actions)
 
     def _sample(

@@ -196,4 +196,7 @@ def explain_components(parts: Any) -> Explanation:
     engine = getattr(parts, "engine", None)  # a Policy has one, the catalog's parts do not
     if engine is not None:
         lines.append(f"engine        {engine.name} ({engine.reason})")
+    threads = getattr(parts, "threads", None)  # a Policy's num_threads, as applied (threads)
+    if threads is not None:
+        lines.append(f"threads       {threads.describe()}")
     return Explanation("\n".join(lines))

@@ -5,7 +5,7 @@
 #                                   the fast tier only (the README's "Tests" table: same command)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=browser,ray,logs,export,video,grading bash scripts/setup.sh
+EXTRAS=browser,ray,logs,export,video,grading,bench bash scripts/setup.sh  # bench: SB3, for the Atari benchmark's smoke test
 if ! command -v chromium >/dev/null 2>&1; then
     # The browser test drives Debian's Chromium (playwright cannot download browsers here).
     if [ "$(id -u)" = 0 ]; then

@@ -236,24 +236,24 @@ def test_gpu_benchmark_checks_losses_on_any_machine():
     assert gpu.agree(a, other)
 
 
-@pytest.mark.smoke
-def test_atari_benchmarks_sb3_network_is_sb3s_and_trains(monkeypatch):
-    # benchmarks/atari.py's rlkit-sb3cnn row: SB3's CnnPolicy network as an rlkit custom model.
+def _atari_benchmark():
+    """benchmarks/atari.py as a module."""
     import importlib.util
     from pathlib import Path
-
-    from rlkit.models.base import Model
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "atari.py"
     spec = importlib.util.spec_from_file_location("atari_benchmark", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    monkeypatch.setitem(bench.ZOO, "n_envs", 2)
-    monkeypatch.setitem(bench.ZOO, "n_steps", 16)
-    monkeypatch.setitem(bench.ZOO, "batch_size", 16)
-    bench.register_sb3_cnn()
-    from rlkit.catalog import ModelCatalog
+    return bench
 
+
+def test_atari_benchmarks_sb3_network_is_sb3s():
+    # benchmarks/atari.py's rlkit-sb3cnn row: SB3's CnnPolicy network as an rlkit custom model.
+    from rlkit.catalog import ModelCatalog
+    from rlkit.models.base import Model
+
+    _atari_benchmark().register_sb3_cnn()
     model = ModelCatalog.get_model(
         Box(-1.0, 1.0, (84, 84, 4), np.float32), Discrete(4), 4, {"custom_model": "sb3_nature_cnn"}
     )
@@ -262,8 +262,29 @@ def test_atari_benchmarks_sb3_network_is_sb3s_and_trains(monkeypatch):
     # (1,684,128 weights), then the heads 512*4+4 and 512+1.
     features = 8_224 + 32_832 + 36_928 + 1_606_144
     assert sum(p.numel() for p in model.parameters()) == features + 2_052 + 513
-    result = bench.run_rlkit("rlkit-sb3cnn", steps=1, seed=0)
-    assert result["steps"] > 0 and result["torch_threads"] == 1
+
+
+@pytest.mark.smoke
+def test_atari_benchmark_rows_run_end_to_end():
+    # The benchmark as it is run (fresh processes, rows alternating, the summary it prints),
+    # each default row for 256 frames (64 env steps, --tiny: 2 envs x 16 steps).
+    import json
+    import subprocess
+    import sys
+
+    bench = _atari_benchmark()
+    command = [sys.executable, bench.__file__, "--tiny", "--rounds", "1", "--steps", "64"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])["summary"]["quiet"]
+    assert list(summary) == list(bench.DEFAULT_ROWS)
+    for row, figures in summary.items():
+        assert figures["frames_per_s"] > 0 and figures["peak_mb"] > 100, (row, figures)
+        assert figures["vs_sb3"] == pytest.approx(
+            figures["frames_per_s"] / summary["sb3"]["frames_per_s"]
+        )
+    assert summary["rlkit-1thread"]["torch_threads"] == "1"
+    assert "| rlkit-sb3cnn |" in out.stdout  # the table
 
 
 def test_playground_policy_sees_the_trainers_frames():

@@ -168,6 +168,7 @@ class Algorithm(AlgorithmHooks):
         """
         vec_env, self.policy = make_policy(env, self.config)
         try:
+            self.policy.threads.resize(self.learner_rows(), self.config["num_envs"])
             self.check_policy()
         except BaseException:
             vec_env.close()
@@ -188,6 +189,12 @@ class Algorithm(AlgorithmHooks):
         engine = select_engine(self.config["engine"], self.policy.acting, self.learner)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
+
+    def learner_rows(self) -> int:
+        """Rows of one gradient step (what ``num_threads="auto"`` sizes the learner's pool by)."""
+        c = self.config
+        rows = c.get("sgd_minibatch_size") or c.get("train_batch_size")
+        return int(rows or c["num_envs"] * c["rollout_fragment_length"])
 
     def make_learner(self) -> Learner:
         """This algorithm's gradient step, as every engine takes it (rlkit.engines.learner).
@@ -227,7 +234,7 @@ class Algorithm(AlgorithmHooks):
         ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
         explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
         """
-        with self._lock, limit_threads(self.config["num_threads"]), self._own_rng():
+        with self._lock, limit_threads(self.policy.threads.acting()), self._own_rng():
             if self._evaluator is None:
                 self._evaluator = Evaluator(
                     self.env_spec, self.policy, self.action_fn(), self.config
@@ -260,7 +267,9 @@ class Algorithm(AlgorithmHooks):
         and the next call starts fresh episodes.
         """
         start = time.perf_counter()
-        with self._lock, limit_threads(self.config["num_threads"]):
+        threads = self.policy.threads
+        threads.refresh()  # "auto": what the machine has free now
+        with self._lock, limit_threads(threads.learner()):
             snap = take_snapshot(self)  # one memcpy of the weights: on the limited pool
             try:
                 self.engine = self.choose_engine()
@@ -322,7 +331,7 @@ class Algorithm(AlgorithmHooks):
         no iteration to end.
         """
         check_single_action_inputs(state, prev_reward)
-        with limit_threads(self.config["num_threads"], blas=False):  # see rlkit.utils.threads
+        with limit_threads(self.policy.threads.for_rows(1), blas=False):  # rlkit.utils.threads
             return single_action(self, obs, state, prev_action, prev_reward, explore)
 
     # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------

@@ -34,6 +34,10 @@ def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[
         "lr": trainer.current_lr(),
         "engine": trainer.engine.name,
         "engine_reason": trainer.engine.reason,
+        # num_threads="auto": what this iteration's pools were sized to, and why.
+        "num_threads": trainer.policy.threads.learner(),
+        "num_threads_sampling": trainer.policy.threads.acting(),
+        "num_threads_reason": trainer.policy.threads.describe(),
         **stats,
     }
     # (A DQN iteration before learning_starts made no update: no metrics to report.)

@@ -114,7 +114,8 @@ class EnvRunner:
     def __init__(self, index: int, spec: dict[str, Any], policy: Any):
         from rlkit.envs import register_env
 
-        torch.set_num_threads(spec["num_threads"])
+        threads = spec["num_threads"]  # "auto": the runner's policy sizes each call
+        torch.set_num_threads(threads if isinstance(threads, int) else 1)
         for name, creator in spec["env_creators"].items():
             register_env(name, creator)
         self.index = index

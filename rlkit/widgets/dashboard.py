@@ -248,7 +248,8 @@ class TrainingDashboard(widgets.VBox):
             callback(self)
         # OpenBLAS sized from this thread: limited only inside the training thread (as
         # train() does), its pool makes a PPO iteration there 5-15x slower than here.
-        threads = getattr(self.trainer, "config", {}).get("num_threads", 1)
+        budget = getattr(getattr(self.trainer, "policy", None), "threads", None)
+        threads = budget.learner() if budget is not None else 1
         self._blas_limit = threadpool_limits(threads, user_api="blas")
         self._thread = threading.Thread(target=self._run, args=(n,), daemon=True)
         self._thread.start()

@@ -141,7 +141,9 @@ def checkbox(description: str, value: bool) -> widgets.Checkbox:
 
 
 # Keys with an editor elsewhere, or that a notebook should not offer to change.
+# num_threads ("auto" or a number) sizes the machine's thread pools, not a lesson's learning.
 _NOT_EDITED = {"env", "model", "observation_filter", "framework", "device", "num_gpus", "output"}
+_NOT_EDITED.add("num_threads")
 
 
 def editable_keys(algo: str) -> list[Any]:

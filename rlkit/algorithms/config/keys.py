@@ -309,10 +309,13 @@ COMMON_KEYS: dict[str, Key] = table(
         ),
         Key(
             "num_threads",
-            1,
-            "threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts",
+            "auto",
+            "threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts; 'auto': "
+            "per call, one per 100M multiply-adds of its work, at most the CPUs free now "
+            "(rlkit.utils.threads)",
             "int",
             1,
+            also=("auto",),
         ),
         Key(
             "engine",
