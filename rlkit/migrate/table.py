@@ -8,6 +8,8 @@ leaves the code alone and lists it with the note.
 
 from __future__ import annotations
 
+from rlkit.algorithms.config.rllib_keys import RAY_RESOURCE_KEYS
+
 _ALGOS = [("ppo", "PPO"), ("pg", "PG"), ("dqn", "DQN")]
 TF_NOTE = "rlkit is PyTorch only: write the model as an rlkit.models.Model (a torch module)"
 TUNE_NOTE = (
@@ -187,18 +189,7 @@ NAMES: list[tuple[str, str | None, str]] = [
 # config dicts, config["key"] = ... lines and builder calls) and says so.
 REMOVABLE_KEYS: dict[str, str] = {
     **dict.fromkeys(
-        (
-            "num_cpus",
-            "num_cpus_per_worker",
-            "num_cpus_per_env_runner",
-            "num_gpus_per_worker",
-            "num_gpus_per_env_runner",
-            "num_cpus_for_driver",
-            "num_cpus_for_local_worker",
-            "custom_resources_per_worker",
-            "custom_resources_per_env_runner",
-            "placement_strategy",
-        ),
+        ("num_cpus", *RAY_RESOURCE_KEYS),
         "a Ray resource request; a local rlkit run samples in this process",
     ),
     **dict.fromkeys(

@@ -36,22 +36,22 @@ _OFFLINE = "rlkit's offline data feeds BC (config 'input'); off-policy estimatio
 _ENV_WRAP = "wrap the env instead (gymnasium.wrappers: %s) and pass the wrapped env"
 
 # RLlib keys rlkit does not implement -> what to do instead.
+# RLlib's Ray resource requests (also what `migrate` deletes, rlkit.migrate.table).
+RAY_RESOURCE_KEYS = (
+    "num_cpus_per_worker",
+    "num_cpus_per_env_runner",
+    "num_gpus_per_worker",
+    "num_gpus_per_env_runner",
+    "num_cpus_for_driver",
+    "num_cpus_for_local_worker",
+    "custom_resources_per_worker",
+    "custom_resources_per_env_runner",
+    "placement_strategy",
+)
+
 RLLIB_ONLY: dict[str, str] = {
     # resources and workers
-    **dict.fromkeys(
-        (
-            "num_cpus_per_worker",
-            "num_cpus_per_env_runner",
-            "num_gpus_per_worker",
-            "num_gpus_per_env_runner",
-            "num_cpus_for_driver",
-            "num_cpus_for_local_worker",
-            "custom_resources_per_worker",
-            "custom_resources_per_env_runner",
-            "placement_strategy",
-        ),
-        _RAY,
-    ),
+    **dict.fromkeys(RAY_RESOURCE_KEYS, _RAY),
     "remote_worker_envs": "set vector_mode 'async' to run each env copy in its own process",
     "remote_env_batch_wait_ms": "set vector_mode 'async' to run each env copy in its own process",
     "sample_async": "rlkit samples synchronously, then learns; remove it",
