@@ -168,7 +168,6 @@ class Algorithm(AlgorithmHooks):
         """
         vec_env, self.policy = make_policy(env, self.config)
         try:
-            self.policy.threads.resize(self.learner_rows(), self.config["num_envs"])
             self.check_policy()
         except BaseException:
             vec_env.close()
@@ -189,12 +188,6 @@ class Algorithm(AlgorithmHooks):
         engine = select_engine(self.config["engine"], self.policy.acting, self.learner)
         self.policy.engine = engine  # the policy acts with the engine the learner uses
         return engine
-
-    def learner_rows(self) -> int:
-        """Rows of one gradient step (what ``num_threads="auto"`` sizes the learner's pool by)."""
-        c = self.config
-        rows = c.get("sgd_minibatch_size") or c.get("train_batch_size")
-        return int(rows or c["num_envs"] * c["rollout_fragment_length"])
 
     def make_learner(self) -> Learner:
         """This algorithm's gradient step, as every engine takes it (rlkit.engines.learner).

@@ -35,10 +35,18 @@ def make_policy(env: Any, config: dict[str, Any]) -> tuple[Any, Policy]:
             },
         )
         policy.env_note = env_note(env, config, vec_env)
+        # num_threads="auto" sizes the learner's pool by one gradient step's rows.
+        policy.threads.resize(learner_rows(config), config["num_envs"])
     except BaseException:
         vec_env.close()
         raise
     return vec_env, policy
+
+
+def learner_rows(config: dict[str, Any]) -> int:
+    """Rows of one gradient step: a minibatch, else the train batch, else one rollout."""
+    rows = config.get("sgd_minibatch_size") or config.get("train_batch_size")
+    return int(rows or config["num_envs"] * config["rollout_fragment_length"])
 
 
 def make_sampler(trainer: Any, env: Any, vec_env: Any, seed: int | None) -> Any:
