@@ -7,6 +7,9 @@ asserts at the end that every process it started has ended. The node-removal tes
 """
 
 import copy
+import glob
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -146,8 +149,11 @@ def test_sweep_of_four_trials_equals_in_process_runs(cluster):
         "sgd_minibatch_size": 64,
     }
     grid = {"lr": [1e-3, 3e-4]}
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "rlkit_sweep_*")))
     trials = run_sweep("PPO", "CartPole-v1", grid=grid, seeds=[0, 1], iterations=2, config=base)
     assert len(trials) == 4 and [t["error"] for t in trials] == [None] * 4
+    # Tune's trial folders went in rlkit's own temporary directory, removed after the sweep.
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "rlkit_sweep_*"))) <= before
     for t in trials:
         assert [r["training_iteration"] for r in t["results"]] == [1, 2]
         local = PPO(env="CartPole-v1", config={**base, **t["changes"], "seed": t["seed"]})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -171,7 +172,8 @@ def run_sweep(
         on_result: called as ``on_result(trial, result)`` for every result as it arrives,
             where ``trial`` is {"variant": index, "changes": {...}, "seed": s}.
         stop_event: set it (from another thread) to stop every trial.
-        storage_path: where Tune keeps trial directories (default: a temporary directory).
+        storage_path: where Tune keeps trial directories (default: a private temporary
+            directory, removed when the sweep returns: the results come back in memory).
         on_trial: called as ``on_trial(trial, state)`` when a trial's state changes, with
             state "running" (it started), "finished" (it ended: all iterations, a scheduler's
             or Stop's decision) or "error".
@@ -204,26 +206,31 @@ def run_sweep(
         VARIANT_KEY: tune.grid_search(variants),
         "seed": tune.grid_search(list(seeds)),
     }
+    own_storage = storage_path is None  # rlkit's own temporary directory: removed below
+    storage_path = storage_path or tempfile.mkdtemp(prefix="rlkit_sweep_")
     tuner = tune.Tuner(
         rlkit_trainable(algorithm),
         param_space=param_space,
         tune_config=tune.TuneConfig(scheduler=scheduler),
         run_config=tune.RunConfig(
             name=f"rlkit_sweep_{os.getpid()}_{threading.get_ident()}",
-            storage_path=storage_path or tempfile.mkdtemp(prefix="rlkit_sweep_"),
+            storage_path=storage_path,
             stop=_Stop(iterations, stop_event or threading.Event()),
             callbacks=[collector],
             verbose=0,
             progress_reporter=SilentReporter(),
         ),
     )
-    grid_results = tuner.fit()
-    for result in grid_results:
-        # A trial a Stop ended before it started has no config (and no error) to report.
-        if result.error is not None and result.config is not None:
-            key = collector.key_of(result.config)
-            trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
-            trials[key]["state"] = "error"
+    try:
+        for result in tuner.fit():
+            # A trial a Stop ended before it started has no config (and no error) to report.
+            if result.error is not None and result.config is not None:
+                key = collector.key_of(result.config)
+                trials[key]["error"] = f"{type(result.error).__name__}: {result.error}"
+                trials[key]["state"] = "error"
+    finally:
+        if own_storage:
+            shutil.rmtree(storage_path, ignore_errors=True)
     for trial in trials.values():  # a Stop ends the experiment without on_trial_complete
         if trial["state"] == "running":
             trial["state"] = "finished"
