@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,6 +82,7 @@ def tensorboard_server(logdir: str, timeout_s: float = 120) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def screenshot(logdir: str, png: str, tags: str = "^(episode_reward_mean|entropy|vf_loss)$") -> str:
