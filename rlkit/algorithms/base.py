@@ -324,8 +324,8 @@ class Algorithm(AlgorithmHooks):
         no iteration to end.
         """
         check_single_action_inputs(state, prev_reward)
-        with limit_threads(self.policy.threads.for_rows(1), blas=False):  # rlkit.utils.threads
-            return single_action(self, obs, state, prev_action, prev_reward, explore)
+        # Each path sizes its thread pools itself: Policy.act, Policy.compute_actions.
+        return single_action(self, obs, state, prev_action, prev_reward, explore)
 
     # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------
     def _boundary_seed(self) -> int:

@@ -41,11 +41,21 @@ class Categorical(ActionDistribution):
             logits = logits / temperature
         # A masked float_min logit divided by a temperature < 1 becomes -inf (and -inf can come
         # straight from a log(mask)), and a row of -inf turns into NaN: keep every logit finite.
-        logits = logits.clamp(finfo.min, finfo.max)
-        # float_min - logsumexp can round to -inf; clamped log-probs keep logp finite and spare
-        # kl the 0 * (-inf) and (-inf) - (-inf) NaNs where both sides mask an action.
-        self.log_probs = torch.log_softmax(logits, dim=1).clamp(min=finfo.min)  # [B, n]
+        self.logits = logits.clamp(finfo.min, finfo.max)  # [B, n]
+        self._log_probs: torch.Tensor | None = None
         self._torch_dist = None
+
+    @property
+    def log_probs(self) -> torch.Tensor:
+        """``[B, n]`` log-probabilities, computed on first use (the argmax action needs none).
+
+        float_min - logsumexp can round to -inf; clamped log-probs keep logp finite and spare
+        kl the 0 * (-inf) and (-inf) - (-inf) NaNs where both sides mask an action.
+        """
+        if self._log_probs is None:
+            finfo = torch.finfo(self.logits.dtype)
+            self._log_probs = torch.log_softmax(self.logits, dim=1).clamp(min=finfo.min)
+        return self._log_probs
 
     @property
     def dist(self) -> torch.distributions.Categorical:
@@ -88,8 +98,8 @@ class Categorical(ActionDistribution):
         return self._record((probs / q).argmax(dim=1))  # [B]
 
     def deterministic_sample(self) -> torch.Tensor:
-        """Returns: [B] int64, the argmax action."""
-        return self._record(self.log_probs.argmax(dim=1))
+        """Returns: [B] int64, the argmax action (of the logits: the log-probs keep their order)."""
+        return self._record(self.logits.argmax(dim=1))
 
     def logp(self, actions: Any) -> torch.Tensor:
         """Args: actions: [B] (or [B, 1]) integer indices in [0, n). Returns: [B]."""
