@@ -50,7 +50,10 @@ def _rlkit_trainer(hp: str, seed: int, budget: int, engine: str = "torch"):
     from rlkit.algorithms import PPO
 
     _one_thread()
-    return PPO(env="CartPole-v1", config={**rlkit_config(hp, seed, budget), "engine": engine})
+    config = {**rlkit_config(hp, seed, budget), "engine": engine}
+    if USERS["on"]:
+        del config["num_threads"]  # rlkit's default, "auto", as a user runs it
+    return PPO(env="CartPole-v1", config=config)
 
 
 def rlkit_train(

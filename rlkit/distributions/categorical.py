@@ -120,6 +120,13 @@ class Categorical(ActionDistribution):
             )
         return self.log_probs.gather(1, actions[:, None])[:, 0]  # [B, 1] -> [B]
 
+    def sampled_action_logp(self) -> torch.Tensor:
+        """Returns: [B], logp of the action last drawn here (it needs none of logp's checks)."""
+        last = self._last_sample
+        if last is None:
+            return super().sampled_action_logp()  # its message says what to call first
+        return self.log_probs.gather(1, last[:, None])[:, 0]  # [B, 1] -> [B]
+
     def entropy(self) -> torch.Tensor:
         """Returns: [B], -sum p log p (a masked action adds 0 * float_min = 0)."""
         return -(self.log_probs.exp() * self.log_probs).sum(dim=1)

@@ -141,7 +141,7 @@ class TorchEngine:
             if choose is None:
                 dist = acting.dist_class(dist_inputs, model)
                 actions = dist.sample() if explore else dist.deterministic_sample()
-                logp = dist.logp(_logp_actions(dist, actions))
+                logp = _sampled_logp(dist, actions)
             else:
                 actions, logp = choose(dist_inputs)
             values = model.value_function().cpu().numpy() if with_value else None
@@ -203,6 +203,18 @@ class TorchEngine:
     def pinned(self, model: Model):
         """A rollout: nothing to fix in place for torch."""
         yield
+
+
+def _sampled_logp(dist: Any, actions: Any) -> torch.Tensor:
+    """logp [B] of the actions ``dist`` just handed out.
+
+    ``dist.sampled_action_logp()`` where the class defines its own (RLlib's sampler asks for
+    it; Categorical's skips the checks ``logp`` makes of actions it did not draw itself), else
+    ``dist.logp(actions)``.
+    """
+    if type(dist).sampled_action_logp is not ActionDistribution.sampled_action_logp:
+        return dist.sampled_action_logp()
+    return dist.logp(_logp_actions(dist, actions))
 
 
 def _logp_actions(dist: Any, actions: Any) -> Any:
