@@ -41,6 +41,20 @@ MOVED = {
     "rlkit.engines.numpy_engine": "rlkit.engines.numpy.engine",
     "rlkit.engines.numpy_loss": "rlkit.engines.numpy.loss",
     "rlkit.engines.numpy_mlp": "rlkit.engines.numpy.mlp",
+    **{
+        f"rlkit.algorithms.{name}": f"rlkit.algorithms.common.{name}"
+        for name in (
+            "acting",
+            "building",
+            "checkpoint",
+            "evaluation",
+            "hooks",
+            "memory",
+            "results",
+            "rllib_api",
+            "snapshot",
+        )
+    },
 }
 
 

@@ -189,8 +189,13 @@ class ChannelsLast(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(0, 255, (h, w, stack), np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        """``[stack, H, W]`` -> ``[H, W, stack]`` (a view)."""
-        return np.moveaxis(observation, 0, -1)  # [stack, H, W] -> [H, W, stack]
+        """``[stack, H, W]`` -> ``[H, W, stack]``, laid out in that order in memory.
+
+        A view (``np.moveaxis``) would keep the stack axis outermost in memory: every batch
+        built from it, and every minibatch the learner reads, would then be copied again
+        before the conv stack (which runs channels-last) and for ``obs_flat``.
+        """
+        return np.ascontiguousarray(np.moveaxis(observation, 0, -1))  # [H, W, stack]
 
 
 def make_atari_env(
@@ -266,7 +271,9 @@ class DeepMindTraining(gym.vector.VectorWrapper):
         self._life_lost, self._game_over = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
 
     def _frames(self, obs: np.ndarray) -> np.ndarray:
-        return np.moveaxis(obs, 1, -1) if self._channels_first else obs  # -> [E, H, W, stack]
+        # -> [E, H, W, stack], contiguous: one 225 KB copy a step (8 envs) spares each 256-frame
+        # minibatch four 29 MB copies (see ChannelsLast.observation)
+        return np.ascontiguousarray(np.moveaxis(obs, 1, -1)) if self._channels_first else obs
 
     def reset(self, *, seed: Any = None, options: dict | None = None):
         """Reset every env; frames ``[E, H, W, stack]``."""

@@ -12,7 +12,7 @@ import torch
 from faulty_envs import FaultyEnv
 
 from rlkit.algorithms import ALGORITHMS
-from rlkit.algorithms.snapshot import copy_state
+from rlkit.algorithms.common.snapshot import copy_state
 
 ALGOS = ["PG", "A2C", "PPO", "DQN", "BC"]
 

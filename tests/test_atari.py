@@ -32,7 +32,12 @@ def test_every_builder_delivers_the_same_space(mode, model, shape):
     assert vec.single_observation_space == expected == single.observation_space
     obs, _ = vec.reset(seed=0)
     assert obs.shape == (2, *shape) and obs.dtype == np.uint8
-    assert single.reset(seed=0)[0].shape == shape
+    # [E, H, W, C] in that order in memory (ale-py plays [E, C, H, W]): a strided view would
+    # be copied again by every minibatch before the channels-last conv stack
+    assert obs.flags.c_contiguous
+    assert vec.step(np.zeros(2, dtype=np.int64))[0].flags.c_contiguous
+    first = single.reset(seed=0)[0]
+    assert first.shape == shape and first.flags.c_contiguous
     vec.close()
     single.close()
 
@@ -48,6 +53,8 @@ def test_trainer_policy_is_built_from_the_sampler_space(mode, where):
     assert trainer.policy.trace(trainer.sampler.obs[0])[0].shape == (84, 84, 4)
     result = trainer.train()
     assert result["timesteps_total"] == 8
+    batch = trainer.sample(trainer.steps_per_env)
+    assert batch["obs"].dtype == np.uint8 and batch["obs"].flags.c_contiguous
     # The Playground builds the same policy from the same choices.
     policy, error = build_policy(Choices(PONG, "PPO", dict(TINY)))
     assert error == "" and policy.observation_space == trainer.policy.observation_space

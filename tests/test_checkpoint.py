@@ -1,4 +1,4 @@
-"""rlkit.algorithms.checkpoint: save() and restore() of every trainer.
+"""rlkit.algorithms.common.checkpoint: save() and restore() of every trainer.
 
 A checkpoint is written atomically and refuses non-finite weights; restore() is all or
 nothing and names what is wrong with a damaged or foreign file; a restored trainer acts and

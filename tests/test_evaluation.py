@@ -1,6 +1,6 @@
-"""Evaluation as RLlib runs it (rlkit.algorithms.evaluation), and RLlib 2.x's builders,
+"""Evaluation as RLlib runs it (rlkit.algorithms.common.evaluation), and RLlib 2.x's builders,
 result keys, ``algo.workers`` and ``get_policy(policy_id)`` (rlkit.algorithms.algorithm_config,
-rlkit.algorithms.rllib_api)."""
+rlkit.algorithms.common.rllib_api)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Sizes that cannot fit are refused at build, naming the key, the estimate and the limit
-(rlkit.algorithms.memory); offline lines have a size limit; spaces a nesting limit."""
+(rlkit.algorithms.common.memory); offline lines have a size limit; spaces a nesting limit."""
 
 import json
 import os
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from rlkit.algorithms import DQN, PPO, memory
-from rlkit.algorithms.memory import ConfigMemoryError, estimate, human
+from rlkit.algorithms import DQN, PPO
+from rlkit.algorithms.common import memory
+from rlkit.algorithms.common.memory import ConfigMemoryError, estimate, human
 from rlkit.offline import JsonReader
 from rlkit.spaces import MAX_SPACE_DEPTH, SpaceNestingError, check_space_depth
 

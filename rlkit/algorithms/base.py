@@ -21,16 +21,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlkit.algorithms.acting import check_single_action_inputs, single_action
-from rlkit.algorithms.building import make_policy, make_sampler
-from rlkit.algorithms.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
+from rlkit.algorithms.common.acting import check_single_action_inputs, single_action
+from rlkit.algorithms.common.building import make_policy, make_sampler
+from rlkit.algorithms.common.checkpoint import new_results_dir, restore_checkpoint, write_checkpoint
+from rlkit.algorithms.common.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
+from rlkit.algorithms.common.hooks import AlgorithmHooks
+from rlkit.algorithms.common.results import iteration_result, mean_stats
+from rlkit.algorithms.common.rllib_api import DEFAULT_POLICY_ID, WorkerSet, check_policy_id
+from rlkit.algorithms.common.snapshot import roll_back, take_snapshot
 from rlkit.algorithms.config.checking import build_config
 from rlkit.algorithms.config.keys import COMMON_KEYS, Key, defaults, table
-from rlkit.algorithms.evaluation import EVALUATION_KEYS, Evaluator, evaluation_due
-from rlkit.algorithms.hooks import AlgorithmHooks
-from rlkit.algorithms.results import iteration_result, mean_stats
-from rlkit.algorithms.rllib_api import DEFAULT_POLICY_ID, WorkerSet, check_policy_id
-from rlkit.algorithms.snapshot import roll_back, take_snapshot
 from rlkit.engines import Engine, select_engine
 from rlkit.engines.learner import Learner, make_adam
 from rlkit.envs import env_label
@@ -162,7 +162,7 @@ class Algorithm(AlgorithmHooks):
     def _build_policy(self, env: Any) -> Any:
         """Build ``self.policy`` over the vector env the sampler will step; returns that env.
 
-        What the config will need in memory is checked first (rlkit.algorithms.memory, inside
+        What the config will need in memory is checked first (rlkit.algorithms.common.memory, inside
         make_policy): with a one-number observation before any env exists, with the real
         spaces before the model.
         """
@@ -225,7 +225,7 @@ class Algorithm(AlgorithmHooks):
         """One evaluation as RLlib's ``algo.evaluate()``: ``{"evaluation": {...}}``.
 
         ``evaluation_duration`` episodes (or env steps) on an env of its own, actions not
-        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.evaluation).
+        explored unless ``evaluation_config["explore"]`` (rlkit.algorithms.common.evaluation).
         """
         with self._lock, limit_threads(self.policy.threads.acting()), self._own_rng():
             if self._evaluator is None:
@@ -256,8 +256,8 @@ class Algorithm(AlgorithmHooks):
 
         All or nothing: an exception or KeyboardInterrupt inside (a refused non-finite
         gradient step, an env that raised) propagates after the iteration is undone: weights,
-        optimizer, counters and statistics are as before the call (rlkit.algorithms.snapshot),
-        and the next call starts fresh episodes.
+        optimizer, counters and statistics are as before the call
+        (rlkit.algorithms.common.snapshot), and the next call starts fresh episodes.
         """
         start = time.perf_counter()
         threads = self.policy.threads
@@ -327,7 +327,7 @@ class Algorithm(AlgorithmHooks):
         # Each path sizes its thread pools itself: Policy.act, Policy.compute_actions.
         return single_action(self, obs, state, prev_action, prev_reward, explore)
 
-    # -- checkpoints (rlkit.algorithms.checkpoint) ---------------------------------------------
+    # -- checkpoints (rlkit.algorithms.common.checkpoint) -----------------------------------
     def _boundary_seed(self) -> int:
         base = self.config["seed"] if self.config["seed"] is not None else 0
         return int(base) * 100_003 + self.iteration

@@ -64,8 +64,8 @@ class NonFiniteUpdateError(FloatingPointError):
     """A gradient step was refused: its loss or its gradient held NaN or infinity.
 
     Raised before ``optimizer.step()``, so no weight changes; ``Algorithm.train()`` then also
-    undoes the iteration's earlier steps (rlkit.algorithms.snapshot), leaving the trainer as it
-    was before the call.
+    undoes the iteration's earlier steps (rlkit.algorithms.common.snapshot), leaving the
+    trainer as it was before the call.
     """
 
 

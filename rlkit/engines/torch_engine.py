@@ -206,7 +206,7 @@ class TorchEngine:
 
 
 def _sampled_logp(dist: Any, actions: Any) -> torch.Tensor:
-    """logp [B] of the actions ``dist`` just handed out.
+    """The logp [B] of the actions ``dist`` just handed out.
 
     ``dist.sampled_action_logp()`` where the class defines its own (RLlib's sampler asks for
     it; Categorical's skips the checks ``logp`` makes of actions it did not draw itself), else

@@ -42,8 +42,10 @@ class ByteScale:
 
     def __call__(self, x: Any) -> torch.Tensor:
         """Frames ``[B, ...]`` (uint8, or float holding 0..255) -> scaled float32 tensor."""
-        x = torch.as_tensor(x).float()
-        return (x - 128.0) / 128.0 if self.zero_mean else x / 255.0
+        # One new float32 tensor, scaled in place: the same float32 operations as
+        # (x - 128) / 128, without two more 29 MB tensors for a 256-frame minibatch.
+        y = torch.as_tensor(x).to(torch.float32, copy=True)
+        return y.sub_(128.0).div_(128.0) if self.zero_mean else y.div_(255.0)
 
     def __repr__(self) -> str:
         return "(x - 128) / 128" if self.zero_mean else "x / 255"

@@ -19,7 +19,7 @@ def markdown() -> str:
     Written by ``python -m rlkit.algorithms.config.docs > docs/CONFIG.md``; a test checks that
     the file is up to date.
     """
-    from rlkit.algorithms.evaluation import EVALUATION_KEYS
+    from rlkit.algorithms.common.evaluation import EVALUATION_KEYS
 
     lines = [
         "# Config keys",
@@ -34,7 +34,7 @@ def markdown() -> str:
         "",
         *_rows(COMMON_KEYS.values()),
         "",
-        "## Evaluation keys (every algorithm; rlkit.algorithms.evaluation)",
+        "## Evaluation keys (every algorithm; rlkit.algorithms.common.evaluation)",
         "",
         *_rows(EVALUATION_KEYS),
     ]

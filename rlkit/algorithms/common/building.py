@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlkit.algorithms.memory import check_built_spaces, make_checked_vec_env
+from rlkit.algorithms.common.memory import check_built_spaces, make_checked_vec_env
 from rlkit.atari import env_note, policy_model_config
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler

@@ -7,7 +7,7 @@ file left by a save that was killed is removed by the next save into that direct
 
 Restoring is all or nothing: the file is read with ``torch.load(weights_only=True)`` (a
 checkpoint cannot run code), every section is checked, then applied; if applying any section
-fails, everything applied so far is rolled back (rlkit.algorithms.snapshot).
+fails, everything applied so far is rolled back (rlkit.algorithms.common.snapshot).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from rlkit.algorithms.snapshot import copy_state, nonfinite_tensors, put_state
+from rlkit.algorithms.common.snapshot import copy_state, nonfinite_tensors, put_state
 
 # Where save() without a directory writes (RLlib's ~/ray_results): <root>/<Algo>_<env>_<time>.
 RESULTS_DIR_ENV = "RLKIT_RESULTS_DIR"

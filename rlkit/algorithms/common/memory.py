@@ -202,7 +202,7 @@ def check_memory(config: Mapping[str, Any], obs_space: gym.Space, num_outputs: i
         f"an estimated {human(worst)} ({what}); the whole config {human(total)} ({listed}); "
         f"but only {human(free)} is available ({source}). Lower '{key}' (about "
         f"{_fit(_value(config, key), share)} would fit) or free memory; "
-        "rlkit.algorithms.memory lists what is counted."
+        "rlkit.algorithms.common.memory lists what is counted."
     )
 
 

@@ -3,7 +3,7 @@
 rlkit's result is flat (``result["episode_reward_mean"]``, ``result["policy_loss"]``); RLlib's
 code reads the learner's statistics under ``result["info"]["learner"]["default_policy"]``
 (``learner_stats``, and ``model``: the model's ``metrics()``), and RLlib 2.x's nested names
-(``env_runners/episode_return_mean``; rlkit.algorithms.rllib_api), so they are there too.
+(``env_runners/episode_return_mean``; rlkit.algorithms.common.rllib_api), so they are there too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.algorithms.rllib_api import DEFAULT_POLICY_ID, rllib_result_keys
+from rlkit.algorithms.common.rllib_api import DEFAULT_POLICY_ID, rllib_result_keys
 from rlkit.engines.learner import model_metrics
 
 
