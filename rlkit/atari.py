@@ -189,12 +189,7 @@ class ChannelsLast(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(0, 255, (h, w, stack), np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        """``[stack, H, W]`` -> ``[H, W, stack]``, laid out in that order in memory.
-
-        A view (``np.moveaxis``) would keep the stack axis outermost in memory: every batch
-        built from it, and every minibatch the learner reads, would then be copied again
-        before the conv stack (which runs channels-last) and for ``obs_flat``.
-        """
+        """``[stack, H, W]`` -> ``[H, W, stack]``, in that order in memory (not a view)."""
         return np.ascontiguousarray(np.moveaxis(observation, 0, -1))  # [H, W, stack]
 
 
@@ -271,8 +266,7 @@ class DeepMindTraining(gym.vector.VectorWrapper):
         self._life_lost, self._game_over = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
 
     def _frames(self, obs: np.ndarray) -> np.ndarray:
-        # -> [E, H, W, stack], contiguous: one 225 KB copy a step (8 envs) spares each 256-frame
-        # minibatch four 29 MB copies (see ChannelsLast.observation)
+        # [E, H, W, stack] contiguous: 225 KB a step spares each minibatch 4 copies of 29 MB
         return np.ascontiguousarray(np.moveaxis(obs, 1, -1)) if self._channels_first else obs
 
     def reset(self, *, seed: Any = None, options: dict | None = None):

@@ -229,3 +229,23 @@ def test_moved_modules_import_from_their_old_paths_as_the_same_module():
     for old, new in rlkit.MOVED.items():
         assert not (PACKAGE_DIR.parent / (old.replace(".", "/") + ".py")).exists(), old
         assert importlib.import_module(old) is importlib.import_module(new), old
+
+
+# A module a reader can hold in view: the longest today is 400 lines (rlkit/atari.py).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(PACKAGE_DIR.parent)): n
+        for p in PACKAGE_DIR.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split these modules (lines): {long}"
+
+
+def test_algorithms_folder_lists_the_algorithms_and_two_subfolders():
+    entries = {p.name for p in (PACKAGE_DIR / "algorithms").iterdir() if p.name != "__pycache__"}
+    folders = {name for name in entries if not name.endswith(".py")}
+    assert folders == {"common", "config"}  # the base's parts; the config tables
+    assert {"pg.py", "a2c.py", "ppo.py", "dqn.py", "bc.py", "base.py"} <= entries
