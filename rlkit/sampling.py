@@ -167,8 +167,10 @@ class Sampler:
         self._broken = True
         compute = compute_actions or self.policy.compute_actions
         # A feed-forward model's value of a row depends on that row alone and is not needed to
-        # act, so the whole rollout is valued in one forward afterwards instead of T small ones.
-        value_later = with_value and not self.policy.is_recurrent()
+        # act, so the whole rollout is valued in one forward afterwards instead of T small ones,
+        # unless the value is a head on the features each step's forward computes anyway.
+        feed_forward = not self.policy.is_recurrent()
+        value_later = with_value and feed_forward and not self.policy.model.value_shares_forward()
         rows: list[dict[str, Any]] = []
         with self.policy.pin_engine():  # the model cannot change between these steps
             for _ in range(num_steps):
@@ -186,6 +188,11 @@ class Sampler:
             batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
             if value_later:
                 batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
+            elif with_value and feed_forward:  # each step's values came with its forward
+                last = self.policy.compute_values(
+                    batch["last_obs"], self.prev_actions, self.prev_rewards
+                )  # [E]: V(current obs), the last row's next value
+                batch["next_vf"] = np.concatenate([batch["vf_preds"][1:], last[None]])
             else:
                 batch["next_vf"] = self._next_values(batch, with_value)
         self._broken = False

@@ -23,10 +23,11 @@ def test_categorical_sample_draws_what_torch_categorical_draws(seed):
     assert torch.equal(dist.sampled_action_logp(), dist.logp(ours))
 
 
-def test_sampler_values_equal_a_forward_per_row(seed):
-    trainer = PPO(
-        env="CartPole-v1", config={"seed": 0, "num_envs": 3, "model": {"fcnet_hiddens": [8]}}
-    )
+@pytest.mark.parametrize("share", [False, True])  # one pass afterwards / each step's forward
+def test_sampler_values_equal_a_forward_per_row(seed, share):
+    model = {"fcnet_hiddens": [8], "vf_share_layers": share}
+    trainer = PPO(env="CartPole-v1", config={"seed": 0, "num_envs": 3, "model": model})
+    assert trainer.get_policy().model.value_shares_forward() is share
     batch = trainer.sampler.sample(6)
     model = trainer.get_policy().model
     with torch.inference_mode():
@@ -36,6 +37,11 @@ def test_sampler_values_equal_a_forward_per_row(seed):
             rows.append(model.value_function().numpy())
     np.testing.assert_allclose(batch["vf_preds"], np.stack(rows), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(batch["next_vf"][:-1], batch["vf_preds"][1:])
+    last = trainer.get_policy().preprocess(trainer.sampler.obs, update_filter=False)
+    with torch.inference_mode():  # the last row's next value: V(the obs the envs are at now)
+        model({"obs": torch.as_tensor(last)}, [], None)
+        now = model.value_function().numpy()
+    np.testing.assert_allclose(batch["next_vf"][-1], now, rtol=1e-6, atol=1e-7)
 
 
 def test_clip_grad_norm_matches_torch(seed):

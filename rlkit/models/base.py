@@ -122,6 +122,15 @@ class Model(nn.Module):
             f"use it with an algorithm that has a critic (A2C, PPO)"
         )
 
+    def value_shares_forward(self) -> bool:
+        """Whether ``value_function()`` is only a head on features the forward computed.
+
+        Then a rollout keeps each step's values (they cost one small layer) instead of
+        running the model over the whole rollout again for them. False unless a model says
+        so; the built-in networks do when ``vf_share_layers`` is True.
+        """
+        return False
+
     def custom_loss(self, policy_loss: Any, loss_inputs: dict[str, Any]) -> Any:
         """Return the loss to minimise; override to add supervised or self-supervised terms.
 

@@ -234,3 +234,7 @@ class FullyConnectedNetwork(Model):
     def value_function(self) -> torch.Tensor:
         """Return ``[B]`` values for the observations of the last forward call."""
         return value_outputs(self, self._value_input, self._value_tower, self._value_head)
+
+    def value_shares_forward(self) -> bool:
+        """True with ``vf_share_layers``: the value head reads the forward's features."""
+        return self._value_head is not None and self._value_tower is None
