@@ -11,7 +11,9 @@ the run (nothing in either library is changed). Parts, in seconds per iteration 
 8 envs x 128 steps:
 
 - ``env``: the vector env's ``step`` (rlkit: ale-py's native vector env and rlkit's
-  ``DeepMindTraining``; SB3: ``VecFrameStack`` over ``DummyVecEnv`` of ``AtariWrapper`` envs).
+  ``DeepMindTraining``, whose ``send`` and ``recv`` are what the main thread waits for while
+  the two halves overlap, rlkit.overlap; SB3: ``VecFrameStack`` over ``DummyVecEnv`` of
+  ``AtariWrapper`` envs).
 - ``forward (sampling)``: the policy's forward at every env step (rlkit
   ``Policy.compute_actions``; SB3 ``policy.forward``), and rlkit's one value pass over the
   rollout (``Policy.compute_values``; SB3 computes values inside its forward).
@@ -95,7 +97,10 @@ def profile_rlkit(row: str, steps: int, seed: int) -> dict:
 
     trainer = atari.build_rlkit(row, seed)
     t = Timers()
-    t.wrap(trainer.sampler.env, "step", "env")
+    halves = getattr(trainer.sampler, "halves", None)  # rlkit.overlap: send, then recv
+    for sampler in halves or [trainer.sampler]:
+        for call in ("send", "recv") if halves else ("step",):  # step itself calls both
+            t.wrap(sampler.env, call, "env")
     t.wrap(trainer.policy, "compute_actions", "forward")
     t.wrap(trainer.policy, "compute_values", "values")
     t.wrap(trainer.sampler, "sample", "sample")

@@ -18,7 +18,6 @@ The episode return a trainer reports stays the real game score: ``DeepMindTraini
 unclipped rewards over whole games (all lives) and reports them in ``info["episode"]``.
 ale-py's own ``episodic_life`` restarts the whole game at every life lost and its
 ``reward_clipping`` changes the score it reports, so rlkit leaves both off and does them here.
-After preprocessing, rlkit's ``ImagePreprocessor`` only scales (``zero_mean``).
 """
 
 from __future__ import annotations
@@ -225,20 +224,15 @@ def make_atari_env(
 class DeepMindTraining(gym.vector.VectorWrapper):
     """The training-only part of the DeepMind preprocessing, over a vector of ALE envs.
 
-    - Episodic life: a lost life reports ``terminated`` (the value is not bootstrapped across
-      it) while the game goes on. The next step is then, as after any gymnasium autoreset, a
-      row the sampler does not train on; its action is FIRE (or NOOP), DeepMind's reset.
-    - Reward clipping: the rewards returned are their sign.
+    - Episodic life: a lost life reports ``terminated`` (no bootstrap across it) while the
+      game goes on; the next row, as after any autoreset, is not trained on, and its action
+      is FIRE (or NOOP), DeepMind's reset. Reward clipping: the rewards are their sign.
     - The real score: ``info["episode"] = {"r": score, "l": steps}`` and ``info["_episode"]``
       (which envs finished a game) count unclipped rewards over whole games, all lives.
 
-    Args:
-        env: a vector env of ALE games reporting ``info["lives"]``, with episodes ending at
-            game over only and unclipped rewards.
-        settings: what to do (``episodic_life``, ``clip_rewards``, ``obs_shape``).
-        channels_first: ``env`` gives ``[E, stack, H, W]`` frames, turned to
-            ``[E, H, W, stack]`` here.
-        restart_action: the action sent after a lost life.
+    Args: ``env``, ALE games reporting ``info["lives"]``, episodes ending at game over only;
+    ``settings`` (``episodic_life``, ``clip_rewards``, ``obs_shape``); ``channels_first``:
+    ``env`` gives ``[E, stack, H, W]``, turned to ``[E, H, W, stack]``; ``restart_action``.
     """
 
     reports_episodes = True  # rlkit's Sampler takes its episode statistics from info["episode"]
@@ -260,27 +254,37 @@ class DeepMindTraining(gym.vector.VectorWrapper):
         self._start(np.zeros(env.num_envs, dtype=np.int64))
 
     def _start(self, lives: np.ndarray) -> None:
-        E = self.num_envs
+        E, self._sent = self.num_envs, None
         self._lives, self._score = np.array(lives, dtype=np.int64), np.zeros(E)
         self._length = np.zeros(E, dtype=np.int64)
         self._life_lost, self._game_over = np.zeros(E, dtype=bool), np.zeros(E, dtype=bool)
 
-    def _frames(self, obs: np.ndarray) -> np.ndarray:
-        # [E, H, W, stack] contiguous: 225 KB a step spares each minibatch 4 copies of 29 MB
+    def _frames(self, obs: np.ndarray) -> np.ndarray:  # [E, H, W, stack], not a view (below)
         return np.ascontiguousarray(np.moveaxis(obs, 1, -1)) if self._channels_first else obs
 
-    def reset(self, *, seed: Any = None, options: dict | None = None):
-        """Reset every env; frames ``[E, H, W, stack]``."""
+    def reset(self, *, seed: Any = None, options: dict | None = None):  # noqa: D102
         obs, info = self.env.reset(seed=seed, options=options)
         self._start(info["lives"])
         return self._frames(obs), info
 
     def step(self, actions: np.ndarray):
-        """Step every env; returns learning rewards, terminal on a lost life, real scores."""
+        """Step every env: ``send`` then ``recv``."""
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """Start a step of every env on ale-py's threads; returns at once."""
         actions = np.array(actions, copy=True)
-        restart = self._life_lost
-        actions[restart] = self._restart_action
-        obs, reward, terminated, truncated, info = self.env.step(actions)
+        actions[self._life_lost] = self._restart_action
+        self._sent = None if hasattr(self.env, "send") else actions  # gymnasium's: at recv
+        if self._sent is None:
+            self.env.send(actions)
+
+    def recv(self):
+        """The step ``send`` started: learning rewards, terminal on a lost life, real scores."""
+        restart, sent = self._life_lost, self._sent
+        step = self.env.recv() if sent is None else self.env.step(sent)
+        obs, reward, terminated, truncated, info = step
         reward = np.asarray(reward, dtype=np.float64)
         lives = np.asarray(info["lives"], dtype=np.int64)
         playing = ~self._game_over  # False on the env's own autoreset rows (a new game)
@@ -381,11 +385,7 @@ def where_applied(vec_env: gym.vector.VectorEnv | None) -> str:
 
 
 def policy_model_config(env: Any, config: dict) -> dict:
-    """The model config the policy gets.
-
-    Under DeepMind preprocessing the env already made the frames gray, so ``grayscale`` has
-    nothing left to do in rlkit's ImagePreprocessor.
-    """
+    """The policy's model config: no ``grayscale`` where the DeepMind frames are gray."""
     model = dict(config.get("model") or {})
     if deepmind_settings(env, config) is not None:
         model.pop("grayscale", None)

@@ -166,36 +166,45 @@ class Sampler:
             self.reset()
         self._broken = True
         compute = compute_actions or self.policy.compute_actions
-        # A feed-forward model's value of a row depends on that row alone and is not needed to
-        # act, so the whole rollout is valued in one forward afterwards instead of T small ones,
-        # unless the value is a head on the features each step's forward computes anyway.
-        feed_forward = not self.policy.is_recurrent()
-        value_later = with_value and feed_forward and not self.policy.model.value_shares_forward()
-        rows: list[dict[str, Any]] = []
+        step_values = with_value and not self.value_later(with_value)
         with self.policy.pin_engine():  # the model cannot change between these steps
-            for _ in range(num_steps):
-                rows.append(self._step(compute, with_value and not value_later))
-            # With no filter statistics the filtered obs is the preprocessed one: one array
-            # serves both (1,024 rows of Atari frames: 29 MB as uint8, 115 MB as float32).
-            same = all(r["unfiltered_obs"] is r["obs"] for r in rows)
-            skip = ("state_in", "unfiltered_obs") if same else ("state_in",)
-            batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k not in skip}
-            if same:
-                batch["unfiltered_obs"] = batch["obs"]
-            batch["state_in"] = [
-                np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
-            ]
-            batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
-            if value_later:
-                batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
-            elif with_value and feed_forward:  # each step's values came with its forward
-                last = self.policy.compute_values(
-                    batch["last_obs"], self.prev_actions, self.prev_rewards
-                )  # [E]: V(current obs), the last row's next value
-                batch["next_vf"] = np.concatenate([batch["vf_preds"][1:], last[None]])
-            else:
-                batch["next_vf"] = self._next_values(batch, with_value)
+            rows = [self._step(compute, step_values) for _ in range(num_steps)]
+            batch = self.assemble(rows, with_value)
         self._broken = False
+        return batch
+
+    def value_later(self, with_value: bool) -> bool:
+        """Whether a rollout's values come from one pass after it, not from each step.
+
+        A feed-forward model's value of a row depends on that row alone and is not needed to
+        act, so the whole rollout is valued in one forward afterwards instead of T small ones,
+        unless the value is a head on the features each step's forward computes anyway.
+        """
+        shares = self.policy.model.value_shares_forward()
+        return with_value and not self.policy.is_recurrent() and not shares
+
+    def assemble(self, rows: list[dict[str, Any]], with_value: bool) -> dict[str, Any]:
+        """The time-major batch (module docstring) of a rollout's rows, values included."""
+        # With no filter statistics the filtered obs is the preprocessed one: one array serves
+        # both (1,024 rows of Atari frames: 29 MB as uint8, 115 MB as float32).
+        same = all(r["unfiltered_obs"] is r["obs"] for r in rows)
+        skip = ("state_in", "unfiltered_obs") if same else ("state_in",)
+        batch = {k: np.stack([r[k] for r in rows]) for k in rows[0] if k not in skip}
+        if same:
+            batch["unfiltered_obs"] = batch["obs"]
+        batch["state_in"] = [
+            np.stack([r["state_in"][i] for r in rows]) for i in range(len(rows[0]["state_in"]))
+        ]
+        batch["last_obs"] = self.policy.preprocess(self.obs, update_filter=False)
+        if self.value_later(with_value):
+            batch["vf_preds"], batch["next_vf"] = self._rollout_values(batch)
+        elif with_value and not self.policy.is_recurrent():  # values came with each forward
+            last = self.policy.compute_values(
+                batch["last_obs"], self.prev_actions, self.prev_rewards
+            )  # [E]: V(current obs), the last row's next value
+            batch["next_vf"] = np.concatenate([batch["vf_preds"][1:], last[None]])
+        else:
+            batch["next_vf"] = self._next_values(batch, with_value)
         return batch
 
     def _rollout_values(self, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -214,11 +223,28 @@ class Sampler:
         return values[:-1], values[1:]  # V(obs at t), V(obs at t + 1)
 
     def _step(self, compute: Callable, with_value: bool) -> dict[str, Any]:
+        return self.finish_step(self.start_step(compute, with_value, send=False))
+
+    def start_step(self, compute: Callable, with_value: bool, send: bool) -> tuple:
+        """Act on the current obs; with ``send``, start the envs' step (``env.send``) too.
+
+        ``finish_step`` then waits for the envs (``env.recv``, or the whole ``env.step``
+        without ``send``) and returns the row: two halves of a vector of envs can each
+        step while the other's forward runs (rlkit.overlap).
+        """
         state_in = [s.cpu().numpy() for s in self.state]
-        env_actions, state_out, extra = compute(
+        acted = compute(
             self.obs, self.state, self.prev_actions, self.prev_rewards, with_value=with_value
         )
-        next_obs, rewards, terminated, truncated, info = self._env_call(self.env.step, env_actions)
+        if send:
+            self._env_call(self.env.send, acted[0])
+        return state_in, acted, send
+
+    def finish_step(self, started: tuple) -> dict[str, Any]:
+        """The row of the step ``start_step`` began (see there)."""
+        state_in, (env_actions, state_out, extra), sent = started
+        wait = (self.env.recv,) if sent else (self.env.step, env_actions)
+        next_obs, rewards, terminated, truncated, info = self._env_call(*wait)
         if self._env_reports_episodes and "_episode" in info:
             self._record_reported(info)
         rewards = np.asarray(rewards, dtype=np.float32)
@@ -248,7 +274,7 @@ class Sampler:
             "prev_rewards": self.prev_rewards,
             "state_in": state_in,
         }
-        if with_value:
+        if "vf_preds" in extra:
             row["vf_preds"] = extra["vf_preds"]
         done = terminated | truncated
         if new_episode.any() or done.any():

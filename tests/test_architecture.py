@@ -83,7 +83,7 @@ FLOORS = [
     ("assembly", ["rlkit.trace", "rlkit.catalog"]),
     ("engines", ["rlkit.engines"]),
     ("policy", ["rlkit.policy"]),
-    ("data", ["rlkit.sampling", "rlkit.offline", "rlkit.records"]),
+    ("data", ["rlkit.sampling", "rlkit.overlap", "rlkit.offline", "rlkit.records"]),
     ("runners", ["rlkit.scaling", "rlkit.scaling.cluster", "rlkit.scaling.runners"]),
     ("algorithms", ["rlkit.algorithms"]),
     (

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from rlkit.filters import NoFilter
+from rlkit.overlap import join_halves
 from rlkit.sampling import Sampler, episode_stats
 from rlkit.utils.seeding import new_generator, private_rng
 
@@ -200,28 +201,12 @@ def join_batches(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Runner batches ``[T, E_i, ...]`` -> one ``[T, sum E_i, ...]`` batch, in runner order.
 
     Arrays packed as uint8 are rebuilt as float32 (frames the policy keeps as uint8 travel as
-    they are); ``last_obs`` [E_i, ...] joins on axis 0.
+    they are); ``last_obs`` [E_i, ...] joins on axis 0 (rlkit.overlap.join_halves).
     """
     parts = [{k: unpack_uint8(v) for k, v in p.items()} for p in parts]
-    same = all("unfiltered_obs" not in p for p in parts)  # NoFilter: obs, sent once
-    for p in parts:
+    for p in parts:  # NoFilter: obs was sent once
         p.setdefault("unfiltered_obs", p["obs"])
-    out: dict[str, Any] = {}
-    for key in parts[0]:
-        if key == "state_in":
-            out[key] = [
-                np.concatenate([p[key][i] for p in parts], axis=1)
-                for i in range(len(parts[0][key]))
-            ]
-        elif key == "last_obs":
-            out[key] = np.concatenate([p[key] for p in parts], axis=0)
-        elif key == "unfiltered_obs" and same:
-            continue
-        else:
-            out[key] = np.concatenate([p[key] for p in parts], axis=1)
-    if same:
-        out["unfiltered_obs"] = out["obs"]
-    return out
+    return join_halves(parts)
 
 
 # -- the group the trainer talks to ------------------------------------------------------------

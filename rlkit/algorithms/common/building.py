@@ -10,6 +10,7 @@ from typing import Any
 
 from rlkit.algorithms.common.memory import check_built_spaces, make_checked_vec_env
 from rlkit.atari import env_note, policy_model_config
+from rlkit.overlap import OverlappedSampler, can_overlap
 from rlkit.policy import Policy
 from rlkit.sampling import Sampler
 
@@ -57,13 +58,18 @@ def make_sampler(trainer: Any, env: Any, vec_env: Any, seed: int | None) -> Any:
 
         vec_env.close()  # the runners step envs of their own
         return EnvRunnerGroup(trainer, env, config["num_env_runners"])
-    return Sampler(
-        env,
-        trainer.policy,
-        config["num_envs"],
-        config["env_config"],
-        config["vector_mode"],
-        seed,
-        config=config,
-        vec_env=vec_env,
-    )
+    setting, why_not = config["sample_overlap"], can_overlap(vec_env, config)
+    if setting is True and why_not:
+        vec_env.close()
+        raise ValueError(f"config 'sample_overlap' True: cannot pipeline, because {why_not}")
+    if setting is False or why_not:
+        args = (config["num_envs"], config["env_config"], config["vector_mode"])
+        return Sampler(env, trainer.policy, *args, seed, config=config, vec_env=vec_env)
+    vec_env.close()  # the trainer's policy was built from its spaces; two halves step instead
+    sizes = (config["num_envs"] // 2, config["num_envs"] - config["num_envs"] // 2)
+    seeds = (seed, None if seed is None else seed + sizes[0])
+    mode = (config["env_config"], config["vector_mode"])
+    halves = [
+        Sampler(env, trainer.policy, n, *mode, s, config=config) for n, s in zip(sizes, seeds)
+    ]
+    return OverlappedSampler(halves)

@@ -15,6 +15,7 @@ import numpy as np
 
 from rlkit.algorithms.common.rllib_api import DEFAULT_POLICY_ID, rllib_result_keys
 from rlkit.engines.learner import model_metrics
+from rlkit.overlap import overlap_note
 
 
 def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def iteration_result(trainer: Any, stats: dict[str, Any], start: float) -> dict[
         "num_threads": trainer.policy.threads.learner(),
         "num_threads_sampling": trainer.policy.threads.acting(),
         "num_threads_reason": trainer.policy.threads.describe(),
+        "sample_overlap": overlap_note(trainer.sampler),  # rlkit.overlap
         **stats,
     }
     # (A DQN iteration before learning_starts made no update: no metrics to report.)

@@ -256,6 +256,14 @@ COMMON_KEYS: dict[str, Key] = table(
             choices=VECTOR_MODES,
         ),
         Key(
+            "sample_overlap",
+            "auto",
+            "step half the envs while the policy acts for the other (rlkit.overlap): "
+            "'auto' where the vector env can (ale-py's), True required, False lockstep",
+            "bool",
+            also=("auto",),
+        ),
+        Key(
             "observation_filter",
             "NoFilter",
             "observation normalisation",
@@ -310,9 +318,8 @@ COMMON_KEYS: dict[str, Key] = table(
         Key(
             "num_threads",
             "auto",
-            "threads of every pool (torch, BLAS, OpenMP) while rlkit trains or acts; 'auto': "
-            "per call, one per 100M multiply-adds of its work, at most the CPUs free now "
-            "(rlkit.utils.threads)",
+            "threads of every pool (torch, BLAS, OpenMP) while rlkit runs; 'auto': per call, one"
+            " per 100M multiply-adds of its work, at most the CPUs free (rlkit.utils.threads)",
             "int",
             1,
             also=("auto",),
