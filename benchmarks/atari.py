@@ -30,8 +30,8 @@ Rows:
   frame as SB3, so the row compares the rest (sampling, learner, threads).
 - ``rlkit-2threads``: ``rlkit`` with ``num_threads`` 2, what a user on a machine of their own
   may set: faster while the cores are free, slower than 1 thread when a neighbour holds one.
-- ``rlkit-lockstep``: ``rlkit`` with ``sample_overlap`` False: all 8 envs step, then the policy
-  acts for all 8 (the default steps one half while acting for the other, rlkit.overlap).
+- ``rlkit-overlap``: ``rlkit`` with ``sample_overlap`` True: one half of the envs steps while
+  the policy acts for the other (rlkit.overlap), instead of all 8 stepping, then all 8 acting.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ ROWS = (
     "rlkit-sb3cnn",
     "rlkit-1thread",
     "rlkit-2threads",
-    "rlkit-lockstep",
+    "rlkit-overlap",
 )
-DEFAULT_ROWS = ("sb3", "rlkit", "rlkit-lockstep", "rlkit-sb3cnn", "rlkit-1thread")
+DEFAULT_ROWS = ("sb3", "rlkit", "rlkit-overlap", "rlkit-sb3cnn", "rlkit-1thread")
 
 
 def register_sb3_cnn() -> None:
@@ -138,8 +138,8 @@ def build_rlkit(row: str, seed: int, threads: object = None):
         config["num_threads"] = 2
     if row == "rlkit-1thread":
         config["num_threads"] = 1
-    if row == "rlkit-lockstep":
-        config["sample_overlap"] = False
+    if row == "rlkit-overlap":
+        config["sample_overlap"] = True
     if threads is not None:
         config["num_threads"] = threads
     return PPO(env=ENV, config=config)

@@ -1,4 +1,4 @@
-"""Pipelined sampling: two halves of the envs, each stepping while the other's forward runs.
+"""Overlapped sampling: two halves of the envs, each stepping while the other's forward runs.
 
 ale-py's native vector env steps its games on C++ threads: ``send(actions)`` starts a step and
 returns at once, ``recv()`` waits for it. With the ``num_envs`` copies split into two vector
@@ -7,18 +7,21 @@ envs A and B, one rollout step runs
     forward(B) while A's envs step -> recv(A) -> forward(A, its next obs) while B's envs step
     -> recv(B)
 
-so the emulators and the policy's forward overlap on a machine with two cores or more. Each env
+so the emulators and the policy's forward run at the same time, on cores of their own. Each env
 still acts on its own latest observation with the current policy, and the rollout stops at its
 last step (nothing is sent ahead across ``train()`` calls): the batch is exactly as on-policy
 as one stepped in lockstep. What differs from lockstep is the order of the random draws (A's
 actions, then B's, step by step) and so the trajectories a seed gives; env ``e`` is still
 seeded ``seed + e``.
 
-Config key ``sample_overlap``: "auto" (the default) pipelines where the vector env can send
-and receive (ALE ids under ``vector_mode`` "auto"/"vector") with ``num_envs`` >= 2 and no Ray
-env runners; True requires it (an error names why it cannot); False steps every env in
-lockstep. ``train()`` results say which ran (``sample_overlap``: "on: halves of 4 + 4 envs").
-Measured on the project's 2-core machine: benchmarks/README.md (Atari).
+Config key ``sample_overlap``: False (the default) steps every env in lockstep; True overlaps
+(an error names why it cannot); "auto" overlaps where the vector env can send and receive
+(ALE ids under ``vector_mode`` "auto"/"vector") with ``num_envs`` >= 2 and no Ray env runners.
+``train()`` results say which ran (``sample_overlap``: "on: halves of 4 + 4 envs"). It is not
+the default because on the project's 2-core machine it did not pay: the rollout itself ran
+~15% faster, but whole PPO iterations ran at +1% quiet and -6% with a busy neighbour (the
+envs' threads, the policy's and the learner's compete for two cores; benchmarks/README.md,
+Atari). It is for machines with cores to spare.
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ def test_pipelined_rollout_equals_lockstep_for_the_same_actions():
     np.testing.assert_array_equal(pipelined["next_vf"][:-1], pipelined["vf_preds"][1:])
 
 
-def test_auto_pipelines_ale_and_says_so_while_other_envs_step_in_lockstep():
-    trainer = PPO(env=PONG, config=TINY)
+def test_overlap_steps_halves_where_asked_and_says_so_while_the_default_is_lockstep():
+    trainer = PPO(env=PONG, config={**TINY, "sample_overlap": "auto"})
     assert isinstance(trainer.sampler, OverlappedSampler)
     assert [h.num_envs for h in trainer.sampler.halves] == [2, 2]
     first, second = trainer.train(), trainer.train()
@@ -48,11 +48,13 @@ def test_auto_pipelines_ale_and_says_so_while_other_envs_step_in_lockstep():
     assert second["timesteps_total"] == 2 * 4 * 8  # every env's every step, two iterations
     assert np.isfinite(second["policy_loss"])
     trainer.stop()
-    for config in ({**TINY, "sample_overlap": False}, {**TINY, "num_envs": 1}):
+    auto_one_env = {**TINY, "num_envs": 1, "sample_overlap": "auto"}
+    for config in (TINY, {**TINY, "sample_overlap": False}, auto_one_env):
         trainer = PPO(env=PONG, config=config)
         assert trainer.train()["sample_overlap"].startswith("off")
         trainer.stop()
-    cartpole = PPO(env="CartPole-v1", config={"num_envs": 2, "rollout_fragment_length": 4})
+    cartpole_config = {"num_envs": 2, "rollout_fragment_length": 4, "sample_overlap": "auto"}
+    cartpole = PPO(env="CartPole-v1", config=cartpole_config)
     assert cartpole.train()["sample_overlap"].startswith("off")  # gymnasium's cannot send
 
 
@@ -66,7 +68,7 @@ def test_sample_overlap_true_names_why_it_cannot():
 
 
 def test_an_interrupted_rollout_leaves_the_sampler_usable():
-    trainer = PPO(env=PONG, config=TINY)
+    trainer = PPO(env=PONG, config={**TINY, "sample_overlap": True})
     calls = {"n": 0}
     act = trainer.policy.compute_actions
 

@@ -257,9 +257,9 @@ COMMON_KEYS: dict[str, Key] = table(
         ),
         Key(
             "sample_overlap",
-            "auto",
-            "step half the envs while the policy acts for the other (rlkit.overlap): "
-            "'auto' where the vector env can (ale-py's), True required, False lockstep",
+            False,
+            "step half the envs while the policy acts for the other (rlkit.overlap): True, "
+            "or 'auto' where the vector env can (ale-py's); False: lockstep",
             "bool",
             also=("auto",),
         ),
