@@ -174,7 +174,10 @@ def build_sb3(seed: int):
     gym.register_envs(ale_py)
     env = make_atari_env(ENV, n_envs=ZOO["n_envs"], seed=seed, env_kwargs={"frameskip": 1})
     env = VecFrameStack(env, n_stack=4)
-    return PPO(
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from setups import without_log_folder
+
+    model = PPO(
         "CnnPolicy",
         env,
         n_steps=ZOO["n_steps"],
@@ -190,6 +193,7 @@ def build_sb3(seed: int):
         seed=seed,
         verbose=0,
     )
+    return without_log_folder(model)
 
 
 def run_sb3(steps: int, seed: int) -> dict:

@@ -103,6 +103,18 @@ def _linear(start: float):
     return lambda progress_remaining: progress_remaining * start
 
 
+def without_log_folder(model):
+    """SB3's ``model`` with a logger that writes nowhere, returned.
+
+    With no ``tensorboard_log``, SB3's ``learn()`` makes ``<tmp>/SB3-<date-time>`` for a logger
+    that writes nothing there: every benchmark run left one behind in the shared /tmp.
+    """
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def sb3_ppo(hp_name: str, seed: int):
     """SB3's PPO for a set, on a DummyVecEnv of CartPole-v1 (with SB3's Monitor wrappers)."""
     import torch
@@ -112,7 +124,7 @@ def sb3_ppo(hp_name: str, seed: int):
 
     hp = HPARAMS[hp_name]
     env = make_vec_env("CartPole-v1", n_envs=hp["num_envs"], seed=seed, vec_env_cls=DummyVecEnv)
-    return PPO(
+    model = PPO(
         "MlpPolicy",
         env,
         learning_rate=_linear(hp["lr"]) if hp["lr_linear"] else hp["lr"],
@@ -131,3 +143,4 @@ def sb3_ppo(hp_name: str, seed: int):
         seed=seed,
         verbose=0,
     )
+    return without_log_folder(model)

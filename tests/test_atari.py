@@ -278,11 +278,15 @@ def test_atari_benchmark_rows_run_end_to_end():
     import json
     import subprocess
     import sys
+    import tempfile
+    from pathlib import Path
 
     bench = _atari_benchmark()
     command = [sys.executable, bench.__file__, "--tiny", "--rounds", "1", "--steps", "64"]
+    sb3_folders = set(Path(tempfile.gettempdir()).glob("SB3-*"))
     out = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert set(Path(tempfile.gettempdir()).glob("SB3-*")) == sb3_folders  # no logger folder
     summary = json.loads(out.stdout.strip().splitlines()[-1])["summary"]["quiet"]
     assert list(summary) == list(bench.DEFAULT_ROWS)
     for row, figures in summary.items():
