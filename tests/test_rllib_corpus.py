@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import runpy
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -112,6 +113,8 @@ def test_script_migrates_and_runs_unchanged(name, tmp_path, monkeypatch, capsys,
     script.write_text(new)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RLKIT_RESULTS_DIR", str(tmp_path / "results"))
+    (tmp_path / "tmp").mkdir()  # the scripts' tempfile.mkdtemp() folders, removed with tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setattr(sys, "argv", [str(script), "--stop-iters", "2"])
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
