@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from rlkit.sampling import Sampler, episode_stats
+from rlkit.sampling import Sampler, add_episodes, episode_stats, episodes_since
 from rlkit.utils.threads import limit_threads
 
 
 def can_overlap(vec_env: Any, config: dict) -> str:
-    """Why a trainer's envs cannot be pipelined ("" when they can)."""
+    """Why a trainer's envs cannot be overlapped ("" when they can)."""
     if config.get("num_env_runners", 0) > 0:
         return "Ray env runners step the envs (num_env_runners > 0)"
     if config["num_envs"] < 2:
@@ -80,12 +80,26 @@ def join_halves(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _half_seeds(seed: int | None, first: int) -> tuple[int | None, int | None]:
+    """The halves' first-reset seeds: env ``e`` is seeded ``seed + e``, as in lockstep."""
+    return seed, None if seed is None else seed + first
+
+
 class OverlappedSampler:
     """A ``Sampler``'s interface over two half Samplers whose steps overlap (module docstring).
 
     Args:
         halves: the two Samplers, over the first and the second half of the envs.
     """
+
+    @classmethod
+    def build(cls, env: Any, policy: Any, config: dict, seed: int | None) -> OverlappedSampler:
+        """Two Samplers over ``config["num_envs"]`` envs in halves (the larger one second)."""
+        n = config["num_envs"]
+        sizes = (n // 2, n - n // 2)
+        mode = (config["env_config"], config["vector_mode"])
+        seeds = _half_seeds(seed, sizes[0])
+        return cls([Sampler(env, policy, k, *mode, s, config=config) for k, s in zip(sizes, seeds)])
 
     def __init__(self, halves: list[Sampler]):
         self.halves = halves
@@ -149,12 +163,8 @@ class OverlappedSampler:
     def _count_episodes(self) -> None:
         """Move the episodes each half finished into this sampler's statistics."""
         for i, h in enumerate(self.halves):
-            new = min(h.episodes_total - self._seen[i], len(h.episode_returns))
+            add_episodes(self, episodes_since(h, self._seen[i]))
             self._seen[i] = h.episodes_total
-            if new:
-                self.episode_returns.extend(list(h.episode_returns)[-new:])
-                self.episode_lengths.extend(list(h.episode_lengths)[-new:])
-                self.episodes_total += new
 
     def stats(self) -> dict[str, float]:
         """Mean return and length over the last 100 finished episodes (NaN before the first)."""
@@ -162,8 +172,8 @@ class OverlappedSampler:
 
     def reset(self, seed: int | None = None) -> None:
         """Fresh episodes in every env (env ``e`` seeded ``seed + e``)."""
-        self.halves[0].reset(seed)
-        self.halves[1].reset(None if seed is None else seed + self.halves[0].num_envs)
+        for half, half_seed in zip(self.halves, _half_seeds(seed, self.halves[0].num_envs)):
+            half.reset(half_seed)
 
     def close(self) -> None:
         """Close both halves' envs."""

@@ -373,3 +373,23 @@ def episode_stats(returns: Any, lengths: Any, total: int) -> dict[str, float]:
         "episode_len_mean": float(np.mean(lengths)) if lengths else float("nan"),
         "episodes_total": total,
     }
+
+
+def episodes_since(sampler: Any, seen: int) -> list[tuple[float, int]]:
+    """(return, length) of the episodes ``sampler`` finished since it had finished ``seen``.
+
+    At most the last 100, the ones a Sampler keeps; a sampler over other samplers (Ray
+    runners, rlkit.overlap's halves) gathers its children's episodes with it.
+    """
+    new = min(sampler.episodes_total - seen, len(sampler.episode_returns))
+    if new <= 0:
+        return []
+    return list(zip(list(sampler.episode_returns)[-new:], list(sampler.episode_lengths)[-new:]))
+
+
+def add_episodes(sampler: Any, episodes: list[tuple[float, int]]) -> None:
+    """Count ``episodes`` ((return, length) pairs) in ``sampler``'s statistics."""
+    for ret, length in episodes:
+        sampler.episode_returns.append(ret)
+        sampler.episode_lengths.append(length)
+        sampler.episodes_total += 1

@@ -49,7 +49,8 @@ def test_overlap_steps_halves_where_asked_and_says_so_while_the_default_is_locks
     assert np.isfinite(second["policy_loss"])
     trainer.stop()
     auto_one_env = {**TINY, "num_envs": 1, "sample_overlap": "auto"}
-    for config in (TINY, {**TINY, "sample_overlap": False}, auto_one_env):
+    numpy_false = {**TINY, "sample_overlap": np.False_}  # a bool the key takes, never "auto"
+    for config in (TINY, {**TINY, "sample_overlap": False}, auto_one_env, numpy_false):
         trainer = PPO(env=PONG, config=config)
         assert trainer.train()["sample_overlap"].startswith("off")
         trainer.stop()

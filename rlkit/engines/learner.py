@@ -100,9 +100,10 @@ def check_update(loss: float, grad_norm: float, params: list[torch.Tensor]) -> N
 class FusedAdam(torch.optim.Adam):
     """``torch.optim.Adam(fused=True)``, its step taken by the fused kernel without the detours.
 
-    ``torch.optim.Adam.step`` spends ~100 us per call grouping the tensors by device and
-    reading every option before its one fused kernel (~20 us for a 64-64 MLP), at every
-    minibatch. This step hands the same tensors to the same kernel
+    ``torch.optim.Adam.step`` groups the tensors by device and reads every option around its
+    one fused kernel, at every minibatch; with ``zero_grad`` that took 188 us per PPO
+    minibatch of the RL Zoo CartPole set on the 2-core CPU, this class 121 us (2026-12-06,
+    a 1.4 ms step). This step hands the same tensors to the same kernel
     (``torch._fused_adam_``, after ``step += 1`` as torch does), so the weights come out bit
     for bit the same; state, ``state_dict()``, hooks and ``param_groups`` (``lr`` read at
     every step) are torch's. Anything the short path does not cover (a closure, the first

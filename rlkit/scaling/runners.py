@@ -38,7 +38,7 @@ import torch
 
 from rlkit.filters import NoFilter
 from rlkit.overlap import join_halves
-from rlkit.sampling import Sampler, episode_stats
+from rlkit.sampling import Sampler, add_episodes, episode_stats, episodes_since
 from rlkit.utils.seeding import new_generator, private_rng
 
 EPS_ID_STRIDE = 1 << 40  # runner i's episode ids are i * EPS_ID_STRIDE + its own ids
@@ -172,12 +172,9 @@ class EnvRunner:
         return {"batch": batch, "filter": delta, "episodes": self._new_episodes()}
 
     def _new_episodes(self) -> list[tuple[float, int]]:
-        s = self.sampler
-        new = min(s.episodes_total - self._reported, len(s.episode_returns))
-        self._reported = s.episodes_total
-        if new == 0:
-            return []
-        return list(zip(list(s.episode_returns)[-new:], list(s.episode_lengths)[-new:]))
+        episodes = episodes_since(self.sampler, self._reported)
+        self._reported = self.sampler.episodes_total
+        return episodes
 
     def reset(self, seed: int | None) -> None:
         """Fresh episodes, envs seeded as at construction but from ``seed``."""
@@ -294,10 +291,7 @@ class EnvRunnerGroup:
         results = [self._get_or_rebuild(i, ref, args) for i, ref in enumerate(refs)]
         for r in results:  # the FilterManager step: merge deltas, in runner order
             self.trainer.policy.filter.apply_changes(r["filter"])
-            for ret, length in r["episodes"]:
-                self.episode_returns.append(ret)
-                self.episode_lengths.append(length)
-                self.episodes_total += 1
+            add_episodes(self, r["episodes"])
         return join_batches([r["batch"] for r in results])
 
     def _get_or_rebuild(self, index: int, ref: Any, args: tuple) -> dict[str, Any]:

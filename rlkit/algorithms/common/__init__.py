@@ -2,7 +2,7 @@
 
 | module | what it holds |
 |---|---|
-| ``building`` | the policy, sampler and learner a config asks for |
+| ``building`` | the vector env, the policy over its spaces, and the sampler |
 | ``acting`` | ``compute_single_action``: one action for one observation |
 | ``results`` | the dict ``train()`` returns, and its statistics |
 | ``evaluation`` | the evaluation workers and their keys (RLlib's meaning) |

@@ -59,17 +59,11 @@ def make_sampler(trainer: Any, env: Any, vec_env: Any, seed: int | None) -> Any:
         vec_env.close()  # the runners step envs of their own
         return EnvRunnerGroup(trainer, env, config["num_env_runners"])
     setting, why_not = config["sample_overlap"], can_overlap(vec_env, config)
-    if setting is True and why_not:
+    if setting and not isinstance(setting, str) and why_not:  # True (or numpy's True)
         vec_env.close()
-        raise ValueError(f"config 'sample_overlap' True: cannot pipeline, because {why_not}")
-    if setting is False or why_not:
+        raise ValueError(f"config 'sample_overlap' True: cannot overlap, because {why_not}")
+    if not setting or why_not:  # False, or "auto" where the envs cannot
         args = (config["num_envs"], config["env_config"], config["vector_mode"])
         return Sampler(env, trainer.policy, *args, seed, config=config, vec_env=vec_env)
     vec_env.close()  # the trainer's policy was built from its spaces; two halves step instead
-    sizes = (config["num_envs"] // 2, config["num_envs"] - config["num_envs"] // 2)
-    seeds = (seed, None if seed is None else seed + sizes[0])
-    mode = (config["env_config"], config["vector_mode"])
-    halves = [
-        Sampler(env, trainer.policy, n, *mode, s, config=config) for n, s in zip(sizes, seeds)
-    ]
-    return OverlappedSampler(halves)
+    return OverlappedSampler.build(env, trainer.policy, config, seed)
